@@ -23,6 +23,15 @@ from pipeline.errors import DefinitionError
 BUILTIN_FORMS = Path(__file__).parent / "forms"
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 FORM_ID = re.compile(r"^[a-z][a-z0-9-]*$")
+CELL_ADDRESS = re.compile(r"^[a-z]{1,3}[0-9]+$")  # q1, b8: Excel refuses these as defined names
+FORM_KEYS = frozenset({"id", "version", "title", "source", "marking", "instructions", "return_to",
+                       "due", "keys", "conditions", "sections"})
+SECTION_KEYS = frozenset({"id", "title", "intro", "items"})
+GROUP_KEYS = frozenset({"group", "label", "fields", "note"})
+FIELD_KEYS = frozenset({"id", "label", "type", "required", "help", "choices", "display", "columns",
+                        "rows", "prefill", "max_length", "min", "max", "integer", "required_when",
+                        "number"})
+COLUMN_KEYS = frozenset({"id", "label", "type", "required", "help", "choices", "max_length"})
 PREFILL_KEYS = frozenset({"partnership", "member", "meeting_title", "meeting_date", "meeting_place"})
 
 
@@ -253,7 +262,7 @@ def load_definition(path: Path) -> FormDefinition:
 def parse_definition(raw: Any, path: Path | None = None) -> FormDefinition:
     where = str(path) if path else "definition"
     reader = _Reader(where)
-    data = reader.mapping(raw, "the file")
+    data = reader.mapping(raw, "the file", FORM_KEYS)
     form_id = reader.text(data, "id")
     if not FORM_ID.match(form_id):
         reader.fail(f"id {form_id!r} must be lower-case words joined by hyphens")
@@ -265,7 +274,7 @@ def parse_definition(raw: Any, path: Path | None = None) -> FormDefinition:
         name: reader.condition(name, spec)
         for name, spec in reader.mapping(data.get("conditions") or {}, "conditions").items()
     }
-    due = data.get("due")
+    due = reader.due(data.get("due"))
     definition = FormDefinition(
         id=form_id,
         version=version,
@@ -275,7 +284,7 @@ def parse_definition(raw: Any, path: Path | None = None) -> FormDefinition:
         instructions=str(data.get("instructions") or "").strip(),
         source=str(data.get("source") or ""),
         return_to=str(data.get("return_to") or ""),
-        due=Due(after=str(due["after"]), days=int(due["days"])) if due else None,
+        due=due,
         keys=tuple(data.get("keys") or ()),
         conditions=conditions,
         hash=definition_hash(data),
@@ -313,9 +322,19 @@ class _Reader:
     def fail(self, message: str) -> None:
         raise DefinitionError(f"Form definition {self.where}: {message}.")
 
-    def mapping(self, value: Any, what: str) -> dict[str, Any]:
+    def mapping(self, value: Any, what: str, allowed: frozenset[str] | None = None
+                ) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.fail(f"{what} must be a mapping")
+        unknown = sorted(set(map(str, value)) - allowed) if allowed is not None else []
+        if unknown:
+            self.fail(f"{what} has unknown key(s) {', '.join(unknown)} (a misspelling?)")
+        return value
+
+    def whole(self, data: Mapping[str, Any], key: str, default: int | None) -> int | None:
+        value = data.get(key, default)
+        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
+            self.fail(f"{key!r} must be a number, not {value!r}")
         return value
 
     def sequence(self, data: Mapping[str, Any], key: str) -> list[Any]:
@@ -331,7 +350,7 @@ class _Reader:
         return str(value).strip()
 
     def section(self, raw: Any) -> Section:
-        data = self.mapping(raw, "a section")
+        data = self.mapping(raw, "a section", SECTION_KEYS)
         items = tuple(self.item(i) for i in self.sequence(data, "items"))
         return Section(
             id=self.text(data, "id"),
@@ -343,6 +362,7 @@ class _Reader:
     def item(self, raw: Any) -> Field | Group:
         data = self.mapping(raw, "an item")
         if "group" in data:
+            self.mapping(data, f"question {data['group']}", GROUP_KEYS)
             return Group(
                 number=str(data["group"]),
                 label=self.text(data, "label"),
@@ -383,10 +403,13 @@ class _Reader:
         ident = self.text(data, "id")
         if not SNAKE.match(ident):
             self.fail(f"field id {ident!r} must be snake_case")
+        if CELL_ADDRESS.match(ident):
+            self.fail(f"field id {ident!r} looks like a spreadsheet cell address; "
+                      f"Excel cannot use it as a name (try {ident}_answer)")
         return ident
 
     def column(self, raw: Any) -> Column:
-        data = self.mapping(raw, "a column")
+        data = self.mapping(raw, "a column", COLUMN_KEYS)
         ident = self.identifier(data)
         kind = self.kind(data, ident)
         if kind in (FieldType.TABLE, FieldType.MULTI_CHOICE):
@@ -402,7 +425,7 @@ class _Reader:
         )
 
     def field(self, raw: Any) -> Field:
-        data = self.mapping(raw, "a field")
+        data = self.mapping(raw, "a field", FIELD_KEYS)
         ident = self.identifier(data)
         kind = self.kind(data, ident)
         choices = self.choices(data, kind)
@@ -421,17 +444,33 @@ class _Reader:
             required=bool(data.get("required", False)),
             help=str(data.get("help") or "").strip(),
             choices=choices,
-            display=Display(str(data.get("display", "dropdown"))),
+            display=self.display(data, ident),
             columns=columns,
-            rows=int(data.get("rows", 3)),
+            rows=self.whole(data, "rows", 3) or 1,
             prefill=prefill,
             max_length=data.get("max_length") or DEFAULT_MAX_LENGTH.get(kind),
-            minimum=data.get("min"),
-            maximum=data.get("max"),
+            minimum=self.whole(data, "min", None),
+            maximum=self.whole(data, "max", None),
             integer=bool(data.get("integer", False)),
             required_when=data.get("required_when"),
             number=str(data.get("number") or ""),
         )
+
+    def display(self, data: Mapping[str, Any], ident: str) -> Display:
+        try:
+            return Display(str(data.get("display", "dropdown")))
+        except ValueError:
+            self.fail(f"field {ident}: display must be dropdown or ticks")
+            raise
+
+    def due(self, raw: Any) -> Due | None:
+        if raw is None:
+            return None
+        data = self.mapping(raw, "due", frozenset({"after", "days"}))
+        days = self.whole(data, "days", None)
+        if "after" not in data or days is None:
+            self.fail("due needs 'after' (a date field) and 'days' (a number)")
+        return Due(after=str(data["after"]), days=int(days))
 
     def condition(self, name: str, raw: Any) -> Condition:
         data = self.mapping(raw, f"condition {name}")

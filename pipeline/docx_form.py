@@ -1,0 +1,175 @@
+"""Fillable Word forms from form definitions: the layout a member sees, in domain terms.
+
+The same walk over a definition (`input_slots`) tells the reader what to expect back, so a form
+returned without its tags (LibreOffice drops them) is still read by the place of each control.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from pipeline.definitions import Column, Field, FieldType, FormDefinition, Group, Section
+from pipeline.identity import FormIdentity, Personalisation
+from pipeline.ooxml.package import replace_parts, with_custom_properties
+from pipeline.ooxml.worddoc import fill_document
+from pipeline.ooxml.wordform import FormDocument, Input, LabelTable
+
+INLINE_TICKS_MAX = 25  # choices with longer labels get a rating table, one row per choice
+KIND_OF = {
+    FieldType.TEXT: "text", FieldType.NUMBER: "text", FieldType.LONG_TEXT: "long_text",
+    FieldType.DATE: "date", FieldType.CHOICE: "dropdown", FieldType.YES_NO: "dropdown",
+}
+COLUMN_SHARE = {FieldType.LONG_TEXT: 2.0, FieldType.TEXT: 1.0, FieldType.DATE: 0.8,
+                FieldType.NUMBER: 0.7, FieldType.CHOICE: 1.0, FieldType.YES_NO: 0.7}
+
+
+def write_docx_form(definition: FormDefinition, person: Personalisation,
+                    identity: FormIdentity) -> bytes:
+    """A fillable `.docx` of `definition`, pre-filled for `person`, carrying `identity`."""
+    blank = blank_docx(definition)
+    prefilled = _prefilled_values(definition, person)
+    document = fill_document(blank, prefilled) if prefilled else None
+    package = replace_parts(blank, {"word/document.xml": document}) if document else blank
+    return with_custom_properties(package, identity.to_properties())
+
+
+_BLANKS: dict[str, bytes] = {}
+
+
+def blank_docx(definition: FormDefinition) -> bytes:
+    """The blank form, built once per definition; personal copies patch a copy of it."""
+    if definition.hash not in _BLANKS:
+        _BLANKS[definition.hash] = _build_blank(definition)
+    return _BLANKS[definition.hash]
+
+
+def _build_blank(definition: FormDefinition) -> bytes:
+    token_note = f"{definition.title} \u2022 form {definition.id}, version {definition.version}"
+    form = FormDocument(marking=definition.marking, footer_note=token_note)
+    form.title(definition.title, subtitle=f"Source: {definition.source}" if definition.source else "")
+    form.boxed(_instructions(definition))
+    for section in definition.sections:
+        _section(form, section)
+    if definition.return_to:
+        form.paragraph(definition.return_to, bold=True)
+    return form.save(core_title=definition.title, core_subject=definition.id)
+
+
+def _instructions(definition: FormDefinition) -> str:
+    lines = [definition.instructions] if definition.instructions else []
+    lines.append("Boxes marked * must be filled in. Only the grey answer boxes can be changed.")
+    return "\n".join(lines)
+
+
+def _prefilled_values(definition: FormDefinition, person: Personalisation) -> dict[str, str | date]:
+    values: dict[str, str | date] = {}
+    for f in definition.fields:
+        text = person.prefill(f.prefill) if f.prefill else None
+        if not text:
+            continue
+        if f.type is FieldType.DATE:
+            values[f.id] = date.fromisoformat(text)
+        elif f.type in (FieldType.CHOICE, FieldType.YES_NO) and not f.shown_as_ticks:
+            values[f.id] = f.choice_label(text)
+        elif KIND_OF.get(f.type) in ("text", "long_text"):
+            values[f.id] = text
+    return values
+
+
+# --- layout --------------------------------------------------------------------------------------
+
+
+def _section(form: FormDocument, section: Section) -> None:
+    form.heading(section.title)
+    if section.intro:
+        form.paragraph(section.intro, italic=True)
+    rows: LabelTable | None = None
+    for item in section.items:
+        if isinstance(item, Group):
+            rows = rows or form.label_table()
+            parts = [_part(f, item.number) for f in item.fields]
+            rows.question(item.number, item.label, item.note, parts)
+        elif item.is_table:
+            rows = None
+            _table_field(form, item)
+        elif item.shown_as_ticks and _long_choices(item):
+            rows = None
+            form.tick_table(_label(item), [(c.label, _tick(item, c.value)) for c in item.choices])
+        else:
+            rows = rows or form.label_table()
+            if item.shown_as_ticks:
+                rows.question(item.number, item.label, item.help, [_part(item, item.number)])
+            else:
+                rows.field(_label(item), item.help, _input(item), required=item.required)
+    form.paragraph("")
+
+
+def _label(f: Field) -> str:
+    return f"{f.number}. {f.label}" if f.number else f.label
+
+
+def _long_choices(f: Field) -> bool:
+    return any(len(c.label) > INLINE_TICKS_MAX for c in f.choices)
+
+
+def _part(f: Field, group_number: str = "") -> tuple[str, list[tuple[str, Input]]]:
+    """A field inside a numbered question: its small label and its control(s)."""
+    label = f.label if f.number in ("", group_number) else _label(f)
+    label += " *" if f.required else ""
+    if f.shown_as_ticks:
+        return label, [(c.label, _tick(f, c.value)) for c in f.choices]
+    return label, [("", _input(f))]
+
+
+def _input(f: Field) -> Input:
+    items = tuple((c.value, c.label) for c in f.choices)
+    return Input(kind=KIND_OF[f.type], tag=f.id, alias=f.label, items=items)
+
+
+def _tick(f: Field, value: str) -> Input:
+    return Input(kind="checkbox", tag=f"{f.id}.{value}", alias=f"{f.label}: {f.choice_label(value)}")
+
+
+def _cell_input(f: Field, column: Column) -> Input:
+    items = tuple((c.value, c.label) for c in column.choices)
+    return Input(kind=KIND_OF[column.type], tag=f"{f.id}.{column.id}", alias=column.label,
+                 items=items, in_cell=True)
+
+
+def _table_field(form: FormDocument, f: Field) -> None:
+    form.paragraph(_label(f) + (" *" if f.required else ""), bold=True)
+    if f.help:
+        form.small(f.help)
+    total = sum(COLUMN_SHARE.get(c.type, 1.0) for c in f.columns)
+    columns = [(c.label, COLUMN_SHARE.get(c.type, 1.0) / total) for c in f.columns]
+    rows = [[_cell_input(f, c) for c in f.columns] for _ in range(max(f.rows, 1))]
+    form.repeating_table(f.id, f.label, columns, rows)
+
+
+# --- what a reader should find -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One control the generated form holds, in document order."""
+
+    field: Field
+    kind: str  # "text", "date", "dropdown", "checkbox", or "table"
+    tag: str
+    choice: str | None = None  # a tick box's choice value
+    label: str = ""  # the text a person sees beside it
+
+
+def input_slots(definition: FormDefinition) -> Iterator[Slot]:
+    """The controls of the generated form in document order (tables count as one slot)."""
+    for f in definition.fields:
+        if f.is_table:
+            yield Slot(f, "table", f.id, label=f.label)
+        elif f.shown_as_ticks:
+            for choice in f.choices:
+                yield Slot(f, "checkbox", f"{f.id}.{choice.value}", choice.value, choice.label)
+        else:
+            kind = KIND_OF[f.type]
+            yield Slot(f, "text" if kind == "long_text" else kind, f.id, label=f.label)

@@ -1,0 +1,76 @@
+"""Generating forms: blank or personalised, Word or Excel, written safely into a folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.definitions import FormDefinition
+from pipeline.docx_form import write_docx_form
+from pipeline.errors import ConfigError, GenerationError
+from pipeline.identity import FormIdentity, Personalisation
+from pipeline.xlsx_form import write_xlsx_form
+
+Writer = Callable[[FormDefinition, Personalisation, FormIdentity], bytes]
+WRITERS: dict[str, Writer] = {"docx": write_docx_form, "xlsx": write_xlsx_form}
+FORMATS = tuple(WRITERS)
+
+
+def form_bytes(definition: FormDefinition, fmt: str,
+               person: Personalisation) -> tuple[bytes, FormIdentity]:
+    """The form file's bytes and the identity it carries (a fresh token when personalised)."""
+    if fmt not in WRITERS:
+        raise ConfigError(f"Unknown format {fmt!r}: choose one of {', '.join(FORMATS)}.")
+    person = person.with_token()
+    identity = FormIdentity.for_copy(definition.id, definition.version, definition.hash, person)
+    return WRITERS[fmt](definition, person, identity), identity
+
+
+def generate_form(definition: FormDefinition, fmt: str, person: Personalisation,
+                  out_dir: Path) -> tuple[Path, FormIdentity]:
+    """Write one form into `out_dir` under a name a person recognises; never overwrite."""
+    data, identity = form_bytes(definition, fmt, person)
+    name = form_file_name(definition, person, fmt)
+    return write_new_file(out_dir, name, data), identity
+
+
+def form_file_name(definition: FormDefinition, person: Personalisation, fmt: str) -> str:
+    parts = [definition.id]
+    if person.partnership:
+        parts.append(slug(person.partnership))
+    if person.meeting_date:
+        parts.append(person.meeting_date.isoformat())
+    if person.member:
+        parts.append(slug(person.member))
+    if len(parts) == 1:
+        parts.append("blank")
+    return "-".join(parts) + f".{fmt}"
+
+
+def slug(text: str) -> str:
+    """`Hull CDRP (North)` -> `hull-cdrp-north`: safe in any file name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "x"
+
+
+def write_new_file(folder: Path, name: str, data: bytes) -> Path:
+    """Write `data` as `folder/name` atomically; if that name is taken, use `name-2`, `-3`..."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=folder, prefix=".writing-")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        stem, dot, suffix = name.rpartition(".")
+        for attempt in range(1, 10_000):
+            target = folder / (name if attempt == 1 else f"{stem}-{attempt}{dot}{suffix}")
+            try:
+                os.link(temp, target)  # fails if the name exists: no overwrite race
+            except FileExistsError:
+                continue
+            os.unlink(temp)
+            return target
+    except OSError as exc:
+        raise GenerationError(f"Could not write {name} into {folder}: {exc.strerror}.") from exc
+    raise GenerationError(f"Too many files called {name} in {folder}.")

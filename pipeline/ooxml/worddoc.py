@@ -1,0 +1,28 @@
+"""A `.docx` package's main document: fill controls for a personal copy, read controls back."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pipeline.errors import UnknownForm
+from pipeline.ooxml.package import Package
+from pipeline.ooxml.wordml import Control, fill_text_controls, read_controls
+from pipeline.ooxml.xml import to_bytes
+
+DOCUMENT = "word/document.xml"
+
+
+def fill_document(docx: bytes, values: dict[str, str | date]) -> bytes:
+    """`word/document.xml` of `docx` with the controls tagged by `values`' keys filled in."""
+    package = Package.open(docx)
+    root = package.xml(DOCUMENT)
+    fill_text_controls(root, values)
+    return to_bytes(root)
+
+
+def document_controls(package: Package) -> list[Control]:
+    """Every input of a Word package's main document, in document order."""
+    main = package.main_document() or DOCUMENT
+    if not package.has(main):
+        raise UnknownForm("This Word file has no main document, so it cannot be one of our forms.")
+    return read_controls(package.xml(main))

@@ -1,0 +1,429 @@
+"""Word content controls (`w:sdt`) and legacy form fields: building them, and reading them back.
+
+Builders return lxml elements to insert into a python-docx document; `read_controls` walks a
+`word/document.xml` root and returns plain `Control` values in document order. Nothing outside
+`pipeline.ooxml` sees an element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from lxml import etree
+
+from pipeline.ooxml.xml import NS, qn
+
+TEXT_PLACEHOLDER = "Click here to enter text."
+CELL_PLACEHOLDER = "Type here"
+DATE_PLACEHOLDER = "Click here to pick a date."
+CHOICE_PLACEHOLDER = "Choose an item."
+#: Placeholder texts we (or Word itself) put in an empty control: read back as "empty".
+PLACEHOLDERS = frozenset({
+    TEXT_PLACEHOLDER, CELL_PLACEHOLDER, DATE_PLACEHOLDER, CHOICE_PLACEHOLDER,
+    "Click or tap here to enter text.", "Click or tap to enter a date.",
+    "Click here to enter a date.",
+})
+BOX_CHECKED, BOX_EMPTY = "\u2612", "\u2610"
+BOX_FONT = "MS Gothic"
+PLACEHOLDER_STYLE = "PlaceholderText"
+INPUT_STYLE = "FormInput"
+
+#: The root namespace declarations a document holding our controls needs (w14, w15 ignorable).
+DOCUMENT_NSMAP = {p: NS[p] for p in ("w", "r", "mc", "w14", "w15", "wp", "a")}
+IGNORABLE = "w14 w15"
+
+
+@dataclass(frozen=True)
+class Control:
+    """One input found in a Word document, as plain values."""
+
+    kind: str  # "text", "date", "dropdown", "checkbox"
+    tag: str | None
+    alias: str | None
+    text: str  # what the control shows; "" when it shows its placeholder
+    checked: bool | None = None
+    date: str | None = None  # YYYY-MM-DD from w:fullDate (or a legacy date field)
+    value: str | None = None  # a drop-down's list-item value for the shown text
+    table: int | None = None  # which body table (0-based, document order) holds it
+    row: int | None = None  # the row within that table
+    cell: int | None = None  # the cell within that row
+    context: str = ""  # the label beside it: its paragraph, the paragraph above, or row's 1st cell
+    legacy: bool = False  # a pre-2007 form field (FORMTEXT, FORMCHECKBOX, FORMDROPDOWN)
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+def _el(tag: str, attrs: dict[str, str] | None = None, *children: etree._Element) -> etree._Element:
+    element = etree.Element(qn(tag), {qn(k): v for k, v in (attrs or {}).items()}, nsmap=NS_W)
+    element.extend(children)
+    return element
+
+
+NS_W = {"w": NS["w"]}
+
+
+def _run(text: str, style: str | None = None, font: str | None = None) -> etree._Element:
+    rpr = _el("w:rPr")
+    if style:
+        rpr.append(_el("w:rStyle", {"w:val": style}))
+    if font:
+        rpr.append(_el("w:rFonts", {"w:ascii": font, "w:eastAsia": font, "w:hAnsi": font}))
+    t = _el("w:t")
+    t.text = text
+    if text != text.strip():
+        t.set(qn("xml:space"), "preserve")
+    return _el("w:r", None, rpr, t) if len(rpr) else _el("w:r", None, t)
+
+
+def _sdt_pr(tag: str, alias: str, ids: Iterator[int], *kind: etree._Element,
+            placeholder: bool) -> etree._Element:
+    pr = _el("w:sdtPr")
+    pr.append(_el("w:rPr", None, _el("w:rStyle", {"w:val": INPUT_STYLE})))
+    pr.append(_el("w:alias", {"w:val": alias[:255]}))
+    pr.append(_el("w:tag", {"w:val": tag}))
+    pr.append(_el("w:id", {"w:val": str(next(ids))}))
+    if placeholder:
+        pr.append(_el("w:showingPlcHdr"))
+    pr.extend(kind)
+    return pr
+
+
+def _sdt(pr: etree._Element, *runs: etree._Element) -> etree._Element:
+    return _el("w:sdt", None, pr, _el("w:sdtContent", None, *runs))
+
+
+def _content(value: str | None, placeholder: str) -> list[etree._Element]:
+    if value:
+        return [_run(line) if i == 0 else _break_run(line) for i, line in
+                enumerate(value.split("\n"))]
+    return [_run(placeholder, style=PLACEHOLDER_STYLE)]
+
+
+def _break_run(text: str) -> etree._Element:
+    run = _run(text)
+    run.insert(0, _el("w:br"))
+    return run
+
+
+def text_control(tag: str, alias: str, ids: Iterator[int], *, value: str | None = None,
+                 multiline: bool = False, placeholder: str = TEXT_PLACEHOLDER) -> etree._Element:
+    """A plain-text content control (one line, or several with `multiline`)."""
+    kind = _el("w:text", {"w:multiLine": "1"} if multiline else None)
+    pr = _sdt_pr(tag, alias, ids, kind, placeholder=not value)
+    return _sdt(pr, *_content(value, placeholder))
+
+
+def date_control(tag: str, alias: str, ids: Iterator[int], *, value: date | None = None,
+                 placeholder: str = DATE_PLACEHOLDER) -> etree._Element:
+    """A date-picker content control showing dd/mm/yyyy (UK)."""
+    attrs = {"w:fullDate": f"{value.isoformat()}T00:00:00Z"} if value else {}
+    kind = _el("w:date", attrs,
+               _el("w:dateFormat", {"w:val": "dd/MM/yyyy"}),
+               _el("w:lid", {"w:val": "en-GB"}),
+               _el("w:storeMappedDataAs", {"w:val": "dateTime"}),
+               _el("w:calendar", {"w:val": "gregorian"}))
+    pr = _sdt_pr(tag, alias, ids, kind, placeholder=value is None)
+    shown = value.strftime("%d/%m/%Y") if value else None
+    return _sdt(pr, *_content(shown, placeholder))
+
+
+def dropdown_control(tag: str, alias: str, ids: Iterator[int],
+                     items: Sequence[tuple[str, str]], *, value: str | None = None) -> etree._Element:
+    """A drop-down list; `items` are (value, text shown) pairs."""
+    kind = _el("w:dropDownList")
+    for item_value, shown in items:
+        kind.append(_el("w:listItem", {"w:displayText": shown, "w:value": item_value}))
+    shown_now = dict(items).get(value) if value else None
+    pr = _sdt_pr(tag, alias, ids, kind, placeholder=shown_now is None)
+    return _sdt(pr, *_content(shown_now, CHOICE_PLACEHOLDER))
+
+
+def checkbox_control(tag: str, alias: str, ids: Iterator[int], *,
+                     checked: bool = False) -> etree._Element:
+    """A check box (Word 2010+) that shows the box glyph and carries `w14:checked`."""
+    w14 = NS["w14"]
+    box = etree.Element(f"{{{w14}}}checkbox", nsmap={"w14": w14})
+    for name, attrs in (
+        ("checked", {"val": "1" if checked else "0"}),
+        ("checkedState", {"val": "2612", "font": BOX_FONT}),
+        ("uncheckedState", {"val": "2610", "font": BOX_FONT}),
+    ):
+        etree.SubElement(box, f"{{{w14}}}{name}", {f"{{{w14}}}{k}": v for k, v in attrs.items()})
+    pr = _sdt_pr(tag, alias, ids, box, placeholder=False)
+    return _sdt(pr, _run(BOX_CHECKED if checked else BOX_EMPTY, font=BOX_FONT))
+
+
+def repeating_section(tag: str, alias: str, ids: Iterator[int],
+                      rows: Iterable[etree._Element]) -> etree._Element:
+    """Wrap table rows (`w:tr`) so Word offers a + button to add another row."""
+    w15 = NS["w15"]
+    items = []
+    for row in rows:
+        item_pr = _el("w:sdtPr", None, _el("w:id", {"w:val": str(next(ids))}))
+        item_pr.append(etree.Element(f"{{{w15}}}repeatingSectionItem", nsmap={"w15": w15}))
+        items.append(_sdt(item_pr, row))
+    section_pr = _el("w:sdtPr", None, _el("w:alias", {"w:val": alias[:255]}),
+                     _el("w:tag", {"w:val": tag}), _el("w:id", {"w:val": str(next(ids))}))
+    section_pr.append(etree.Element(f"{{{w15}}}repeatingSection", nsmap={"w15": w15}))
+    return _sdt(section_pr, *items)
+
+
+def protection_element() -> etree._Element:
+    """`w:documentProtection` for settings.xml: only form controls can be filled in."""
+    return _el("w:documentProtection", {"w:edit": "forms", "w:enforcement": "1"})
+
+
+def with_document_namespaces(root: etree._Element) -> etree._Element:
+    """A copy of document.xml's root declaring w14/w15 and marking them ignorable."""
+    nsmap = dict(root.nsmap)
+    nsmap.update(DOCUMENT_NSMAP)
+    fresh = etree.Element(root.tag, nsmap=nsmap)
+    for key, value in root.attrib.items():
+        fresh.set(key, value)
+    ignorable = set((root.get(qn("mc:Ignorable")) or "").split()) | set(IGNORABLE.split())
+    fresh.set(qn("mc:Ignorable"), " ".join(sorted(ignorable)))
+    fresh.extend(list(root))
+    return fresh
+
+
+# --- filling (personalised copies) -----------------------------------------------------------
+
+
+def fill_text_controls(root: etree._Element, values: dict[str, str | date]) -> None:
+    """Put values into the controls tagged with those keys (text, date and drop-down)."""
+    for sdt in root.iter(qn("w:sdt")):
+        tag = _attr(sdt.find("w:sdtPr/w:tag", NS))
+        if tag not in values:
+            continue
+        pr, content = sdt.find("w:sdtPr", NS), sdt.find("w:sdtContent", NS)
+        value = values[tag]
+        if isinstance(value, date):
+            date_kind = pr.find("w:date", NS)
+            if date_kind is not None:
+                date_kind.set(qn("w:fullDate"), f"{value.isoformat()}T00:00:00Z")
+            value = value.strftime("%d/%m/%Y")
+        placeholder = pr.find("w:showingPlcHdr", NS)
+        if placeholder is not None:
+            pr.remove(placeholder)
+        for child in list(content):
+            content.remove(child)
+        content.extend(_content(str(value), ""))
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+_TYPE_TAGS = {
+    qn("w:text"): "text", qn("w:richText"): "text", qn("w:date"): "date",
+    qn("w:dropDownList"): "dropdown", qn("w:comboBox"): "dropdown",
+    f"{{{NS['w14']}}}checkbox": "checkbox",
+}
+_BLOCK = {qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")}
+
+
+def read_controls(root: etree._Element) -> list[Control]:
+    """Every input in the body (content controls and legacy form fields), in document order."""
+    body = root.find("w:body", NS)
+    if body is None:
+        return []
+    # Keep the table proxies alive: lxml hands back the same object only while one is referenced.
+    table_list = list(body.iter(qn("w:tbl")))
+    tables = {id(t): i for i, t in enumerate(table_list)}
+    found: list[Control] = []
+    for element in body.iter(qn("w:sdt"), qn("w:fldChar")):
+        if element.tag == qn("w:sdt"):
+            control = _read_sdt(element, tables)
+        else:
+            control = _read_legacy(element, tables)
+        if control is not None:
+            found.append(control)
+    return found
+
+
+def _attr(element: etree._Element | None, name: str = "w:val") -> str | None:
+    return None if element is None else element.get(qn(name))
+
+
+def _is_container(sdt: etree._Element) -> bool:
+    content = sdt.find("w:sdtContent", NS)
+    if content is None:
+        return True
+    if content.find(".//w:sdt", NS) is not None:
+        return True
+    return any(child.tag in _BLOCK for child in content) and _kind(sdt) is None
+
+
+def _kind(sdt: etree._Element) -> str | None:
+    pr = sdt.find("w:sdtPr", NS)
+    if pr is None:
+        return None
+    for child in pr:
+        if child.tag in _TYPE_TAGS:
+            return _TYPE_TAGS[child.tag]
+    return None
+
+
+def _shown_text(content: etree._Element) -> str:
+    """The text of a control, joining Word's split runs; line breaks become newlines."""
+    parts: list[str] = []
+    for paragraph_index, paragraph in enumerate(_paragraphs_or_self(content)):
+        if paragraph_index:
+            parts.append("\n")
+        for node in paragraph.iter(qn("w:t"), qn("w:br"), qn("w:cr"), qn("w:tab")):
+            if node.tag == qn("w:t"):
+                parts.append(node.text or "")
+            elif node.tag == qn("w:tab"):
+                parts.append("\t")
+            else:
+                parts.append("\n")
+    return "".join(parts)
+
+
+def _paragraphs_or_self(content: etree._Element) -> list[etree._Element]:
+    paragraphs = content.findall(".//w:p", NS)
+    return paragraphs or [content]
+
+
+def _read_sdt(sdt: etree._Element, tables: dict[int, int]) -> Control | None:
+    if _is_container(sdt):
+        return None
+    pr = sdt.find("w:sdtPr", NS)
+    content = sdt.find("w:sdtContent", NS)
+    kind = _kind(sdt) or "text"
+    text = _shown_text(content)
+    placeholder = pr.find("w:showingPlcHdr", NS) is not None
+    if kind != "checkbox" and (placeholder or text.strip() in PLACEHOLDERS):
+        text = ""
+    table, row, cell = _position(sdt, tables)
+    return Control(
+        kind=kind,
+        tag=_attr(pr.find("w:tag", NS)),
+        alias=_attr(pr.find("w:alias", NS)),
+        text=text,
+        checked=_checked(pr) if kind == "checkbox" else None,
+        date=_full_date(pr) if kind == "date" and text else None,
+        value=_list_value(pr, text) if kind == "dropdown" else None,
+        table=table, row=row, cell=cell,
+        context=_context(sdt),
+    )
+
+
+def _checked(pr: etree._Element) -> bool:
+    """The check box's state from `w14:checked` (never the glyph: LibreOffice leaves it stale)."""
+    state = pr.find("w14:checkbox/w14:checked", NS)
+    if state is None:
+        return False
+    return state.get(f"{{{NS['w14']}}}val", "0").lower() in ("1", "true", "on")
+
+
+def _full_date(pr: etree._Element) -> str | None:
+    full = _attr(pr.find("w:date", NS), "w:fullDate")
+    return full[:10] if full and len(full) >= 10 else None
+
+
+def _list_value(pr: etree._Element, text: str) -> str | None:
+    wanted = text.strip().casefold()
+    for item in pr.iterfind(".//w:listItem", NS):
+        if (item.get(qn("w:displayText")) or "").strip().casefold() == wanted and wanted:
+            return item.get(qn("w:value"))
+    return None
+
+
+def _position(node: etree._Element, tables: dict[int, int]) -> tuple[int | None, ...]:
+    cell = next(node.iterancestors(qn("w:tc")), None)
+    if cell is None:
+        return None, None, None
+    row = next(cell.iterancestors(qn("w:tr")))
+    table = next(row.iterancestors(qn("w:tbl")))
+    rows = list(table.iter(qn("w:tr")))
+    cells = [c for c in row.iter(qn("w:tc"))]
+    return tables.get(id(table)), rows.index(row), cells.index(cell)
+
+
+def _plain_text(element: etree._Element, skip: etree._Element | None = None) -> str:
+    texts = []
+    for t in element.iter(qn("w:t")):
+        if skip is not None and any(a is skip for a in t.iterancestors(qn("w:sdt"))):
+            continue
+        texts.append(t.text or "")
+    return " ".join("".join(texts).split())
+
+
+def _context(sdt: etree._Element) -> str:
+    """The label a person sees beside a control (see `Control.context`)."""
+    paragraph = next(sdt.iterancestors(qn("w:p")), None)
+    if paragraph is not None:
+        own = _plain_text(paragraph, skip=sdt)
+        if own:
+            return own
+        previous = paragraph.getprevious()
+        if previous is not None and previous.tag == qn("w:p"):
+            above = _plain_text(previous)
+            if above:
+                return above
+    cell = next(sdt.iterancestors(qn("w:tc")), None)
+    if cell is not None:
+        row = next(cell.iterancestors(qn("w:tr")))
+        first = next(row.iter(qn("w:tc")))
+        if first is not cell:
+            return _plain_text(first)
+    return ""
+
+
+# --- legacy form fields (FORMTEXT, FORMCHECKBOX, FORMDROPDOWN) ---------------------------------
+
+
+def _read_legacy(begin: etree._Element, tables: dict[int, int]) -> Control | None:
+    if begin.get(qn("w:fldCharType")) != "begin":
+        return None
+    ff = begin.find("w:ffData", NS)
+    if ff is None:
+        return None
+    name = _attr(ff.find("w:name", NS)) or None
+    table, row, cell = _position(begin, tables)
+    base = {"tag": name, "alias": None, "table": table, "row": row, "cell": cell,
+            "context": _context_of_run(begin), "legacy": True}
+    box = ff.find("w:checkBox", NS)
+    if box is not None:
+        state = box.find("w:checked", NS)
+        if state is None:
+            state = box.find("w:default", NS)
+        checked = state is not None and (_attr(state) or "1") not in ("0", "false", "off")
+        return Control(kind="checkbox", text="", checked=checked, **base)
+    drop = ff.find("w:ddList", NS)
+    if drop is not None:
+        entries = [_attr(e) or "" for e in drop.findall("w:listEntry", NS)]
+        index = int(_attr(drop.find("w:result", NS)) or _attr(drop.find("w:default", NS)) or 0)
+        text = entries[index] if 0 <= index < len(entries) else ""
+        return Control(kind="dropdown", text=text, **base)
+    text = _field_result(begin)
+    kind = "date" if _attr(ff.find("w:textInput/w:type", NS)) == "date" else "text"
+    return Control(kind=kind, text=text, **base)
+
+
+def _context_of_run(begin: etree._Element) -> str:
+    paragraph = next(begin.iterancestors(qn("w:p")), None)
+    return _plain_text(paragraph) if paragraph is not None else ""
+
+
+def _field_result(begin: etree._Element) -> str:
+    """The text between a field's `separate` and `end` marks, across runs and paragraphs."""
+    run = next(begin.iterancestors(qn("w:r")))
+    collecting, depth, parts = False, 0, []
+    for node in run.itersiblings():
+        for element in node.iter(qn("w:fldChar"), qn("w:t"), qn("w:br")):
+            if element.tag == qn("w:fldChar"):
+                kind = element.get(qn("w:fldCharType"))
+                if kind == "begin":
+                    depth += 1
+                elif kind == "separate" and depth == 0:
+                    collecting = True
+                elif kind == "end":
+                    if depth == 0:
+                        return "".join(parts).replace("\u2002" * 5, "").strip()
+                    depth -= 1
+            elif collecting:
+                parts.append("\n" if element.tag == qn("w:br") else element.text or "")
+    return "".join(parts).strip()
