@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import NoReturn
 
 from pipeline.config import Settings, settings_for
@@ -70,6 +71,65 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_result(result: object, as_json: bool) -> None:
+    from pipeline.ingest import FileResult
+
+    assert isinstance(result, FileResult)
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+        return
+    print(f"{result.outcome.value.upper():<10} {result.path}: {result.message.splitlines()[0]}",
+          flush=True)
+    for problem in result.problems:
+        print(f"           - {problem.label}: {problem.message}")
+    if result.report:
+        print(f"           The sender's report is at {result.report}")
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.service import ingest_files
+
+    ingest_files(settings, library_for(settings), args.paths,
+                 lambda result: _print_result(result, args.json))
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+    import threading
+
+    from pipeline.service import watch_inbox
+    from pipeline.watcher import install_signal_handlers
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    if not args.oneshot:
+        mode = "polling every second" if args.polling else "listening for new files"
+        print(f"Watching {settings.inbox} ({mode}). Press Ctrl+C to stop.", flush=True)
+    count = watch_inbox(settings, library_for(settings), stop=stop, polling=args.polling,
+                        oneshot=args.oneshot, report=lambda r: _print_result(r, args.json))
+    if not args.json:
+        print(f"Done: {count} file(s) taken from the inbox.")
+    return 0
+
+
+def cmd_records(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.service import record_json, records
+
+    definition = library_for(settings).get(args.form)
+    found = records(settings, definition.id)
+    if args.json:
+        print(json.dumps([record_json(r) for r in found], indent=2, ensure_ascii=False))
+        return 0
+    print(f"{len(found)} current record(s) of the {definition.title}")
+    for record in found:
+        late = "  LATE" if record.late else ""
+        print(f"  #{record.submission_id:<5} {record.received_at[:10]}  "
+              f"{record.partnership or '-':<30} {record.sender or '-'}{late}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.demo import run_demo
 
@@ -108,15 +168,34 @@ def build_parser() -> Parser:
     gen.add_argument("--out", type=_path, help="folder to write into (default: outbox/)")
     gen.set_defaults(run=cmd_generate)
 
+    ing = commands.add_parser("ingest", parents=[common],
+                              help="ingest returned forms or saved emails (as the watcher does)")
+    ing.add_argument("paths", nargs="+", type=_path, metavar="PATH", help="files to ingest")
+    ing.add_argument("--json", action="store_true", help="print one JSON object per form")
+    ing.set_defaults(run=cmd_ingest)
+
+    watch = commands.add_parser("watch", parents=[common],
+                                help="process the inbox now, then every file that arrives")
+    watch.add_argument("--polling", action="store_true",
+                       help="check the folder every second (for network shares)")
+    watch.add_argument("--oneshot", action="store_true",
+                       help="process what is in the inbox now, then stop")
+    watch.add_argument("--json", action="store_true", help="print one JSON object per form")
+    watch.set_defaults(run=cmd_watch)
+
+    rec = commands.add_parser("records", parents=[common],
+                              help="show the stored current returns of a form")
+    rec.add_argument("form", help="the form id (see 'pipeline forms')")
+    rec.add_argument("--json", action="store_true", help="print the records as JSON")
+    rec.set_defaults(run=cmd_records)
+
     demo = commands.add_parser("demo", parents=[common],
                                help="run the whole cycle on sample data into outbox/")
     demo.set_defaults(run=cmd_demo)
     return parser
 
 
-def _path(text: str) -> object:
-    from pathlib import Path
-
+def _path(text: str) -> Path:
     return Path(text).expanduser()
 
 

@@ -59,7 +59,7 @@ def _build_blank(definition: FormDefinition) -> bytes:
 
 def _instructions(definition: FormDefinition) -> str:
     lines = [definition.instructions] if definition.instructions else []
-    lines.append("Boxes marked * must be filled in. Only the grey answer boxes can be changed.")
+    lines.append("Boxes marked * must be filled in. Only the answer boxes can be changed.")
     return "\n".join(lines)
 
 

@@ -55,8 +55,16 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "x"
 
 
-def write_new_file(folder: Path, name: str, data: bytes) -> Path:
-    """Write `data` as `folder/name` atomically; if that name is taken, use `name-2`, `-3`..."""
+def write_new_file(folder: Path, name: str, data: bytes, *, reuse_identical: bool = False) -> Path:
+    """Write `data` as `folder/name` atomically; if that name is taken, use `name-2`, `-3`...
+
+    With `reuse_identical`, a file already there with exactly these bytes is returned instead
+    (a retry after a crash keeps one copy, not two).
+    """
+    if reuse_identical:
+        existing = _identical(folder, name, data)
+        if existing is not None:
+            return existing
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=folder, prefix=".writing-")
@@ -74,3 +82,14 @@ def write_new_file(folder: Path, name: str, data: bytes) -> Path:
     except OSError as exc:
         raise GenerationError(f"Could not write {name} into {folder}: {exc.strerror}.") from exc
     raise GenerationError(f"Too many files called {name} in {folder}.")
+
+
+def _identical(folder: Path, name: str, data: bytes) -> Path | None:
+    stem, dot, suffix = name.rpartition(".")
+    for attempt in range(1, 100):
+        candidate = folder / (name if attempt == 1 else f"{stem}-{attempt}{dot}{suffix}")
+        if not candidate.exists():
+            return None
+        if candidate.stat().st_size == len(data) and candidate.read_bytes() == data:
+            return candidate
+    return None

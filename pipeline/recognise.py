@@ -1,0 +1,147 @@
+"""Identify and read one returned form file (Word, Excel or PDF) into raw field values.
+
+Identity comes from the file's custom properties (or a PDF's footer); a file whose identity is
+gone is recognised from its content when exactly one definition fits, and rejected otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from pipeline import xlsx_form
+from pipeline.definitions import FormDefinition, FormLibrary
+from pipeline.docx_reading import docx_values, matches_layout
+from pipeline.errors import DefinitionError, UnknownForm, UnreadableFile
+from pipeline.identity import FormIdentity
+from pipeline.ooxml.package import Package, read_custom_properties
+from pipeline.ooxml.wordml import Control
+from pipeline.ooxml.worddoc import document_controls
+from pipeline.values import RawValues
+
+FORM_SUFFIXES = {".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".pdf", ".doc", ".xls", ".odt", ".ods"}
+ACCEPTED_KINDS = "a Word form (.docx), an Excel form (.xlsx), a PDF of the form, or a saved email"
+
+
+@dataclass(frozen=True)
+class ReadForm:
+    """A returned file, identified and read, not yet validated."""
+
+    definition: FormDefinition
+    identity: FormIdentity | None
+    raw: RawValues
+    kind: str  # "docx", "xlsx" or "pdf"
+    notes: tuple[str, ...] = field(default=())
+
+
+def looks_like_form(name: str) -> bool:
+    return PurePath(name).suffix.lower() in FORM_SUFFIXES
+
+
+def read_form(data: bytes, name: str, library: FormLibrary) -> ReadForm:
+    """Identify the form in `data` and read its raw values; raises a RejectedFile otherwise."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix in (".odt", ".ods"):
+        raise UnreadableFile(
+            "This is an OpenDocument file. Please save it as a Word document (.docx) or Excel "
+            "workbook (.xlsx) — in LibreOffice use File, Save As, and choose the Word or Excel type."
+        )
+    if data[:5] == b"%PDF-":
+        return _read_pdf(data, library)
+    if suffix == ".pdf":
+        raise UnreadableFile("This file is named .pdf but is not a PDF: it may be damaged.")
+    package = Package.open(data, source_name=name)
+    if package.kind == "docx":
+        return _read_docx(package, library)
+    if package.kind == "xlsx":
+        return _read_xlsx(data, library)
+    raise UnknownForm(f"This Office file is not one of our forms. We accept {ACCEPTED_KINDS}.")
+
+
+def _definition_for(identity: FormIdentity, library: FormLibrary) -> FormDefinition:
+    try:
+        return library.get(identity.form_id, identity.version)
+    except DefinitionError:
+        raise UnknownForm(
+            f"This form says it is version {identity.version} of \u201c{identity.form_id}\u201d, "
+            "which this office does not use. Please fill in a form sent by the clerk."
+        ) from None
+
+
+def _notes(identity: FormIdentity | None, definition: FormDefinition) -> tuple[str, ...]:
+    if identity is None:
+        return ("identity missing: recognised from its layout",)
+    if identity.hash and identity.hash != definition.hash:
+        return ("the definition changed since this copy was generated (same version number)",)
+    return ()
+
+
+def _read_docx(package: Package, library: FormLibrary) -> ReadForm:
+    identity = FormIdentity.from_properties(read_custom_properties(package))
+    controls = document_controls(package)
+    if not controls:
+        raise UnknownForm("This Word document has no boxes to fill in, so it is not one of our forms.")
+    definition = (_definition_for(identity, library) if identity
+                  else _recognise_docx(controls, library))
+    raw = docx_values(definition, controls)
+    return ReadForm(definition, identity, raw, "docx", _notes(identity, definition))
+
+
+def _recognise_docx(controls: list[Control], library: FormLibrary) -> FormDefinition:
+    candidates = [d for form_id in library.ids() for d in library.versions(form_id)
+                  if matches_layout(d, controls)]
+    return _only(candidates)
+
+
+def _only(candidates: list[FormDefinition]) -> FormDefinition:
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise UnknownForm(
+            "We could not tell which form this is: it carries none of our form markings and "
+            "its boxes match none of our forms. Please use a form sent by the clerk."
+        )
+    names = ", ".join(f"{d.title} (version {d.version})" for d in candidates)
+    raise UnknownForm(f"This file could be more than one of our forms ({names}), so it was not "
+                      "read. Please use a form sent by the clerk.")
+
+
+def _read_xlsx(data: bytes, library: FormLibrary) -> ReadForm:
+    workbook = xlsx_form.open_workbook(data)
+    identity = workbook.identity
+    if identity:
+        definition = _definition_for(identity, library)
+    else:
+        candidates = [d for form_id in library.ids() for d in library.versions(form_id)
+                      if names_fit(d, workbook.names)]
+        definition = _only(candidates)
+    return ReadForm(definition, identity, workbook.values(definition), "xlsx",
+                    _notes(identity, definition))
+
+
+def _read_pdf(data: bytes, library: FormLibrary) -> ReadForm:
+    from pipeline import pdf_form  # pdfplumber is slow to import: only when a PDF arrives
+
+    found = pdf_form.pdf_identity(data)
+    if found is None:
+        raise UnknownForm(
+            "We could not tell which form this PDF is. Please send the Word or Excel form itself "
+            "rather than a PDF, or a PDF saved from the form we sent, without changing it."
+        )
+    form_id, version = found
+    identity = FormIdentity(form_id, version, token=pdf_form.pdf_token(data))
+    definition = _definition_for(identity, library)
+    return ReadForm(definition, identity, pdf_form.read_pdf_values(data, definition), "pdf")
+
+
+def names_fit(definition: FormDefinition, names: frozenset[str]) -> bool:
+    """True when a workbook has every defined name `definition`'s Excel form gives its inputs."""
+    expected = set()
+    for f in definition.fields:
+        if f.is_table:
+            expected.update(f"{f.id}.{c.id}" for c in f.columns)
+        elif f.type.value == "multi_choice":
+            expected.update(f"{f.id}.{c.value}" for c in f.choices)
+        else:
+            expected.add(f.id)
+    return expected <= set(names)

@@ -1,0 +1,687 @@
+"""The pipeline's SQLite database: intakes (files taken in), submissions, answers and events.
+
+One `Store` holds one connection and belongs to one thread (sqlite3's own rule); each process
+(the watcher, a `pipeline records` run) opens its own. WAL journalling lets readers and one
+writer work side by side; `busy_timeout` makes a second writer wait instead of failing.
+
+Values go in and come out in the JSON-friendly shape (`pipeline.values.to_json_value`): each
+answer is kept as JSON text, so `3`, `3.0` and `"3"` come back exactly as they went in.
+What is not kept, and so comes back absent from a record's values:
+- a value that is None, "" or [];
+- a table's blank rows (every cell None or blank): the rows kept are renumbered 0, 1, 2...;
+- a None cell in a row that is kept: it comes back None for every column the table has in some
+  stored row, and is absent only when the column is empty in every row.
+Timestamps are ISO 8601 UTC strings to the second, `YYYY-MM-DDTHH:MM:SSZ` (naive = UTC).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NamedTuple, Self, TypeAlias
+
+from pipeline.errors import StoreError
+from pipeline.values import is_empty
+
+Cell: TypeAlias = str | int | float | None
+JsonValue: TypeAlias = str | int | float | bool | list[str] | list[dict[str, Cell]] | None
+JsonValues: TypeAlias = dict[str, JsonValue]
+
+SINGLE = -1  # row_index of a field that is not a table; item of a value that is not a list
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE intakes (
+        id               INTEGER PRIMARY KEY,
+        intake_name      TEXT NOT NULL UNIQUE,
+        original_name    TEXT NOT NULL,
+        source_path      TEXT,
+        sha256           TEXT NOT NULL,
+        size             INTEGER,
+        sender           TEXT,
+        sent_at          TEXT,
+        received_at      TEXT NOT NULL,
+        parent_intake_id INTEGER REFERENCES intakes (id),
+        outcome          TEXT NOT NULL DEFAULT 'processing' CHECK (outcome IN
+                         ('processing', 'accepted', 'rejected', 'duplicate', 'container')),
+        reason           TEXT,
+        archived_path    TEXT,
+        report_path      TEXT,
+        submission_id    INTEGER REFERENCES submissions (id),
+        duplicate_of     INTEGER REFERENCES submissions (id)
+    );
+    CREATE INDEX intakes_outcome ON intakes (outcome);
+    CREATE INDEX intakes_parent ON intakes (parent_intake_id);
+
+    CREATE TABLE submissions (
+        id            INTEGER PRIMARY KEY,
+        intake_id     INTEGER REFERENCES intakes (id),
+        form_id       TEXT NOT NULL,
+        form_version  INTEGER NOT NULL,
+        form_hash     TEXT,
+        token         TEXT,
+        partnership   TEXT,
+        record_key    TEXT NOT NULL,
+        sha256        TEXT NOT NULL,
+        sender        TEXT,
+        received_at   TEXT NOT NULL,
+        late          INTEGER NOT NULL DEFAULT 0 CHECK (late IN (0, 1)),
+        due_date      TEXT,
+        status        TEXT NOT NULL DEFAULT 'current' CHECK (status IN ('current', 'superseded')),
+        superseded_by INTEGER REFERENCES submissions (id),
+        marking       TEXT,
+        created_at    TEXT NOT NULL
+    );
+    CREATE INDEX submissions_form_status ON submissions (form_id, status);
+    CREATE INDEX submissions_form_key ON submissions (form_id, record_key);
+    CREATE UNIQUE INDEX submissions_one_current ON submissions (form_id, record_key)
+        WHERE status = 'current';
+    CREATE INDEX submissions_sha256 ON submissions (sha256);
+    CREATE INDEX submissions_token ON submissions (token);
+    CREATE INDEX submissions_intake ON submissions (intake_id);
+
+    CREATE TABLE answers (
+        submission_id INTEGER NOT NULL REFERENCES submissions (id) ON DELETE CASCADE,
+        field_id      TEXT NOT NULL,
+        row_index     INTEGER NOT NULL DEFAULT -1,
+        column_id     TEXT NOT NULL DEFAULT '',
+        item          INTEGER NOT NULL DEFAULT -1,
+        value         TEXT NOT NULL,
+        PRIMARY KEY (submission_id, field_id, row_index, column_id, item)
+    ) WITHOUT ROWID;
+    CREATE INDEX answers_field_value ON answers (field_id, value);
+
+    CREATE TABLE problems (
+        id        INTEGER PRIMARY KEY,
+        intake_id INTEGER NOT NULL REFERENCES intakes (id) ON DELETE CASCADE,
+        field_id  TEXT,
+        label     TEXT,
+        message   TEXT NOT NULL
+    );
+    CREATE INDEX problems_intake ON problems (intake_id);
+
+    CREATE TABLE events (
+        id            INTEGER PRIMARY KEY,
+        at            TEXT NOT NULL,
+        intake_id     INTEGER REFERENCES intakes (id),
+        submission_id INTEGER REFERENCES submissions (id),
+        step          TEXT NOT NULL,
+        outcome       TEXT NOT NULL,
+        detail        TEXT
+    );
+    CREATE INDEX events_intake ON events (intake_id);
+    """,
+]
+
+
+class IntakeOutcome(StrEnum):
+    """What became of a file taken from the inbox. PROCESSING until `finish_intake`."""
+
+    PROCESSING = "processing"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    CONTAINER = "container"  # an email whose attachments are intakes of their own
+
+
+class SubmissionStatus(StrEnum):
+    CURRENT = "current"
+    SUPERSEDED = "superseded"
+
+
+# --- inputs and outputs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewIntake:
+    """A file the ingest has started on; `intake_name` is the unique name it gave the file."""
+
+    intake_name: str
+    original_name: str
+    source_path: str | None
+    sha256: str
+    size: int | None
+    sender: str | None
+    sent_at: datetime | None
+    received_at: datetime
+    parent_intake_id: int | None = None
+
+
+class Problem(NamedTuple):
+    """One thing wrong with a rejected file, as the sender is told it."""
+
+    field_id: str | None
+    label: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class IntakeRow:
+    id: int
+    intake_name: str
+    original_name: str
+    source_path: str | None
+    sha256: str
+    size: int | None
+    sender: str | None
+    sent_at: str | None
+    received_at: str
+    parent_intake_id: int | None
+    outcome: IntakeOutcome
+    reason: str | None
+    archived_path: str | None
+    report_path: str | None
+    submission_id: int | None
+    duplicate_of: int | None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        """False while the ingest is still (or was, when it crashed) working on the file."""
+        return self.outcome is not IntakeOutcome.PROCESSING
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """An accepted return; `record_key` says which return it is (same key = a resubmission)."""
+
+    form_id: str
+    form_version: int
+    form_hash: str | None
+    token: str | None
+    partnership: str | None
+    record_key: str
+    sha256: str
+    sender: str | None
+    received_at: datetime
+    late: bool
+    due_date: date | None
+    marking: str | None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    id: int
+    intake_id: int | None
+    form_id: str
+    form_version: int
+    form_hash: str | None
+    token: str | None
+    partnership: str | None
+    record_key: str
+    sha256: str
+    sender: str | None
+    received_at: str
+    late: bool
+    due_date: str | None
+    status: SubmissionStatus
+    superseded_by: int | None
+    marking: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """One submission with its answers, for papers, exports and `pipeline records`."""
+
+    submission_id: int
+    form_id: str
+    form_version: int
+    received_at: str
+    sender: str | None
+    late: bool
+    token: str | None
+    partnership: str | None
+    record_key: str
+    due_date: str | None
+    status: SubmissionStatus
+    superseded_by: int | None
+    marking: str | None
+    values: JsonValues
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    at: str
+    intake_id: int | None
+    submission_id: int | None
+    step: str
+    outcome: str
+    detail: str | None
+
+
+# --- the store ---------------------------------------------------------------------------------
+
+
+class Store:
+    """The pipeline database. Open with `Store.open(path)`; use from one thread only."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Self:
+        """Open (creating if need be) the database at `path` and bring its tables up to date."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"The database at {path} could not be opened: {_plain(exc)}") from exc
+        store = cls(connection, path)
+        try:
+            with store._guard("be opened"):
+                _configure(connection)
+                _migrate(store)
+        except StoreError:
+            connection.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception. Nested calls join the outer."""
+        if self._db.in_transaction:
+            yield
+            return
+        with self._guard("start a change"):
+            self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.rollback()
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._db.rollback()
+            raise StoreError(
+                f"The database at {self.path} could not save a change: {_plain(exc)}"
+            ) from exc
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """Turn sqlite3's errors into a StoreError the clerk can read."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"The database at {self.path} could not {doing}: {_plain(exc)}") from exc
+
+    @contextmanager
+    def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
+        with self._guard(doing), self.transaction():
+            yield self._db
+
+    # --- intakes -------------------------------------------------------------------------------
+
+    def add_intake(self, intake: NewIntake) -> int:
+        """Record that the ingest has started on a file; returns the intake id."""
+        with self._writing(f"record the file {intake.original_name}") as db:
+            cursor = db.execute(
+                "INSERT INTO intakes (intake_name, original_name, source_path, sha256, size,"
+                " sender, sent_at, received_at, parent_intake_id) VALUES (?,?,?,?,?,?,?,?,?)",
+                (intake.intake_name, intake.original_name, intake.source_path, intake.sha256,
+                 intake.size, intake.sender, _utc_or_none(intake.sent_at),
+                 utc_text(intake.received_at), intake.parent_intake_id),
+            )
+        return _row_id(cursor)
+
+    def finish_intake(
+        self,
+        intake_id: int,
+        *,
+        outcome: IntakeOutcome | str,
+        reason: str | None = None,
+        archived_path: str | None = None,
+        report_path: str | None = None,
+        submission_id: int | None = None,
+        duplicate_of: int | None = None,
+        problems: Iterable[tuple[str | None, str | None, str]] = (),
+    ) -> None:
+        """Record what became of an intake, replacing any problems recorded before."""
+        outcome = IntakeOutcome(outcome)
+        with self._writing("record what became of a file") as db:
+            cursor = db.execute(
+                "UPDATE intakes SET outcome=?, reason=?, archived_path=?, report_path=?,"
+                " submission_id=?, duplicate_of=? WHERE id=?",
+                (outcome.value, reason, archived_path, report_path, submission_id, duplicate_of,
+                 intake_id),
+            )
+            if cursor.rowcount != 1:
+                raise StoreError(f"The database has no file taken in with number {intake_id}.")
+            db.execute("DELETE FROM problems WHERE intake_id=?", (intake_id,))
+            db.executemany(
+                "INSERT INTO problems (intake_id, field_id, label, message) VALUES (?,?,?,?)",
+                [(intake_id, *Problem(*problem)) for problem in problems],
+            )
+
+    def intake_by_name(self, intake_name: str) -> IntakeRow | None:
+        """The intake the ingest named `intake_name` (finished or not), or None."""
+        found = self._intakes("WHERE intake_name = ?", (intake_name,))
+        return found[0] if found else None
+
+    def intakes(self, limit: int = 50, outcome: IntakeOutcome | str | None = None) -> list[IntakeRow]:
+        """The latest intakes, newest first, each with its problems."""
+        if outcome is None:
+            return self._intakes("ORDER BY id DESC LIMIT ?", (limit,))
+        return self._intakes(
+            "WHERE outcome = ? ORDER BY id DESC LIMIT ?", (IntakeOutcome(outcome).value, limit)
+        )
+
+    def _intakes(self, where: str, params: tuple[object, ...]) -> list[IntakeRow]:
+        with self._guard("read the files taken in"):
+            rows = self._db.execute(f"SELECT * FROM intakes {where}", params).fetchall()
+            problems = self._db.execute(
+                "SELECT intake_id, field_id, label, message FROM problems WHERE intake_id IN"
+                f" (SELECT id FROM intakes {where}) ORDER BY id",
+                params,
+            ).fetchall()
+        by_intake: dict[int, list[Problem]] = {}
+        for intake_id, *problem in problems:
+            by_intake.setdefault(intake_id, []).append(Problem(*problem))
+        return [_intake_row(row, by_intake.get(row["id"], ())) for row in rows]
+
+    # --- submissions ---------------------------------------------------------------------------
+
+    def submission_by_sha256(self, sha256: str) -> SubmissionRow | None:
+        """The first submission stored with exactly these bytes (any status), or None."""
+        with self._guard("look for an earlier copy"):
+            row = self._db.execute(
+                "SELECT * FROM submissions WHERE sha256 = ? ORDER BY id LIMIT 1", (sha256,)
+            ).fetchone()
+        return None if row is None else _submission_row(row)
+
+    def add_submission(self, new: NewSubmission, intake_id: int) -> tuple[int, list[int]]:
+        """Store `new` as the current return for its key; returns (its id, ids it superseded).
+
+        Whatever is stored later supersedes, whatever its `received_at`.
+        """
+        answers = encode_values(new.values)
+        with self._writing(f"store a return of form {new.form_id}") as db:
+            superseded = [row[0] for row in db.execute(
+                "SELECT id FROM submissions WHERE form_id=? AND record_key=? AND status='current'",
+                (new.form_id, new.record_key),
+            )]
+            _set_status(db, superseded, SubmissionStatus.SUPERSEDED)
+            submission_id = _insert_submission(db, new, intake_id)
+            db.executemany(
+                "INSERT INTO answers (submission_id, field_id, row_index, column_id, item, value)"
+                " VALUES (?,?,?,?,?,?)",
+                [(submission_id, *answer) for answer in answers],
+            )
+            db.executemany(
+                "UPDATE submissions SET superseded_by=? WHERE id=?",
+                [(submission_id, old) for old in superseded],
+            )
+        return submission_id, superseded
+
+    def records(self, form_id: str, *, status: SubmissionStatus | str = "current") -> list[Record]:
+        """Every submission of `form_id` with `status`, oldest received first, with values."""
+        status = SubmissionStatus(status).value
+        return self._records(
+            "WHERE form_id = ? AND status = ?", (form_id, status), "received_at, id"
+        )
+
+    def history(self, form_id: str, record_key: str) -> list[Record]:
+        """Every submission of one return, in the order stored (each superseded the one before)."""
+        return self._records("WHERE form_id = ? AND record_key = ?", (form_id, record_key), "id")
+
+    def _records(self, where: str, params: tuple[object, ...], order: str) -> list[Record]:
+        with self._guard("read the returns"):
+            rows = self._db.execute(
+                f"SELECT * FROM submissions {where} ORDER BY {order}", params
+            ).fetchall()
+            answers = self._db.execute(
+                "SELECT submission_id, field_id, row_index, column_id, item, value FROM answers"
+                f" WHERE submission_id IN (SELECT id FROM submissions {where})"
+                " ORDER BY submission_id, field_id, row_index, column_id, item",
+                params,
+            )
+            values = {
+                submission_id: decode_values(group)
+                for submission_id, group in itertools.groupby(answers, key=lambda a: a[0])
+            }
+        return [_record(row, values.get(row["id"], {})) for row in rows]
+
+    # --- events and counts ---------------------------------------------------------------------
+
+    def log(
+        self,
+        step: str,
+        outcome: str,
+        detail: str | None = None,
+        intake_id: int | None = None,
+        submission_id: int | None = None,
+    ) -> int:
+        """Add one line to the event log; returns its id. Inside a rolled-back transaction, lost."""
+        with self._writing("write to the event log") as db:
+            cursor = db.execute(
+                "INSERT INTO events (at, intake_id, submission_id, step, outcome, detail)"
+                " VALUES (?,?,?,?,?,?)",
+                (utc_text(datetime.now(UTC)), intake_id, submission_id, step, outcome, detail),
+            )
+        return _row_id(cursor)
+
+    def events(self, intake_id: int | None = None, limit: int | None = None) -> list[EventRow]:
+        """Events (all, or one intake's), oldest first; with `limit`, only the latest that many."""
+        where, params = ("WHERE intake_id = ?", (intake_id,)) if intake_id is not None else ("", ())
+        with self._guard("read the event log"):
+            rows = self._db.execute(
+                f"SELECT * FROM events {where} ORDER BY id DESC LIMIT ?", (*params, limit or -1)
+            ).fetchall()
+        return [EventRow(**dict(row)) for row in reversed(rows)]
+
+    def counts(self) -> dict[str, int]:
+        """How many intakes ended each way, and how many submissions are current or superseded."""
+        counts = {outcome.value: 0 for outcome in IntakeOutcome}
+        counts |= {status.value: 0 for status in SubmissionStatus}
+        with self._guard("count the files taken in"):
+            for table, column in (("intakes", "outcome"), ("submissions", "status")):
+                for name, number in self._db.execute(
+                    f"SELECT {column}, count(*) FROM {table} GROUP BY {column}"
+                ):
+                    counts[name] = number
+        return counts
+
+
+# --- opening and migrating ---------------------------------------------------------------------
+
+
+def _configure(connection: sqlite3.Connection) -> None:
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA busy_timeout = 10000")  # first, so the pragmas below can wait
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute("PRAGMA foreign_keys = ON")
+
+
+def _migrate(store: Store) -> None:
+    """Run each migration not yet run, each in its own transaction, counted in user_version."""
+    db = store._db
+    if _user_version(store) == len(MIGRATIONS):
+        return
+    for number, script in enumerate(MIGRATIONS, start=1):
+        with store.transaction():
+            # Read again inside the lock, so two processes opening a new file migrate it once.
+            if _user_version(store) >= number:
+                continue
+            for statement in _statements(script):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+
+
+def _user_version(store: Store) -> int:
+    """The number of migrations run on the database; refuses a database newer than this code."""
+    version: int = store._db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"The database at {store.path} was written by a newer version of the pipeline"
+            f" (schema {version}; this version knows up to {len(MIGRATIONS)})."
+            " Upgrade the pipeline before using this database."
+        )
+    return version
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements (executescript would commit our transaction first)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                yield pending.strip()
+            pending = ""
+
+
+_PLAIN_REASONS = {
+    "database is locked": "another pipeline process is busy with it; try again in a minute",
+    "file is not a database": "the file is not a pipeline database (is the path right?)",
+    "unable to open database file": "the file could not be opened (does the folder exist, and"
+    " may you write to it?)",
+}
+
+
+def _plain(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return _PLAIN_REASONS.get(text, text)
+
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+def utc_text(moment: datetime) -> str:
+    """`moment` as `YYYY-MM-DDTHH:MM:SSZ` in UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _utc_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else utc_text(moment)
+
+
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def _set_status(db: sqlite3.Connection, ids: list[int], status: SubmissionStatus) -> None:
+    db.executemany("UPDATE submissions SET status=? WHERE id=?", [(status.value, i) for i in ids])
+
+
+def _insert_submission(db: sqlite3.Connection, new: NewSubmission, intake_id: int) -> int:
+    cursor = db.execute(
+        "INSERT INTO submissions (intake_id, form_id, form_version, form_hash, token,"
+        " partnership, record_key, sha256, sender, received_at, late, due_date, status,"
+        " marking, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (intake_id, new.form_id, new.form_version, new.form_hash, new.token, new.partnership,
+         new.record_key, new.sha256, new.sender, utc_text(new.received_at), int(new.late),
+         None if new.due_date is None else new.due_date.isoformat(),
+         SubmissionStatus.CURRENT.value, new.marking, utc_text(datetime.now(UTC))),
+    )
+    return _row_id(cursor)
+
+
+def _intake_row(row: sqlite3.Row, problems: Iterable[Problem]) -> IntakeRow:
+    data = dict(row)
+    data["outcome"] = IntakeOutcome(data["outcome"])
+    return IntakeRow(**data, problems=tuple(problems))
+
+
+def _submission_row(row: sqlite3.Row) -> SubmissionRow:
+    data = dict(row)
+    data["late"] = bool(data["late"])
+    data["status"] = SubmissionStatus(data["status"])
+    return SubmissionRow(**data)
+
+
+def _record(row: sqlite3.Row, values: JsonValues) -> Record:
+    return Record(
+        submission_id=row["id"], form_id=row["form_id"], form_version=row["form_version"],
+        received_at=row["received_at"], sender=row["sender"], late=bool(row["late"]),
+        token=row["token"], partnership=row["partnership"], record_key=row["record_key"],
+        due_date=row["due_date"], status=SubmissionStatus(row["status"]),
+        superseded_by=row["superseded_by"], marking=row["marking"], values=values,
+    )
+
+
+# --- values <-> answer rows --------------------------------------------------------------------
+
+Answer: TypeAlias = tuple[str, int, str, int, str]  # field_id, row_index, column_id, item, value
+
+
+def encode_values(values: dict[str, Any]) -> list[Answer]:
+    """The answer rows for one submission's values (see the module docstring for what is kept)."""
+    answers: list[Answer] = []
+    for field_id, value in values.items():
+        answers.extend(_encode_field(field_id, value))
+    return answers
+
+
+def _encode_field(field_id: str, value: object) -> Iterator[Answer]:
+    if value is None or value == "" or value == []:
+        return
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        kept = [row for row in value if not is_empty(row)]
+        for row_index, row in enumerate(kept):
+            for column_id, cell in row.items():
+                if cell is not None:
+                    yield field_id, row_index, column_id, SINGLE, _to_json(field_id, cell)
+    elif isinstance(value, list):
+        for item, choice in enumerate(value):
+            yield field_id, SINGLE, "", item, _to_json(field_id, choice)
+    else:
+        yield field_id, SINGLE, "", SINGLE, _to_json(field_id, value)
+
+
+def _to_json(field_id: str, value: object) -> str:
+    if isinstance(value, date):  # a datetime is a date too: kept as its ISO text
+        value = value.isoformat()
+    if not isinstance(value, str | int | float | bool | None):
+        raise ValueError(f"Field {field_id!r} has a value the database cannot keep: {value!r}")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def decode_values(answers: Iterable[tuple[Any, ...]]) -> JsonValues:
+    """Rebuild the values from answer rows (submission_id first), ordered by the primary key."""
+    values: JsonValues = {}
+    for field_id, rows in itertools.groupby(answers, key=lambda a: a[1]):
+        values[field_id] = _decode_field([tuple(r[2:]) for r in rows])
+    return values
+
+
+def _decode_field(rows: list[tuple[Any, ...]]) -> JsonValue:
+    row_index, _, item, value = rows[0]
+    if row_index != SINGLE:
+        return _decode_table(rows)
+    if item != SINGLE:
+        return [json.loads(r[3]) for r in rows]
+    return json.loads(value)
+
+
+def _decode_table(rows: list[tuple[Any, ...]]) -> list[dict[str, Cell]]:
+    columns = list(dict.fromkeys(column_id for _, column_id, _, _ in rows))
+    table: list[dict[str, Cell]] = []
+    for _, cells in itertools.groupby(rows, key=lambda r: r[0]):
+        found = {column_id: json.loads(value) for _, column_id, _, value in cells}
+        table.append({column: found.get(column) for column in columns})
+    return table
