@@ -59,3 +59,79 @@ def settings_for(home: str | os.PathLike[str] | None = None) -> Settings:
     if path.exists() and not path.is_dir():
         raise ConfigError(f"The pipeline home {path} is a file, not a folder.")
     return Settings(home=path)
+
+
+# --- the home's optional configuration file, pipeline.toml ---------------------------------------
+
+CONFIG_FILE = "pipeline.toml"
+
+
+@dataclass(frozen=True)
+class AuthorityConfig:
+    name: str = "Police and Crime Commissioner"
+    marking: str = DEFAULT_MARKING
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    """The report format's metadata (Cambridgeshire seed): who a paper is to and from, etc."""
+
+    author: str = "Chief Executive"
+    contact_officer: str = "Partnerships Officer"
+    contact_phone: str = ""
+    location: str = ""
+    originating_officer: str = "Partnerships Officer"
+    cleared_with: str = "Chief Executive, Treasurer"
+    source_documents: str = "Returned partnership forms held by the pipeline"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"  # "none", "starttls" or "ssl"
+    username: str = ""
+    password_env: str = "PIPELINE_SMTP_PASSWORD"  # the password is read from this variable
+    sender: str = "partnerships@localhost"
+    reply_to: str = ""
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    papers_lead_days: int = 2  # generate papers this many working days before the deadline
+    chase_interval_days: int = 3
+    send_receipts: bool = True
+    monitoring_send_days_before: int = 3  # personalised monitoring forms go this long ahead
+
+
+@dataclass(frozen=True)
+class Config:
+    authority: AuthorityConfig = AuthorityConfig()
+    papers: PaperConfig = PaperConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+
+
+def load_config(settings: Settings) -> Config:
+    """`<home>/pipeline.toml` if present (every key optional), else the defaults."""
+    import dataclasses
+    import tomllib
+
+    path = settings.home / CONFIG_FILE
+    if not path.exists():
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"The settings file {path} could not be read: {exc}") from exc
+    parts = {}
+    for section in dataclasses.fields(Config):
+        kind = section.default.__class__
+        given = raw.get(section.name, {})
+        known = {f.name for f in dataclasses.fields(kind)}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise ConfigError(f"{path}: [{section.name}] has unknown setting(s) {', '.join(unknown)}.")
+        parts[section.name] = kind(**given)
+    return Config(**parts)

@@ -291,7 +291,7 @@ class _InboxEvents(FileSystemEventHandler):
 
     def on_moved(self, event: FileSystemEvent) -> None:
         # Word saves by renaming a temp file over the form: the form is the destination.
-        self._file(event, event.dest_path)
+        self._file(event, event.src_path)
 
     def _file(self, event: FileSystemEvent, raw: str | bytes) -> None:
         if not event.is_directory:
@@ -458,7 +458,7 @@ class InboxWatcher:
         if _signature_or_none(path) == seen:
             self._handled[path] = seen
         else:
-            self._handled[path] = seen
+            self._handled.pop(path, None)
 
 
 def _signature_or_none(path: Path) -> FileSignature | None:

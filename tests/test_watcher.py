@@ -270,12 +270,14 @@ class TestInboxWatcher:
     def test_a_word_style_save_is_taken_once_and_its_temp_file_ignored(
         self, inbox: Path, filer: Filer
     ) -> None:
-        # A wide stability window so the two saves below land inside it.
+        # A wide stability window so the two saves below land inside it; a long rescan so that
+        # only the "moved" events (temp file renamed onto the form) can deliver the form.
         with running(watcher_for(inbox, filer, stable_seconds=1.0, rescan_seconds=60)):
             (inbox / "~$form.docx").write_bytes(b"owner: J Smith")
-            (inbox / "form.docx").write_bytes(b"first save")
-            (inbox / "~WRL0001.tmp").write_bytes(b"second save, longer")
+            (inbox / "~WRL0001.tmp").write_bytes(b"first save")
             os.replace(inbox / "~WRL0001.tmp", inbox / "form.docx")
+            (inbox / "~WRL0002.tmp").write_bytes(b"second save, longer")
+            os.replace(inbox / "~WRL0002.tmp", inbox / "form.docx")
             assert wait_until(lambda: "form.docx" in filer.taken)
             time.sleep(1.5)
         assert filer.taken == ["form.docx"]
