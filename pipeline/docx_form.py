@@ -14,6 +14,7 @@ from pipeline.definitions import Column, Field, FieldType, FormDefinition, Group
 from pipeline.identity import FormIdentity, Personalisation
 from pipeline.ooxml.package import replace_parts, with_custom_properties
 from pipeline.ooxml.worddoc import fill_document
+from pipeline.ooxml.wordml import Fill
 from pipeline.ooxml.wordform import FormDocument, Input, LabelTable
 
 INLINE_TICKS_MAX = 25  # choices with longer labels get a rating table, one row per choice
@@ -63,19 +64,49 @@ def _instructions(definition: FormDefinition) -> str:
     return "\n".join(lines)
 
 
-def _prefilled_values(definition: FormDefinition, person: Personalisation) -> dict[str, str | date]:
-    values: dict[str, str | date] = {}
+def _prefilled_values(definition: FormDefinition, person: Personalisation) -> dict[str, Fill]:
+    known = {f.id: person.prefill(f.prefill) for f in definition.fields if f.prefill}
+    return control_values(definition, {k: v for k, v in known.items() if v})
+
+
+def fill_docx_form(data: bytes, definition: FormDefinition, values: dict[str, object]) -> bytes:
+    """A copy of a generated form with answers typed in (sample returns, pre-filled copies).
+
+    `values` are in the raw or typed shape of `pipeline.values` (a choice by its value).
+    """
+    document = fill_document(data, control_values(definition, values))
+    return replace_parts(data, {"word/document.xml": document})
+
+
+def control_values(definition: FormDefinition, values: dict[str, object]) -> dict[str, Fill]:
+    """Field values as what each tagged control shows (labels, dates, ticks, table rows)."""
+    filled: dict[str, Fill] = {}
     for f in definition.fields:
-        text = person.prefill(f.prefill) if f.prefill else None
-        if not text:
+        value = values.get(f.id)
+        if value in (None, "", []):
             continue
-        if f.type is FieldType.DATE:
-            values[f.id] = date.fromisoformat(text)
-        elif f.type in (FieldType.CHOICE, FieldType.YES_NO) and not f.shown_as_ticks:
-            values[f.id] = f.choice_label(text)
-        elif KIND_OF.get(f.type) in ("text", "long_text"):
-            values[f.id] = text
-    return values
+        if f.is_table:
+            filled[f.id] = [{c.id: _shown(c.type, c.choice_label, row.get(c.id)) for c in f.columns
+                             if row.get(c.id) not in (None, "")} for row in value]  # type: ignore[union-attr]
+        elif f.shown_as_ticks:
+            chosen = value if isinstance(value, list) else [value]
+            filled.update({f"{f.id}.{c.value}": c.value in chosen for c in f.choices})
+        else:
+            filled[f.id] = _shown(f.type, f.choice_label, value)
+    return filled
+
+
+def _shown(kind: FieldType, label_of: object, value: object) -> str | date:
+    if kind is FieldType.DATE and not isinstance(value, date):
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            return str(value)  # typed as text, as a person might: validation will say so
+    if isinstance(value, date):
+        return value
+    if kind in (FieldType.CHOICE, FieldType.YES_NO):
+        return label_of(str(value))  # type: ignore[operator]
+    return str(value)
 
 
 # --- layout --------------------------------------------------------------------------------------

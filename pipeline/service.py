@@ -11,7 +11,7 @@ from typing import Iterator
 
 from pipeline.config import Settings
 from pipeline.definitions import FormLibrary
-from pipeline.errors import PipelineError, RejectedFile
+from pipeline.errors import RejectedFile
 from pipeline.ingest import FileResult, Ingest, Outcome
 from pipeline.store import Record, Store
 from pipeline.watcher import InboxLock, InboxWatcher
@@ -56,12 +56,8 @@ def watch_inbox(settings: Settings, library: FormLibrary, *, stop: threading.Eve
             for result in ingest.ingest_path(path):
                 report(result)
 
-        def failed(path: Path, error: BaseException) -> None:
-            kind = "pipeline" if isinstance(error, PipelineError) else "unexpected"
-            log.error("Could not process %s (%s error: %s); it stays in the inbox", path.name,
-                      kind, error)
-
-        watcher = InboxWatcher(settings.inbox, handle, polling=polling, on_error=failed,
+        # The watcher logs a handler's failure (with its traceback) and leaves the file in place.
+        watcher = InboxWatcher(settings.inbox, handle, polling=polling,
                                rescan_seconds=rescan_seconds, stable_seconds=stable_seconds)
         return watcher.run(stop, oneshot=oneshot)
 

@@ -4,8 +4,10 @@ One `Store` holds one connection and belongs to one thread (sqlite3's own rule);
 (the watcher, a `pipeline records` run) opens its own. WAL journalling lets readers and one
 writer work side by side; `busy_timeout` makes a second writer wait instead of failing.
 
-Values go in and come out in the JSON-friendly shape (`pipeline.values.to_json_value`): each
-answer is kept as JSON text, so `3`, `3.0` and `"3"` come back exactly as they went in.
+Values go in and come out in the JSON-friendly shape (`pipeline.values.to_json_value`; a `date`
+is accepted and kept as its `YYYY-MM-DD` text). Each answer is one row of `answers`, its value
+kept with SQLite's own type (text, integer, real), so `3`, `3.0` and `"3"` come back exactly as
+they went in and `SELECT ... WHERE field_id = ? AND value = ?` works for counting answers.
 What is not kept, and so comes back absent from a record's values:
 - a value that is None, "" or [];
 - a table's blank rows (every cell None or blank): the rows kept are renumbered 0, 1, 2...;
@@ -16,8 +18,6 @@ Timestamps are ISO 8601 UTC strings to the second, `YYYY-MM-DDTHH:MM:SSZ` (naive
 
 from __future__ import annotations
 
-import itertools
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -59,6 +59,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX intakes_outcome ON intakes (outcome);
     CREATE INDEX intakes_parent ON intakes (parent_intake_id);
+    CREATE INDEX intakes_sha256 ON intakes (sha256);
 
     CREATE TABLE submissions (
         id            INTEGER PRIMARY KEY,
@@ -93,7 +94,7 @@ MIGRATIONS: list[str] = [
         row_index     INTEGER NOT NULL DEFAULT -1,
         column_id     TEXT NOT NULL DEFAULT '',
         item          INTEGER NOT NULL DEFAULT -1,
-        value         TEXT NOT NULL,
+        value         NOT NULL,  -- no type: text, integer and real each kept as given
         PRIMARY KEY (submission_id, field_id, row_index, column_id, item)
     ) WITHOUT ROWID;
     CREATE INDEX answers_field_value ON answers (field_id, value);
@@ -259,6 +260,11 @@ class EventRow:
     detail: str | None
 
 
+# begin, commit, then the statements that undo: a transaction, and one inside another
+_OUTER = ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+_NESTED = ("SAVEPOINT nested", "RELEASE nested", "ROLLBACK TO nested", "RELEASE nested")
+
+
 # --- the store ---------------------------------------------------------------------------------
 
 
@@ -299,24 +305,23 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception. Nested calls join the outer."""
-        if self._db.in_transaction:
-            yield
-            return
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception.
+
+        Inside another transaction it is a savepoint: an exception undoes only its own part,
+        and nothing is saved until the outermost transaction commits.
+        """
+        begin, commit, *undo = _OUTER if not self._db.in_transaction else _NESTED
         with self._guard("start a change"):
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(begin)
         try:
             yield
+            with self._guard("save a change"):
+                self._db.execute(commit)
         except BaseException:
-            self._db.rollback()
+            if self._db.in_transaction:
+                for statement in undo:
+                    self._db.execute(statement)
             raise
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._db.rollback()
-            raise StoreError(
-                f"The database at {self.path} could not save a change: {_plain(exc)}"
-            ) from exc
 
     @contextmanager
     def _guard(self, doing: str) -> Iterator[None]:
@@ -415,7 +420,7 @@ class Store:
 
         Whatever is stored later supersedes, whatever its `received_at`.
         """
-        answers = encode_values(new.values)
+        answers = _encode_values(new.values)
         with self._writing(f"store a return of form {new.form_id}") as db:
             superseded = [row[0] for row in db.execute(
                 "SELECT id FROM submissions WHERE form_id=? AND record_key=? AND status='current'",
@@ -450,16 +455,14 @@ class Store:
             rows = self._db.execute(
                 f"SELECT * FROM submissions {where} ORDER BY {order}", params
             ).fetchall()
-            answers = self._db.execute(
+            answers = self._db.cursor()
+            answers.row_factory = None  # plain tuples: this can be millions of rows
+            values = _values_by_submission(answers.execute(
                 "SELECT submission_id, field_id, row_index, column_id, item, value FROM answers"
                 f" WHERE submission_id IN (SELECT id FROM submissions {where})"
                 " ORDER BY submission_id, field_id, row_index, column_id, item",
                 params,
-            )
-            values = {
-                submission_id: decode_values(group)
-                for submission_id, group in itertools.groupby(answers, key=lambda a: a[0])
-            }
+            ))
         return [_record(row, values.get(row["id"], {})) for row in rows]
 
     # --- events and counts ---------------------------------------------------------------------
@@ -484,9 +487,10 @@ class Store:
     def events(self, intake_id: int | None = None, limit: int | None = None) -> list[EventRow]:
         """Events (all, or one intake's), oldest first; with `limit`, only the latest that many."""
         where, params = ("WHERE intake_id = ?", (intake_id,)) if intake_id is not None else ("", ())
+        latest = -1 if limit is None else limit  # LIMIT -1: no limit
         with self._guard("read the event log"):
             rows = self._db.execute(
-                f"SELECT * FROM events {where} ORDER BY id DESC LIMIT ?", (*params, limit or -1)
+                f"SELECT * FROM events {where} ORDER BY id DESC LIMIT ?", (*params, latest)
             ).fetchall()
         return [EventRow(**dict(row)) for row in reversed(rows)]
 
@@ -626,10 +630,11 @@ def _record(row: sqlite3.Row, values: JsonValues) -> Record:
 
 # --- values <-> answer rows --------------------------------------------------------------------
 
-Answer: TypeAlias = tuple[str, int, str, int, str]  # field_id, row_index, column_id, item, value
+Answer: TypeAlias = tuple[str, int, str, int, Cell]  # field_id, row_index, column_id, item, value
+_INT_RANGE = range(-(2**63), 2**63)  # what an SQLite integer holds
 
 
-def encode_values(values: dict[str, Any]) -> list[Answer]:
+def _encode_values(values: dict[str, Any]) -> list[Answer]:
     """The answer rows for one submission's values (see the module docstring for what is kept)."""
     answers: list[Answer] = []
     for field_id, value in values.items():
@@ -645,43 +650,51 @@ def _encode_field(field_id: str, value: object) -> Iterator[Answer]:
         for row_index, row in enumerate(kept):
             for column_id, cell in row.items():
                 if cell is not None:
-                    yield field_id, row_index, column_id, SINGLE, _to_json(field_id, cell)
+                    yield field_id, row_index, column_id, SINGLE, _cell(field_id, cell)
     elif isinstance(value, list):
         for item, choice in enumerate(value):
-            yield field_id, SINGLE, "", item, _to_json(field_id, choice)
+            yield field_id, SINGLE, "", item, _cell(field_id, choice)
     else:
-        yield field_id, SINGLE, "", SINGLE, _to_json(field_id, value)
+        yield field_id, SINGLE, "", SINGLE, _cell(field_id, value)
 
 
-def _to_json(field_id: str, value: object) -> str:
+def _cell(field_id: str, value: object) -> str | int | float:
+    """`value` as SQLite keeps it exactly: text, a 64-bit integer or a (non-NaN) float."""
     if isinstance(value, date):  # a datetime is a date too: kept as its ISO text
-        value = value.isoformat()
-    if not isinstance(value, str | int | float | bool | None):
-        raise ValueError(f"Field {field_id!r} has a value the database cannot keep: {value!r}")
-    return json.dumps(value, ensure_ascii=False)
+        return value.isoformat()
+    if isinstance(value, str) or (isinstance(value, float) and value == value):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value in _INT_RANGE:
+        return value
+    raise ValueError(f"Field {field_id!r} has a value the database cannot keep: {value!r}")
 
 
-def decode_values(answers: Iterable[tuple[Any, ...]]) -> JsonValues:
-    """Rebuild the values from answer rows (submission_id first), ordered by the primary key."""
-    values: JsonValues = {}
-    for field_id, rows in itertools.groupby(answers, key=lambda a: a[1]):
-        values[field_id] = _decode_field([tuple(r[2:]) for r in rows])
-    return values
+def _values_by_submission(answers: Iterable[tuple[Any, ...]]) -> dict[int, JsonValues]:
+    """Rebuild each submission's values from its answer rows, given in primary-key order."""
+    found: dict[int, dict[str, Any]] = {}
+    tables: list[list[dict[str, Cell]]] = []
+    for submission_id, field_id, row_index, column_id, item, value in answers:
+        values = found.setdefault(submission_id, {})
+        if row_index != SINGLE:
+            table = values.get(field_id)
+            if table is None:
+                table = values[field_id] = []
+                tables.append(table)
+            while len(table) <= row_index:
+                table.append({})
+            table[row_index][column_id] = value
+        elif item != SINGLE:
+            values.setdefault(field_id, []).append(value)
+        else:
+            values[field_id] = value
+    for table in tables:
+        _fill_missing_cells(table)
+    return found
 
 
-def _decode_field(rows: list[tuple[Any, ...]]) -> JsonValue:
-    row_index, _, item, value = rows[0]
-    if row_index != SINGLE:
-        return _decode_table(rows)
-    if item != SINGLE:
-        return [json.loads(r[3]) for r in rows]
-    return json.loads(value)
-
-
-def _decode_table(rows: list[tuple[Any, ...]]) -> list[dict[str, Cell]]:
-    columns = list(dict.fromkeys(column_id for _, column_id, _, _ in rows))
-    table: list[dict[str, Cell]] = []
-    for _, cells in itertools.groupby(rows, key=lambda r: r[0]):
-        found = {column_id: json.loads(value) for _, column_id, _, value in cells}
-        table.append({column: found.get(column) for column in columns})
-    return table
+def _fill_missing_cells(table: list[dict[str, Cell]]) -> None:
+    """Give every row every column the table has, None where the cell was not stored."""
+    columns = list(dict.fromkeys(column for row in table for column in row))
+    for row in table:
+        if len(row) < len(columns):
+            row.update({column: row.get(column) for column in columns})

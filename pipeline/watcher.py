@@ -291,7 +291,7 @@ class _InboxEvents(FileSystemEventHandler):
 
     def on_moved(self, event: FileSystemEvent) -> None:
         # Word saves by renaming a temp file over the form: the form is the destination.
-        self._file(event, event.src_path)
+        self._file(event, event.dest_path)
 
     def _file(self, event: FileSystemEvent, raw: str | bytes) -> None:
         if not event.is_directory:

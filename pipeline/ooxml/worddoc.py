@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pipeline.errors import UnknownForm
 from pipeline.ooxml.package import Package
-from pipeline.ooxml.wordml import Control, fill_text_controls, read_controls
+from pipeline.ooxml.wordml import Control, Fill, fill_controls, read_controls
 from pipeline.ooxml.xml import to_bytes
 
 DOCUMENT = "word/document.xml"
 
 
-def fill_document(docx: bytes, values: dict[str, str | date]) -> bytes:
+def fill_document(docx: bytes, values: dict[str, Fill]) -> bytes:
     """`word/document.xml` of `docx` with the controls tagged by `values`' keys filled in."""
     package = Package.open(docx)
     root = package.xml(DOCUMENT)
-    fill_text_controls(root, values)
+    fill_controls(root, values)
     return to_bytes(root)
 
 

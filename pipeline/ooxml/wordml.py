@@ -7,6 +7,7 @@ Builders return lxml elements to insert into a python-docx document; `read_contr
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -189,28 +190,74 @@ def with_document_namespaces(root: etree._Element) -> etree._Element:
     return fresh
 
 
-# --- filling (personalised copies) -----------------------------------------------------------
+# --- filling (personalised copies, sample returns) ----------------------------------------------
+
+Fill = str | date | bool | list[dict[str, str | date]]
 
 
-def fill_text_controls(root: etree._Element, values: dict[str, str | date]) -> None:
-    """Put values into the controls tagged with those keys (text, date and drop-down)."""
+def fill_controls(root: etree._Element, values: dict[str, Fill]) -> None:
+    """Put values into the controls tagged with those keys.
+
+    A str or date fills a text, date or drop-down control (a drop-down takes the text shown); a
+    bool ticks a check box; a list of row dicts fills the repeating table tagged with the key,
+    adding rows as Word's + button does.
+    """
+    tagged = _controls_by_tag(root)
+    for tag, value in values.items():
+        for sdt in tagged.get(tag, []):
+            if isinstance(value, list):
+                _fill_rows(sdt, tag, value)
+            elif isinstance(value, bool):
+                _set_checked(sdt, value)
+            else:
+                _set_text(sdt, value)
+
+
+def _controls_by_tag(root: etree._Element) -> dict[str, list[etree._Element]]:
+    found: dict[str, list[etree._Element]] = {}
     for sdt in root.iter(qn("w:sdt")):
         tag = _attr(sdt.find("w:sdtPr/w:tag", NS))
-        if tag not in values:
-            continue
-        pr, content = sdt.find("w:sdtPr", NS), sdt.find("w:sdtContent", NS)
-        value = values[tag]
-        if isinstance(value, date):
-            date_kind = pr.find("w:date", NS)
-            if date_kind is not None:
-                date_kind.set(qn("w:fullDate"), f"{value.isoformat()}T00:00:00Z")
-            value = value.strftime("%d/%m/%Y")
-        placeholder = pr.find("w:showingPlcHdr", NS)
-        if placeholder is not None:
-            pr.remove(placeholder)
-        for child in list(content):
-            content.remove(child)
-        content.extend(_content(str(value), ""))
+        if tag:
+            found.setdefault(tag, []).append(sdt)
+    return found
+
+
+def _set_text(sdt: etree._Element, value: str | date) -> None:
+    pr, content = sdt.find("w:sdtPr", NS), sdt.find("w:sdtContent", NS)
+    if isinstance(value, date):
+        date_kind = pr.find("w:date", NS)
+        if date_kind is not None:
+            date_kind.set(qn("w:fullDate"), f"{value.isoformat()}T00:00:00Z")
+        value = value.strftime("%d/%m/%Y")
+    placeholder = pr.find("w:showingPlcHdr", NS)
+    if placeholder is not None:
+        pr.remove(placeholder)
+    for child in list(content):
+        content.remove(child)
+    content.extend(_content(str(value), ""))
+
+
+def _set_checked(sdt: etree._Element, checked: bool) -> None:
+    state = sdt.find("w:sdtPr/w14:checkbox/w14:checked", NS)
+    if state is not None:
+        state.set(f"{{{NS['w14']}}}val", "1" if checked else "0")
+    glyph = sdt.find(".//w:sdtContent//w:t", NS)
+    if glyph is not None:
+        glyph.text = BOX_CHECKED if checked else BOX_EMPTY
+
+
+def _fill_rows(section: etree._Element, tag: str, rows: list[dict[str, str | date]]) -> None:
+    content = section.find("w:sdtContent", NS)
+    items = content.findall("w:sdt", NS)
+    while items and len(items) < len(rows):
+        extra = copy.deepcopy(items[-1])
+        items[-1].addnext(extra)
+        items.append(extra)
+    for item, row in zip(items, rows, strict=False):
+        cells = _controls_by_tag(item)
+        for column, text in row.items():
+            for sdt in cells.get(f"{tag}.{column}", []):
+                _set_text(sdt, text)
 
 
 # --- reading -------------------------------------------------------------------------------------

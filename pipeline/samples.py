@@ -1,0 +1,164 @@
+"""Realistic sample returns for the demo: what a round of partnership meetings sends back.
+
+Everything is derived from a fixed seed and a reference date, so a demo run is repeatable.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from datetime import datetime, time, timezone
+
+from pipeline.definitions import FormLibrary
+from pipeline.docx_form import fill_docx_form
+from pipeline.generate import form_bytes
+from pipeline.identity import Personalisation
+
+PARTNERSHIPS = (
+    ("Hull Community Safety Partnership", "Cllr Jane Smith", "jane.smith@example.gov.uk"),
+    ("East Riding Local Strategic Partnership", "Mr Tom Baker", "tom.baker@example.gov.uk"),
+    ("North Lincolnshire Children's Trust", "Mrs Asha Patel", "asha.patel@example.gov.uk"),
+    ("Humberside Local Criminal Justice Board", "Cllr Alan Reed", "alan.reed@example.gov.uk"),
+    ("Hull PREVENT Partnership Group", "Ms Claire Dunn", "claire.dunn@example.gov.uk"),
+    ("Hull & Humber Chamber of Commerce", "Mr Raj Singh", "raj.singh@example.gov.uk"),
+)
+AGENDA = ("wholly_relevant", "highly_relevant", "partially_relevant", "little_relevance", "no_value")
+ATTENDANCE = ("significant_value", "high_value", "of_value", "low_value", "no_value")
+ISSUES = (
+    ("Night-time economy violence in the city centre", "Extra patrols funded for December"),
+    ("Anti-social behaviour on the Orchard Park estate", "Joint problem-solving group set up"),
+    ("Domestic abuse referrals up 12% on last year", "MARAC capacity to be reviewed"),
+    ("Local Area Agreement target NI 21 off track", "Action plan to be brought to next meeting"),
+    ("Youth diversion funding ends in March", "Partners to explore match funding"),
+)
+CHALLENGES = (
+    ("Asked for victim satisfaction figures by ward", "Provide ward breakdown", "Insp. K. Lowe"),
+    ("Challenged delay in CCTV upgrade", "Report revised timetable", "Council CCTV manager"),
+    ("Questioned police share of pooled budget", "Circulate budget breakdown", "Treasurer"),
+)
+
+
+@dataclass(frozen=True)
+class SampleFile:
+    name: str
+    data: bytes
+    what: str  # a line for the demo's narration
+
+
+def sample_returns(library: FormLibrary, today: date, *, seed: int = 2009) -> list[SampleFile]:
+    """A round of returns as members would send them, some with mistakes, one late, one by email."""
+    rng = random.Random(seed)
+    files: list[SampleFile] = []
+    for index, (partnership, member, email) in enumerate(PARTNERSHIPS):
+        meeting = today - timedelta(days=5 + 9 * index)
+        values = _monitoring_values(rng, partnership, member, meeting, low_value=index == 4)
+        data = _filled(library, "monitoring", values, partnership, member, meeting)
+        what = f"monitoring form for {partnership}'s meeting on {meeting:%d %b}"
+        if index == 1:
+            files.append(SampleFile(f"monitoring-{index}.eml", _email(email, member, data, meeting),
+                                    what + ", as a saved email"))
+        else:
+            files.append(SampleFile(f"monitoring-{index}.docx", data, what))
+    broken = _monitoring_values(rng, PARTNERSHIPS[0][0], PARTNERSHIPS[0][1], today - timedelta(2))
+    broken.update({"meeting_length": "", "agenda_rating": ["wholly_relevant", "highly_relevant"],
+                   "meeting_date": "31/02/2026"})
+    files.append(SampleFile("monitoring-with-mistakes.docx",
+                            _filled(library, "monitoring", broken, PARTNERSHIPS[0][0],
+                                    PARTNERSHIPS[0][1], None),
+                            "monitoring form with three mistakes (to be rejected)"))
+    files += _checklists(library, rng, today)
+    files += _surveys(library, rng, today)
+    files.append(SampleFile("notes-from-meeting.txt", b"Minutes to follow.\n",
+                            "a stray text file (not a form)"))
+    return files
+
+
+def _filled(library: FormLibrary, form_id: str, values: dict[str, object], partnership: str,
+            member: str, meeting: date | None) -> bytes:
+    definition = library.get(form_id)
+    person = Personalisation(partnership=partnership, member=member, meeting_date=meeting)
+    blank, _ = form_bytes(definition, "docx", person)
+    return fill_docx_form(blank, definition, values)
+
+
+def _monitoring_values(rng: random.Random, partnership: str, member: str, meeting: date,
+                       *, low_value: bool = False) -> dict[str, object]:
+    issues = rng.sample(ISSUES, 2)
+    challenge = rng.choice(CHALLENGES)
+    return {
+        "partnership": partnership,
+        "meeting_title": f"{partnership} board meeting",
+        "meeting_date": meeting.isoformat(),
+        "meeting_place": rng.choice(("Guildhall, Hull", "County Hall, Beverley", "Church Square House")),
+        "meeting_length": rng.choice(("1 hour 30 minutes", "2 hours", "2 hours 15 minutes")),
+        "member_attending": member,
+        "police_officer_attending": rng.choice(("Ch Supt M. Hardy", "Supt L. Okafor", "")),
+        "pa_issues": [{"issue": i, "decision": d} for i, d in issues],
+        "force_issues": [{"issue": issues[0][0], "decision": "Force to report back in January"}],
+        "challenges_by_pa": [{"challenge": challenge[0], "action": challenge[1],
+                              "by_whom": challenge[2],
+                              "by_when": (meeting + timedelta(days=rng.choice((10, 21, 42)))).isoformat()}],
+        "initiatives": [{"initiative": "Safer Streets round 5 bid", "action_required": "Letter of support"}],
+        "agenda_rating": [AGENDA[4 if low_value else rng.randrange(0, 3)]],
+        "attendance_rating": [ATTENDANCE[3 if low_value else rng.randrange(0, 3)]],
+    }
+
+
+def _email(sender: str, member: str, attachment: bytes, meeting: date) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"{member} <{sender}>"
+    message["To"] = "partnerships@example.gov.uk"
+    message["Subject"] = f"RE: Partnership Monitoring Form - meeting on {meeting:%d %B %Y}"
+    sent = datetime.combine(meeting + timedelta(days=3), time(9, 30), tzinfo=timezone.utc)
+    message["Date"] = format_datetime(sent)
+    message["Message-ID"] = make_msgid(domain="example.gov.uk")
+    message.set_content("Please find my monitoring form attached.\n\nRegards\n" + member)
+    message.add_attachment(attachment, maintype="application",
+                           subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+                           filename="Monitoring form.docx")
+    return bytes(message)
+
+
+def _checklists(library: FormLibrary, rng: random.Random, today: date) -> list[SampleFile]:
+    definition = library.get("risk-checklist")
+    files = []
+    for index, (partnership, member, _) in enumerate(PARTNERSHIPS[:3]):
+        values: dict[str, object] = {"partnership_name": partnership, "assessed_by": member,
+                                     "assessed_on": (today - timedelta(days=30 * (index + 1))).isoformat()}
+        values.update({f"screen_{k}": "yes" if index < 2 and k == "money" else "no"
+                       for k in ("money", "resources", "targets", "property_staff", "contracts")})
+        for f in definition.fields:
+            if f.id in values or f.id.endswith("_comment"):
+                continue
+            if f.type.value == "yes_no":
+                values[f.id] = rng.choice(("yes", "yes", "yes", "no", "not_known"))
+            elif f.id == "q3_answer":
+                values[f.id] = "Hull City Council"
+            elif f.type.value in ("text", "long_text") and f.id != "q16_agency":
+                values[f.id] = "Set out in the partnership agreement, section 4"
+        if values.get("q16_answer") == "yes":
+            values["q16_agency"] = "Hull City Council (Estates)"
+        if index == 1:
+            values["q3_answer"] = "East Riding of Yorkshire Council"
+        files.append(SampleFile(f"risk-checklist-{index}.docx",
+                                _filled(library, "risk-checklist", values, partnership, member, None),
+                                f"risk assessment checklist for {partnership}"))
+    return files
+
+
+def _surveys(library: FormLibrary, rng: random.Random, today: date) -> list[SampleFile]:
+    scale = ("strongly_agree", "agree", "neither", "disagree", "strongly_disagree")
+    files = []
+    for year, bias in ((today.year - 1, 2), (today.year, 1)):
+        for index, (partnership, _, _) in enumerate(PARTNERSHIPS[:4]):
+            values: dict[str, object] = {"partnership": partnership, "respondent": f"Chair of {partnership}",
+                                         "survey_year": str(year)}
+            for item in range(1, 13):
+                values[f"pledge_{item:02d}"] = scale[min(4, max(0, bias + rng.randrange(-1, 2)))]
+            files.append(SampleFile(f"survey-{year}-{index}.docx",
+                                    _filled(library, "stakeholder-survey", values, partnership, "", None),
+                                    f"stakeholder survey {year} from {partnership}"))
+    return files
