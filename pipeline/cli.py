@@ -201,7 +201,10 @@ def _path(text: str) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stopped:  # --help, or a bad argument already reported on stderr
+        return int(stopped.code or 0)
     if not getattr(args, "run", None):
         parser.print_help()
         return 2

@@ -14,8 +14,8 @@ from pipeline.definitions import Column, Field, FieldType, FormDefinition, Group
 from pipeline.identity import FormIdentity, Personalisation
 from pipeline.ooxml.package import replace_parts, with_custom_properties
 from pipeline.ooxml.worddoc import fill_document
-from pipeline.ooxml.wordml import Fill
 from pipeline.ooxml.wordform import FormDocument, Input, LabelTable
+from pipeline.ooxml.wordml import Fill
 
 INLINE_TICKS_MAX = 25  # choices with longer labels get a rating table, one row per choice
 KIND_OF = {

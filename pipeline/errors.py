@@ -6,6 +6,7 @@
     ├── GenerationError           a form or paper could not be written
     ├── StoreError                the database could not be opened or written
     ├── ConversionError           LibreOffice failed or is missing (PDF export, round trips)
+    ├── SendError                 an email could not be sent (mail server or outbox)
     └── RejectedFile              this returned file stops here, for a reason the sender can act on
         ├── UnsafeFile            zip bomb, entity expansion, macros, encrypted or not OOXML at all
         ├── UnreadableFile        truncated, empty or not the kind its name claims
@@ -67,3 +68,7 @@ class UnreadableFile(RejectedFile):
 
 class UnknownForm(RejectedFile):
     """The document is not one of our forms, or which form it is cannot be told for certain."""
+
+
+class SendError(PipelineError):
+    """An email could not be sent: the mail server refused or could not be reached."""

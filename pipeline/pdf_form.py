@@ -21,9 +21,9 @@ import io
 import re
 import struct
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pdfplumber
 from pdfminer.pdfexceptions import PSException
@@ -31,6 +31,7 @@ from pdfplumber.page import Page
 from pdfplumber.utils.exceptions import PdfminerException
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
+from pypdf.generic import NameObject
 
 from pipeline.definitions import Column, Field, FieldType, FormDefinition, Group
 from pipeline.docx_form import INLINE_TICKS_MAX
@@ -39,6 +40,7 @@ from pipeline.identity import PROP_FORM_ID, PROP_TOKEN, PROP_VERSION
 from pipeline.ooxml.wordml import PLACEHOLDERS
 from pipeline.values import RawValue, RawValues
 
+T = TypeVar("T")
 MAX_PAGES = 50
 FOOTER = re.compile(r"\bform ([a-z][a-z0-9-]*), version (\d+)\b")
 NUMBERING = re.compile(r"^[a-z]?\d+[a-z]?(\([a-z]\))?\.\s+")
@@ -51,8 +53,8 @@ PDF_ERRORS = (PyPdfError, PSException, PdfminerException, ValueError, KeyError, 
               struct.error)
 DAMAGED = ("This PDF is damaged or is not really a PDF, so it cannot be read. Please save the "
            "form as a PDF again (or send the Word form itself) and send it again.")
-SCANNED = ("This PDF is a picture of the form (a scan), so its answers cannot be read. Please send "
-           "the Word form itself, or a PDF saved from it.")
+SCANNED = ("This PDF has no text in it (it may be a scan or a photo of the form), so its answers "
+           "cannot be read. Please send the Word form itself, or a PDF saved from it.")
 UNCLEAR_TICKS = ("The tick boxes in this PDF cannot be read. Please send the Word form itself "
                  "instead.")
 
@@ -120,7 +122,7 @@ def _check_password(reader: PdfReader) -> None:
                              "Please send it without a password.")
 
 
-def _guarded(work: Any) -> Any:
+def _guarded(work: Callable[[], T]) -> T:
     """Run `work()`, turning a library's complaint about a damaged file into UnreadableFile."""
     try:
         return work()
@@ -196,8 +198,9 @@ def _field_text(found: Any) -> str:
         return ""
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
-    text = str(value)
-    return text[1:] if text.startswith("/") else text.strip()
+    if isinstance(value, NameObject):  # a radio group's or list's chosen state: /high
+        return str(value)[1:]
+    return str(value).strip()
 
 
 def _is_on(box: Any) -> bool:
@@ -251,7 +254,8 @@ def _page_rows(page: Page, marking: str, first_table: int) -> list[Row]:
     found = page.find_tables()
     for index, table in enumerate(found):
         for row in table.rows:
-            rows.append(Row([_cell_lines(page, bbox) for bbox in row.cells], first_table + index))
+            cells = [_cell_lines(page, bbox) for bbox in row.cells if bbox is not None]
+            rows.append(Row(cells, first_table + index))
     if rows:
         rows[0].starts_page = not _text_above(page, found[0].bbox[1], marking)
         rows[-1].ends_page = True
@@ -265,9 +269,7 @@ def _text_above(page: Page, top: float, marking: str) -> bool:
     return any(line["text"].strip() not in ("", marking) for line in lines)
 
 
-def _cell_lines(page: Page, bbox: tuple[float, float, float, float] | None) -> list[Line]:
-    if bbox is None:  # a merged cell
-        return []
+def _cell_lines(page: Page, bbox: tuple[float, float, float, float]) -> list[Line]:
     found = page.filter(lambda obj: _centred_in(obj, bbox)).extract_text_lines(return_chars=True)
     if not found:
         return []
@@ -307,10 +309,10 @@ class Place:
 
 @dataclass
 class Reading:
-    """A place found in the PDF and the rows that belong to it so far."""
+    """A place found in the PDF, the rows that belong to it so far, and the last row seen."""
 
     place: Place
-    table: int
+    last: Row
     rows: list[Row] = field(default_factory=list)
 
 
@@ -329,7 +331,7 @@ class FlatReader:
             if place is not None:
                 if current:
                     values.update(_values(current))
-                current = Reading(place, row.table, [] if place.kind in ("ticks", "table") else [row])
+                current = Reading(place, row, [] if place.kind in ("ticks", "table") else [row])
             elif current is not None:
                 self._continue(current, row)
         if current:
@@ -338,16 +340,18 @@ class FlatReader:
 
     def _continue(self, current: Reading, row: Row) -> None:
         """A row that starts nothing: more of a table, or the rest of a row cut by the page."""
+        carried_over = row.starts_page and current.last.ends_page
         if current.place.kind in ("ticks", "table"):
-            if row.starts_page and _bold_keys(row) == current.place.keys:
-                current.table = row.table  # the header row, repeated on the next page
-            elif row.table == current.table or row.starts_page:
-                current.table = row.table
+            if row.table != current.last.table and not carried_over:
+                return
+            if _bold_keys(row) != current.place.keys:  # else its header row, repeated
                 current.rows.append(row)
-        elif row.starts_page and current.rows:
-            last = current.rows[-1]
+            current.last = row
+        elif carried_over:
+            last = current.last
             for lines, more in zip(last.cells, row.cells, strict=False):
                 lines.extend(more)
+            last.ends_page = row.ends_page
 
     def _match(self, row: Row) -> Place | None:
         keys = _bold_keys(row)
@@ -413,16 +417,17 @@ def _values(reading: Reading) -> RawValues:
     answer = reading.rows[0].cells[1] if reading.rows and len(reading.rows[0].cells) > 1 else []
     if place.kind == "answer":
         return {place.fields[0].id: _answer(place.fields[0], answer)}
+    parts = _split_parts(answer, place.part_keys)
     values: RawValues = {}
-    for f, lines in zip(place.fields, _split_parts(answer, place.part_keys), strict=True):
-        if lines is not None:
-            values[f.id] = _inline_ticks(f, lines) if f.shown_as_ticks else _answer(f, lines)
+    for index, f in enumerate(place.fields):
+        if index in parts:
+            values[f.id] = _inline_ticks(f, parts[index]) if f.shown_as_ticks else _answer(f, parts[index])
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _split_parts(lines: list[Line], part_keys: tuple[str, ...]) -> list[list[Line] | None]:
-    """Each part's answer lines: the lines after its bold label; None for a label not found."""
-    answers: list[list[Line] | None] = [None] * len(part_keys)
+def _split_parts(lines: list[Line], part_keys: tuple[str, ...]) -> dict[int, list[Line]]:
+    """Each part's answer lines (by part number): the lines after its small bold label."""
+    answers: dict[int, list[Line]] = {}
     part, label = -1, ""
     for line in lines:
         upcoming = part_keys[part + 1] if part + 1 < len(part_keys) else None
@@ -436,13 +441,12 @@ def _split_parts(lines: list[Line], part_keys: tuple[str, ...]) -> list[list[Lin
                 continue
         label = ""
         if part >= 0:
-            answers[part].append(line)  # type: ignore[union-attr]
+            answers[part].append(line)
     return answers
 
 
-def _answer(f: Field, lines: list[Line]) -> str:
-    text = _joined(lines) if f.type is FieldType.LONG_TEXT else " ".join(ln.text for ln in lines)
-    return _choice_value(f, _unless_placeholder(text))
+def _answer(f: Field | Column, lines: list[Line]) -> str:
+    return _choice_value(f, _cell_text(f.type, lines))
 
 
 def _cell_text(kind: FieldType, lines: list[Line]) -> str:
@@ -483,8 +487,7 @@ def _table_rows(f: Field, rows: list[Row]) -> list[dict[str, str]]:
     found = []
     for row in rows:
         if len(row.cells) == len(f.columns):
-            found.append({c.id: _choice_value(c, _cell_text(c.type, lines))
-                          for c, lines in zip(f.columns, row.cells, strict=True)})
+            found.append({c.id: _answer(c, lines) for c, lines in zip(f.columns, row.cells, strict=True)})
     return found
 
 

@@ -15,8 +15,8 @@ from pipeline.docx_reading import docx_values, matches_layout
 from pipeline.errors import DefinitionError, UnknownForm, UnreadableFile
 from pipeline.identity import FormIdentity
 from pipeline.ooxml.package import Package, read_custom_properties
-from pipeline.ooxml.wordml import Control
 from pipeline.ooxml.worddoc import document_controls
+from pipeline.ooxml.wordml import Control
 from pipeline.values import RawValues
 
 FORM_SUFFIXES = {".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".pdf", ".doc", ".xls", ".odt", ".ods"}

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, time, timezone
 
 from pipeline.definitions import FormLibrary
 from pipeline.docx_form import fill_docx_form
@@ -112,7 +111,7 @@ def _email(sender: str, member: str, attachment: bytes, meeting: date) -> bytes:
     message["From"] = f"{member} <{sender}>"
     message["To"] = "partnerships@example.gov.uk"
     message["Subject"] = f"RE: Partnership Monitoring Form - meeting on {meeting:%d %B %Y}"
-    sent = datetime.combine(meeting + timedelta(days=3), time(9, 30), tzinfo=timezone.utc)
+    sent = datetime.combine(meeting + timedelta(days=3), time(9, 30), tzinfo=UTC)
     message["Date"] = format_datetime(sent)
     message["Message-ID"] = make_msgid(domain="example.gov.uk")
     message.set_content("Please find my monitoring form attached.\n\nRegards\n" + member)

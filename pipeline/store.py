@@ -31,7 +31,7 @@ from pipeline.errors import StoreError
 from pipeline.values import is_empty
 
 Cell: TypeAlias = str | int | float | None
-JsonValue: TypeAlias = str | int | float | bool | list[str] | list[dict[str, Cell]] | None
+JsonValue: TypeAlias = str | int | float | list[str] | list[dict[str, Cell]] | None
 JsonValues: TypeAlias = dict[str, JsonValue]
 
 SINGLE = -1  # row_index of a field that is not a table; item of a value that is not a list
@@ -329,12 +329,26 @@ class Store:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StoreError(f"The database at {self.path} could not {doing}: {_plain(exc)}") from exc
+            message = f"The database at {self.path} could not {doing}: {_plain(exc)}"
+            raise StoreError(message) from exc
 
     @contextmanager
     def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
         with self._guard(doing), self.transaction():
             yield self._db
+
+    @contextmanager
+    def _reading(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """Several SELECTs that see one snapshot, though another process writes in between."""
+        with self._guard(doing):
+            if self._db.in_transaction:
+                yield self._db
+                return
+            self._db.execute("BEGIN DEFERRED")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
 
     # --- intakes -------------------------------------------------------------------------------
 
@@ -344,9 +358,17 @@ class Store:
             cursor = db.execute(
                 "INSERT INTO intakes (intake_name, original_name, source_path, sha256, size,"
                 " sender, sent_at, received_at, parent_intake_id) VALUES (?,?,?,?,?,?,?,?,?)",
-                (intake.intake_name, intake.original_name, intake.source_path, intake.sha256,
-                 intake.size, intake.sender, _utc_or_none(intake.sent_at),
-                 utc_text(intake.received_at), intake.parent_intake_id),
+                (
+                    intake.intake_name,
+                    intake.original_name,
+                    intake.source_path,
+                    intake.sha256,
+                    intake.size,
+                    intake.sender,
+                    _utc_or_none(intake.sent_at),
+                    utc_text(intake.received_at),
+                    intake.parent_intake_id,
+                ),
             )
         return _row_id(cursor)
 
@@ -368,8 +390,7 @@ class Store:
             cursor = db.execute(
                 "UPDATE intakes SET outcome=?, reason=?, archived_path=?, report_path=?,"
                 " submission_id=?, duplicate_of=? WHERE id=?",
-                (outcome.value, reason, archived_path, report_path, submission_id, duplicate_of,
-                 intake_id),
+                (outcome.value, reason, archived_path, report_path, submission_id, duplicate_of, intake_id),
             )
             if cursor.rowcount != 1:
                 raise StoreError(f"The database has no file taken in with number {intake_id}.")
@@ -393,9 +414,9 @@ class Store:
         )
 
     def _intakes(self, where: str, params: tuple[object, ...]) -> list[IntakeRow]:
-        with self._guard("read the files taken in"):
-            rows = self._db.execute(f"SELECT * FROM intakes {where}", params).fetchall()
-            problems = self._db.execute(
+        with self._reading("read the files taken in") as db:
+            rows = db.execute(f"SELECT * FROM intakes {where}", params).fetchall()
+            problems = db.execute(
                 "SELECT intake_id, field_id, label, message FROM problems WHERE intake_id IN"
                 f" (SELECT id FROM intakes {where}) ORDER BY id",
                 params,
@@ -422,10 +443,13 @@ class Store:
         """
         answers = _encode_values(new.values)
         with self._writing(f"store a return of form {new.form_id}") as db:
-            superseded = [row[0] for row in db.execute(
-                "SELECT id FROM submissions WHERE form_id=? AND record_key=? AND status='current'",
-                (new.form_id, new.record_key),
-            )]
+            superseded = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM submissions WHERE form_id=? AND record_key=? AND status='current'",
+                    (new.form_id, new.record_key),
+                )
+            ]
             _set_status(db, superseded, SubmissionStatus.SUPERSEDED)
             submission_id = _insert_submission(db, new, intake_id)
             db.executemany(
@@ -442,27 +466,25 @@ class Store:
     def records(self, form_id: str, *, status: SubmissionStatus | str = "current") -> list[Record]:
         """Every submission of `form_id` with `status`, oldest received first, with values."""
         status = SubmissionStatus(status).value
-        return self._records(
-            "WHERE form_id = ? AND status = ?", (form_id, status), "received_at, id"
-        )
+        return self._records("WHERE form_id = ? AND status = ?", (form_id, status), "received_at, id")
 
     def history(self, form_id: str, record_key: str) -> list[Record]:
         """Every submission of one return, in the order stored (each superseded the one before)."""
         return self._records("WHERE form_id = ? AND record_key = ?", (form_id, record_key), "id")
 
     def _records(self, where: str, params: tuple[object, ...], order: str) -> list[Record]:
-        with self._guard("read the returns"):
-            rows = self._db.execute(
-                f"SELECT * FROM submissions {where} ORDER BY {order}", params
-            ).fetchall()
-            answers = self._db.cursor()
+        with self._reading("read the returns") as db:
+            rows = db.execute(f"SELECT * FROM submissions {where} ORDER BY {order}", params).fetchall()
+            answers = db.cursor()
             answers.row_factory = None  # plain tuples: this can be millions of rows
-            values = _values_by_submission(answers.execute(
-                "SELECT submission_id, field_id, row_index, column_id, item, value FROM answers"
-                f" WHERE submission_id IN (SELECT id FROM submissions {where})"
-                " ORDER BY submission_id, field_id, row_index, column_id, item",
-                params,
-            ))
+            values = _values_by_submission(
+                answers.execute(
+                    "SELECT submission_id, field_id, row_index, column_id, item, value FROM answers"
+                    f" WHERE submission_id IN (SELECT id FROM submissions {where})"
+                    " ORDER BY submission_id, field_id, row_index, column_id, item",
+                    params,
+                )
+            )
         return [_record(row, values.get(row["id"], {})) for row in rows]
 
     # --- events and counts ---------------------------------------------------------------------
@@ -597,10 +619,23 @@ def _insert_submission(db: sqlite3.Connection, new: NewSubmission, intake_id: in
         "INSERT INTO submissions (intake_id, form_id, form_version, form_hash, token,"
         " partnership, record_key, sha256, sender, received_at, late, due_date, status,"
         " marking, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (intake_id, new.form_id, new.form_version, new.form_hash, new.token, new.partnership,
-         new.record_key, new.sha256, new.sender, utc_text(new.received_at), int(new.late),
-         None if new.due_date is None else new.due_date.isoformat(),
-         SubmissionStatus.CURRENT.value, new.marking, utc_text(datetime.now(UTC))),
+        (
+            intake_id,
+            new.form_id,
+            new.form_version,
+            new.form_hash,
+            new.token,
+            new.partnership,
+            new.record_key,
+            new.sha256,
+            new.sender,
+            utc_text(new.received_at),
+            int(new.late),
+            None if new.due_date is None else new.due_date.isoformat(),
+            SubmissionStatus.CURRENT.value,
+            new.marking,
+            utc_text(datetime.now(UTC)),
+        ),
     )
     return _row_id(cursor)
 
@@ -620,11 +655,20 @@ def _submission_row(row: sqlite3.Row) -> SubmissionRow:
 
 def _record(row: sqlite3.Row, values: JsonValues) -> Record:
     return Record(
-        submission_id=row["id"], form_id=row["form_id"], form_version=row["form_version"],
-        received_at=row["received_at"], sender=row["sender"], late=bool(row["late"]),
-        token=row["token"], partnership=row["partnership"], record_key=row["record_key"],
-        due_date=row["due_date"], status=SubmissionStatus(row["status"]),
-        superseded_by=row["superseded_by"], marking=row["marking"], values=values,
+        submission_id=row["id"],
+        form_id=row["form_id"],
+        form_version=row["form_version"],
+        received_at=row["received_at"],
+        sender=row["sender"],
+        late=bool(row["late"]),
+        token=row["token"],
+        partnership=row["partnership"],
+        record_key=row["record_key"],
+        due_date=row["due_date"],
+        status=SubmissionStatus(row["status"]),
+        superseded_by=row["superseded_by"],
+        marking=row["marking"],
+        values=values,
     )
 
 

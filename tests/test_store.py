@@ -25,8 +25,13 @@ RECEIVED = datetime(2025, 3, 14, 9, 30, 0, tzinfo=UTC)
 
 def new_intake(name: str = "0001-return.docx", sha256: str = "a" * 64, **changes) -> NewIntake:
     fields = dict(
-        intake_name=name, original_name="return.docx", source_path="/inbox/return.docx",
-        sha256=sha256, size=1234, sender="clerk@example.gov.uk", sent_at=None,
+        intake_name=name,
+        original_name="return.docx",
+        source_path="/inbox/return.docx",
+        sha256=sha256,
+        size=1234,
+        sender="clerk@example.gov.uk",
+        sent_at=None,
         received_at=RECEIVED,
     )
     return NewIntake(**(fields | changes))
@@ -34,9 +39,18 @@ def new_intake(name: str = "0001-return.docx", sha256: str = "a" * 64, **changes
 
 def new_submission(key: str = '["Northtown"]', sha256: str = "a" * 64, **changes) -> NewSubmission:
     fields = dict(
-        form_id="monitoring", form_version=1, form_hash="h1", token="tok1",
-        partnership="Northtown", record_key=key, sha256=sha256, sender="clerk@example.gov.uk",
-        received_at=RECEIVED, late=False, due_date=date(2025, 3, 31), marking="OFFICIAL",
+        form_id="monitoring",
+        form_version=1,
+        form_hash="h1",
+        token="tok1",
+        partnership="Northtown",
+        record_key=key,
+        sha256=sha256,
+        sender="clerk@example.gov.uk",
+        received_at=RECEIVED,
+        late=False,
+        due_date=date(2025, 3, 31),
+        marking="OFFICIAL",
         values={"name": "Northtown CSP"},
     )
     return NewSubmission(**(fields | changes))
@@ -121,8 +135,7 @@ class TestOpening:
                 store.add_submission(new_submission(sha256="b" * 64), intake_id=999)
             store.log("store", "failed")
         [current] = store.records("monitoring")
-        assert (current.submission_id, current.status, current.superseded_by) == (
-            first, "current", None)
+        assert (current.submission_id, current.status, current.superseded_by) == (first, "current", None)
 
     def test_processes_opening_a_new_file_at_once_migrate_it_once(self, tmp_path: Path):
         path = tmp_path / "pipeline.sqlite3"
@@ -178,9 +191,16 @@ class TestValues:
 
     def test_empty_values_and_blank_rows_are_not_kept(self, store: Store):
         values = {
-            "none": None, "blank": "", "no_choices": [], "all_blank_table": [{"a": None}],
-            "table": [{"a": None, "b": "  "}, {"a": "x", "b": None}, {"a": None, "b": None},
-                      {"a": None, "b": "y"}],
+            "none": None,
+            "blank": "",
+            "no_choices": [],
+            "all_blank_table": [{"a": None}],
+            "table": [
+                {"a": None, "b": "  "},
+                {"a": "x", "b": None},
+                {"a": None, "b": None},
+                {"a": None, "b": "y"},
+            ],
         }
         accept(store, "0001.docx", new_submission(values=values))
         [record] = store.records("monitoring")
@@ -191,9 +211,7 @@ class TestValues:
         assert store.records("monitoring")[0].values == {"met_on": "2025-01-02"}
 
     @pytest.mark.parametrize("odd", [{"a": 1}, True, float("nan"), 2**64, [["nested"]]])
-    def test_a_value_of_the_wrong_shape_is_refused_before_anything_is_stored(
-        self, store: Store, odd: object
-    ):
+    def test_a_value_of_the_wrong_shape_is_refused_before_anything_is_stored(self, store: Store, odd: object):
         intake_id = store.add_intake(new_intake())
         with pytest.raises(ValueError, match="'odd' has a value the database cannot keep"):
             store.add_submission(new_submission(values={"ok": "fine", "odd": odd}), intake_id)
@@ -211,29 +229,38 @@ class TestValues:
         with store.transaction():
             for n in range(2000):
                 submission = new_submission(
-                    key=f'["P{n}"]', sha256=f"{n:064x}",
-                    values={"n": n, "name": f"Partnership {n}", "ticks": [f"t{n}", "t"],
-                            "rows": [{"who": f"w{n}", "hours": n / 4}]},
+                    key=f'["P{n}"]',
+                    sha256=f"{n:064x}",
+                    values={
+                        "n": n,
+                        "name": f"Partnership {n}",
+                        "ticks": [f"t{n}", "t"],
+                        "rows": [{"who": f"w{n}", "hours": n / 4}],
+                    },
                 )
                 accept(store, f"{n:05}.docx", submission)
         records = store.records("monitoring")
         assert len(records) == 2000
         for n, record in enumerate(records):
             assert record.record_key == f'["P{n}"]'
-            assert record.values == {"n": n, "name": f"Partnership {n}", "ticks": [f"t{n}", "t"],
-                                     "rows": [{"who": f"w{n}", "hours": n / 4}]}
+            assert record.values == {
+                "n": n,
+                "name": f"Partnership {n}",
+                "ticks": [f"t{n}", "t"],
+                "rows": [{"who": f"w{n}", "hours": n / 4}],
+            }
 
 
 class TestSubmissions:
     def test_a_resubmission_supersedes_the_earlier_return(self, store: Store):
         first, none = accept(store, "0001.docx", new_submission(values={"v": "first"}))
-        later = new_submission(sha256="b" * 64, received_at=RECEIVED + timedelta(days=1),
-                               late=True, values={"v": "second"})
+        later = new_submission(
+            sha256="b" * 64, received_at=RECEIVED + timedelta(days=1), late=True, values={"v": "second"}
+        )
         second, superseded = accept(store, "0002.docx", later)
         assert (none, superseded) == ([], [first])
         [current] = store.records("monitoring")
-        assert (current.submission_id, current.values, current.late) == (second, {"v": "second"},
-                                                                          True)
+        assert (current.submission_id, current.values, current.late) == (second, {"v": "second"}, True)
         [old] = store.records("monitoring", status="superseded")
         assert (old.submission_id, old.superseded_by) == (first, second)
         history = store.history("monitoring", '["Northtown"]')
@@ -273,7 +300,10 @@ class TestIntakes:
         started = store.intake_by_name("0001-return.docx")
         assert started is not None and not started.finished
         assert (started.id, started.sent_at, started.received_at) == (
-            intake_id, "2025-03-14T09:30:00Z", "2025-03-14T09:30:00Z")
+            intake_id,
+            "2025-03-14T09:30:00Z",
+            "2025-03-14T09:30:00Z",
+        )
         store.finish_intake(intake_id, outcome=IntakeOutcome.ACCEPTED, archived_path="/a/1.docx")
         finished = store.intake_by_name("0001-return.docx")
         assert finished is not None and finished.finished
@@ -282,11 +312,18 @@ class TestIntakes:
 
     def test_a_rejection_keeps_its_reason_and_problems_in_order(self, store: Store):
         intake_id = store.add_intake(new_intake())
-        problems = [("budget", "Total budget (£)", "Enter a number, like 1500."),
-                    (None, None, "The form's identity is missing."),
-                    ("met_on", "Date of meeting", "Enter a date, like 31/03/2025.")]
-        store.finish_intake(intake_id, outcome="rejected", reason="3 problems",
-                            report_path="/outbox/report.docx", problems=problems)
+        problems = [
+            ("budget", "Total budget (£)", "Enter a number, like 1500."),
+            (None, None, "The form's identity is missing."),
+            ("met_on", "Date of meeting", "Enter a date, like 31/03/2025."),
+        ]
+        store.finish_intake(
+            intake_id,
+            outcome="rejected",
+            reason="3 problems",
+            report_path="/outbox/report.docx",
+            problems=problems,
+        )
         [rejected] = store.intakes(outcome="rejected")
         assert rejected.reason == "3 problems"
         assert rejected.report_path == "/outbox/report.docx"
@@ -340,7 +377,9 @@ class TestEventsAndCounts:
         store.log("validate", "rejected", "2 problems", intake_id=intake_id)
         events = store.events(intake_id)
         assert [(e.step, e.outcome, e.detail) for e in events] == [
-            ("preflight", "ok", None), ("validate", "rejected", "2 problems")]
+            ("preflight", "ok", None),
+            ("validate", "rejected", "2 problems"),
+        ]
         assert [e.step for e in store.events()] == ["watch", "preflight", "validate"]
         assert [e.step for e in store.events(limit=2)] == ["preflight", "validate"]
         assert events[0].at.endswith("Z")

@@ -247,7 +247,9 @@ class LabelTable:
         run.bold, run.font.color.rgb = True, RGBColor(0xFF, 0xFF, 0xFF)
 
     def _row(self) -> list[_Cell]:
-        cells = self.table.add_row().cells
+        row = self.table.add_row()
+        row._tr.get_or_add_trPr().append(parse_xml(f'<w:cantSplit xmlns:w="{NS["w"]}"/>'))
+        cells = row.cells
         _shade(cells[0], LABEL_SHADE)
         return cells
 
