@@ -142,8 +142,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> Parser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS, help="folder holding inbox/, outbox/, archive/ and the "
-                        "database (default: $PIPELINE_HOME or the current folder)")
+    common.add_argument("--home", default=argparse.SUPPRESS,
+                        help="folder holding inbox/, outbox/, archive/ and the database "
+                             "(default: $PIPELINE_HOME or the current folder)")
     parser = Parser(prog="pipeline", parents=[common],
                     description="Partnership forms: generate them, ingest the returns, "
                                 "write the committee papers.")

@@ -266,10 +266,9 @@ def tick_table_pdf(marks: list[str]) -> bytes:
     """The monitoring form's agenda rating printed with `marks` in its Tick column."""
     pytest.importorskip("reportlab", reason="reportlab is needed to build a flat PDF")
     from reportlab.lib import colors
-    from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
-
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
 
     if not BOX_FONT.exists():
         pytest.skip(f"{BOX_FONT} (a font with tick-box glyphs) is not installed")
