@@ -120,7 +120,9 @@ def cmd_records(args: argparse.Namespace, settings: Settings) -> int:
     definition = library_for(settings).get(args.form)
     found = records(settings, definition.id)
     if args.json:
-        print(json.dumps([record_json(r) for r in found], indent=2, ensure_ascii=False))
+        library = library_for(settings)
+        shown = [record_json(r, library.get(r.form_id, r.form_version)) for r in found]
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
         return 0
     print(f"{len(found)} current record(s) of the {definition.title}")
     for record in found:

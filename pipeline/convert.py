@@ -8,6 +8,7 @@ a hidden folder inside `out_dir` and renamed into place, so a reader never sees 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -37,8 +38,9 @@ def soffice_path(explicit: str | None = None) -> str | None:
 def to_pdf(
     docx_paths: Iterable[Path], out_dir: Path, timeout: float = 180.0, *, soffice: str | None = None
 ) -> dict[Path, Path]:
-    """Convert every document to `out_dir/<stem>.pdf` in one soffice run; {source: pdf}."""
-    sources = [Path(path).resolve() for path in docx_paths]
+    """Convert every document to `out_dir/<stem>.pdf` in one soffice run; {source as given: pdf}."""
+    given = {Path(path).resolve(): Path(path) for path in docx_paths}
+    sources = list(given)
     if not sources:
         return {}
     _check_sources(sources)
@@ -50,7 +52,7 @@ def to_pdf(
         output = _run_soffice(program, profile, staging, sources, timeout)
         made = {source: staging / f"{source.stem}.pdf" for source in sources}
         _check_outputs(made, output)
-        return {source: _move_into(pdf, out_dir) for source, pdf in made.items()}
+        return {given[source]: _move_into(pdf, out_dir) for source, pdf in made.items()}
     finally:
         shutil.rmtree(profile, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
@@ -64,7 +66,9 @@ def pdf_pages(path: Path) -> int:
     try:
         return len(PdfReader(path).pages)
     except (OSError, PdfReadError, ValueError) as exc:
-        raise GenerationError(f"The PDF {path.name} could not be read: it may be damaged or incomplete.") from exc
+        raise GenerationError(
+            f"The PDF {path.name} could not be read: it may be damaged or incomplete."
+        ) from exc
 
 
 # --- the steps ------------------------------------------------------------------------------------
@@ -101,9 +105,16 @@ def _soffice_command(program: str, profile: Path, staging: Path, sources: list[P
     return [
         program,
         f"-env:UserInstallation={profile.as_uri()}",
-        "--headless", "--invisible", "--nologo", "--norestore", "--nolockcheck", "--nodefault",
-        "--convert-to", "pdf:writer_pdf_Export",
-        "--outdir", str(staging),
+        "--headless",
+        "--invisible",
+        "--nologo",
+        "--norestore",
+        "--nolockcheck",
+        "--nodefault",
+        "--convert-to",
+        "pdf:writer_pdf_Export",
+        "--outdir",
+        str(staging),
         *(str(source) for source in sources),
     ]
 
@@ -113,11 +124,18 @@ def _run_soffice(program: str, profile: Path, staging: Path, sources: list[Path]
     command = _soffice_command(program, profile, staging, sources)
     try:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, text=True, errors="replace",
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            text=True,
+            errors="replace",
         )
     except OSError as exc:
-        raise ConversionError(f"PDF skipped: LibreOffice ({program}) could not be started. {INSTALL_HINT}") from exc
+        raise ConversionError(
+            f"PDF skipped: LibreOffice ({program}) could not be started. {INSTALL_HINT}"
+        ) from exc
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -131,10 +149,8 @@ def _run_soffice(program: str, profile: Path, staging: Path, sources: list[Path]
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.communicate()
 
 

@@ -12,8 +12,8 @@ from datetime import date
 
 from pipeline.definitions import Column, Field, FieldType, FormDefinition, Group, Section
 from pipeline.identity import FormIdentity, Personalisation
-from pipeline.ooxml.package import replace_parts, with_custom_properties
-from pipeline.ooxml.worddoc import fill_document
+from pipeline.ooxml.package import replace_parts
+from pipeline.ooxml.worddoc import WordMaster, fill_document
 from pipeline.ooxml.wordform import FormDocument, Input, LabelTable
 from pipeline.ooxml.wordml import Fill
 
@@ -29,21 +29,18 @@ COLUMN_SHARE = {FieldType.LONG_TEXT: 2.0, FieldType.TEXT: 1.0, FieldType.DATE: 0
 def write_docx_form(definition: FormDefinition, person: Personalisation,
                     identity: FormIdentity) -> bytes:
     """A fillable `.docx` of `definition`, pre-filled for `person`, carrying `identity`."""
-    blank = blank_docx(definition)
-    prefilled = _prefilled_values(definition, person)
-    document = fill_document(blank, prefilled) if prefilled else None
-    package = replace_parts(blank, {"word/document.xml": document}) if document else blank
-    return with_custom_properties(package, identity.to_properties())
+    master = _master(definition)
+    return master.copy(_prefilled_values(definition, person), identity.to_properties())
 
 
-_BLANKS: dict[str, bytes] = {}
+_MASTERS: dict[str, WordMaster] = {}
 
 
-def blank_docx(definition: FormDefinition) -> bytes:
-    """The blank form, built once per definition; personal copies patch a copy of it."""
-    if definition.hash not in _BLANKS:
-        _BLANKS[definition.hash] = _build_blank(definition)
-    return _BLANKS[definition.hash]
+def _master(definition: FormDefinition) -> WordMaster:
+    """The blank form, built once per definition; every copy patches two parts of it."""
+    if definition.hash not in _MASTERS:
+        _MASTERS[definition.hash] = WordMaster.of(_build_blank(definition))
+    return _MASTERS[definition.hash]
 
 
 def _build_blank(definition: FormDefinition) -> bytes:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.config import Settings
-from pipeline.definitions import FormLibrary
+from pipeline.definitions import FormDefinition, FormLibrary
 from pipeline.errors import RejectedFile
 from pipeline.ingest import FileResult, Ingest, Outcome
 from pipeline.store import Record, Store
@@ -66,7 +66,11 @@ def records(settings: Settings, form_id: str) -> list[Record]:
         return store.records(form_id)
 
 
-def record_json(record: Record) -> dict[str, object]:
+def record_json(record: Record, definition: FormDefinition) -> dict[str, object]:
+    """A stored return as JSON: every field of its definition, in form order (empty: null/[])."""
+    empty = {f.id: [] if f.is_table or f.type.value == "multi_choice" else None
+             for f in definition.fields}
+    fields = {field_id: record.values.get(field_id, blank) for field_id, blank in empty.items()}
     return {
         "submission_id": record.submission_id,
         "form": record.form_id,
@@ -75,5 +79,5 @@ def record_json(record: Record) -> dict[str, object]:
         "sender": record.sender,
         "late": record.late,
         "partnership": record.partnership,
-        "fields": record.values,
+        "fields": fields,
     }

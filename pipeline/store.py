@@ -119,6 +119,92 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_intake ON events (intake_id);
     """,
+    """
+    -- 2: the partnership register, the committee calendar, and what the scheduler sent and wrote
+    CREATE TABLE partnerships (
+        id                   INTEGER PRIMARY KEY,
+        name                 TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        type                 TEXT NOT NULL,
+        area                 TEXT,
+        representative       TEXT,
+        representative_email TEXT,
+        lead_officer         TEXT,
+        lead_officer_email   TEXT,
+        risk_money           INTEGER NOT NULL DEFAULT 0 CHECK (risk_money IN (0, 1)),
+        risk_resources       INTEGER NOT NULL DEFAULT 0 CHECK (risk_resources IN (0, 1)),
+        risk_targets         INTEGER NOT NULL DEFAULT 0 CHECK (risk_targets IN (0, 1)),
+        risk_property_staff  INTEGER NOT NULL DEFAULT 0 CHECK (risk_property_staff IN (0, 1)),
+        risk_contracts       INTEGER NOT NULL DEFAULT 0 CHECK (risk_contracts IN (0, 1)),
+        notes                TEXT,
+        updated_at           TEXT NOT NULL
+    );
+
+    CREATE TABLE partnership_meetings (
+        id             INTEGER PRIMARY KEY,
+        partnership_id INTEGER NOT NULL REFERENCES partnerships (id),
+        meeting_date   TEXT NOT NULL,
+        title          TEXT,
+        place          TEXT,
+        UNIQUE (partnership_id, meeting_date)
+    );
+    CREATE INDEX partnership_meetings_date ON partnership_meetings (meeting_date);
+
+    CREATE TABLE committees (
+        id     INTEGER PRIMARY KEY,
+        name   TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        papers TEXT NOT NULL DEFAULT '[]'  -- JSON list of paper kinds
+    );
+
+    CREATE TABLE committee_meetings (
+        id           INTEGER PRIMARY KEY,
+        committee_id INTEGER NOT NULL REFERENCES committees (id),
+        meeting_date TEXT NOT NULL,
+        title        TEXT,
+        uid          TEXT,  -- the calendar event's UID (#date for one of a repeating series)
+        source       TEXT,  -- 'yaml' or 'ics'
+        UNIQUE (committee_id, meeting_date)
+    );
+    CREATE INDEX committee_meetings_date ON committee_meetings (meeting_date);
+    CREATE INDEX committee_meetings_uid ON committee_meetings (committee_id, uid);
+
+    CREATE TABLE sent_forms (
+        id                     INTEGER PRIMARY KEY,
+        token                  TEXT NOT NULL UNIQUE,
+        form_id                TEXT NOT NULL,
+        form_version           INTEGER,
+        partnership_id         INTEGER REFERENCES partnerships (id),
+        recipient_name         TEXT,
+        recipient_email        TEXT NOT NULL,
+        meeting_date           TEXT,
+        due_date               TEXT,
+        purpose                TEXT NOT NULL CHECK (purpose IN ('monitoring', 'checklist', 'survey')),
+        sent_at                TEXT NOT NULL,
+        message_path           TEXT,
+        chased_at              TEXT,
+        chase_count            INTEGER NOT NULL DEFAULT 0,
+        returned_submission_id INTEGER REFERENCES submissions (id)
+    );
+    CREATE INDEX sent_forms_partnership ON sent_forms (partnership_id, purpose);
+
+    CREATE TABLE papers_written (
+        id           INTEGER PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        committee    TEXT NOT NULL,
+        meeting_date TEXT NOT NULL,
+        written_at   TEXT NOT NULL,
+        paths        TEXT NOT NULL DEFAULT '[]',  -- JSON list of the files written
+        UNIQUE (kind, committee, meeting_date)
+    );
+
+    CREATE TABLE packs_written (
+        id           INTEGER PRIMARY KEY,
+        committee    TEXT NOT NULL,
+        meeting_date TEXT NOT NULL,
+        written_at   TEXT NOT NULL,
+        paths        TEXT NOT NULL DEFAULT '[]',  -- JSON list of the files written
+        UNIQUE (committee, meeting_date)
+    );
+    """,
 ]
 
 
@@ -527,6 +613,27 @@ class Store:
                 ):
                     counts[name] = number
         return counts
+
+    # --- for modules that keep their own tables (register, committees) -------------------------
+
+    def connection(self) -> sqlite3.Connection:
+        """The connection, for modules that keep their own tables (register, committees).
+
+        Prefer `writing` and `reading`, which map sqlite3's errors to a StoreError.
+        """
+        return self._db
+
+    @contextmanager
+    def writing(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """A transaction for a module's own tables; `doing` finishes "could not ..." on error."""
+        with self._writing(doing) as db:
+            yield db
+
+    @contextmanager
+    def reading(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """SELECTs on one snapshot for a module's own tables; errors become a StoreError."""
+        with self._reading(doing) as db:
+            yield db
 
 
 # --- opening and migrating ---------------------------------------------------------------------

@@ -430,6 +430,11 @@ def _open_own(data: bytes) -> Package:
         raise GenerationError(f"The document could not be updated: {exc.reason}") from exc
 
 
+def custom_properties_xml(props: dict[str, str]) -> bytes:
+    """A complete `docProps/custom.xml` holding exactly these text properties."""
+    return _custom_xml(None, props)
+
+
 def _custom_xml(existing: etree._Element | None, props: dict[str, str]) -> bytes:
     root = existing if existing is not None else etree.Element(
         qn("custom:Properties"), nsmap={None: NS["custom"], "vt": NS["vt"]}

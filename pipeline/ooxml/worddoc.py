@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pipeline.errors import UnknownForm
-from pipeline.ooxml.package import Package
+from pipeline.ooxml import zipcopy
+from pipeline.ooxml.package import CUSTOM_PART, Package, custom_properties_xml, with_custom_properties
 from pipeline.ooxml.wordml import Control, Fill, fill_controls, read_controls
-from pipeline.ooxml.xml import to_bytes
+from pipeline.ooxml.xml import parse_xml, to_bytes
 
 DOCUMENT = "word/document.xml"
 
@@ -24,3 +27,25 @@ def document_controls(package: Package) -> list[Control]:
     if not package.has(main):
         raise UnknownForm("This Word file has no main document, so it cannot be one of our forms.")
     return read_controls(package.xml(main))
+
+
+@dataclass(frozen=True)
+class WordMaster:
+    """A ready-made form package; each copy changes only its document and custom properties."""
+
+    package: bytes
+    document: bytes
+
+    @classmethod
+    def of(cls, blank: bytes) -> WordMaster:
+        prepared = with_custom_properties(blank, {})  # so every copy only replaces parts
+        return cls(prepared, Package.open(prepared).read(DOCUMENT))
+
+    def copy(self, values: dict[str, Fill], properties: dict[str, str]) -> bytes:
+        """A copy with `values` in the tagged controls and exactly `properties` as custom ones."""
+        parts = {CUSTOM_PART: custom_properties_xml(properties)}
+        if values:
+            root = parse_xml(self.document, DOCUMENT)
+            fill_controls(root, values)
+            parts[DOCUMENT] = to_bytes(root)
+        return zipcopy.rewrite(self.package, parts)

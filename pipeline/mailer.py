@@ -1,0 +1,238 @@
+"""Sending email: through the configured SMTP server, or (dry run) as `.eml` files in the outbox.
+
+Both mailers are context managers: `with mailer:` sends a batch over one connection. Every
+smtplib, socket and TLS error is mapped here to a `SendError` a clerk can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import socket
+import ssl
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+from typing import Protocol, Self
+
+from pipeline.config import SmtpConfig
+from pipeline.errors import ConfigError, GenerationError, SendError
+from pipeline.generate import slug, write_new_file
+
+log = logging.getLogger("pipeline.mailer")
+SECURITY = ("none", "starttls", "ssl")
+
+
+class Mailer(Protocol):
+    """Something that sends a message and says where it went ("sent to x@y", or a file path)."""
+
+    def send(self, message: EmailMessage) -> str: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+
+def mailer_for(config: SmtpConfig, *, dry_run: bool, outbox: Path) -> Mailer:
+    """The mailer the settings ask for: `.eml` files in `outbox` on a dry run, else SMTP."""
+    return DryRunMailer(outbox) if dry_run else SmtpMailer(config)
+
+
+# --- SMTP ----------------------------------------------------------------------------------------
+
+
+class SmtpMailer:
+    """Sends through one SMTP server; inside `with`, one connection serves the whole batch."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        if config.security not in SECURITY:
+            raise ConfigError(f'[smtp] security = "{config.security}" is not one of '
+                              f"{', '.join(SECURITY)}.")
+        self.config = config
+        self._password = _password(config)  # before any connection: a missing one is a setup error
+        self._connection: smtplib.SMTP | None = None
+        self._in_batch = False
+
+    @property
+    def server(self) -> str:
+        return f"{self.config.host}:{self.config.port}"
+
+    def __enter__(self) -> Self:
+        self._in_batch = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._in_batch = False
+        self.close()
+
+    def send(self, message: EmailMessage) -> str:
+        recipients = recipients_of(message)
+        try:
+            refused = self._deliver(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise SendError(f"Could not send to {', '.join(recipients)}: {self._reason(exc)}") from exc
+        finally:
+            if not self._in_batch:
+                self.close()
+        log.info("Sent \u201c%s\u201d to %s", message["Subject"], ", ".join(recipients))
+        return _sent_to(recipients, refused)
+
+    def close(self) -> None:
+        """End the connection politely if there is one (also done when a `with` block ends)."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.quit()
+        except (smtplib.SMTPException, OSError):
+            connection.close()
+
+    def _deliver(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        connection = self._connection or self._connect()
+        try:
+            return connection.send_message(message)
+        except smtplib.SMTPServerDisconnected:
+            # An idle connection the server dropped between messages: reconnect once.
+            self._connection = None
+            connection.close()
+            return self._connect().send_message(message)
+
+    def _connect(self) -> smtplib.SMTP:
+        config, context = self.config, ssl.create_default_context()
+        if config.security == "ssl":
+            connection: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port,
+                                                        timeout=config.timeout, context=context)
+        else:
+            connection = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+        self._connection = connection  # so close() tidies up if STARTTLS or login fails
+        if config.security == "starttls":
+            connection.starttls(context=context)
+        if config.username:
+            connection.login(config.username, self._password)
+        return connection
+
+    def _reason(self, exc: BaseException) -> str:
+        if isinstance(exc, smtplib.SMTPException):
+            return _smtp_reason(exc, self.server, self.config)
+        return _network_reason(exc, self.server, self.config)
+
+
+def _password(config: SmtpConfig) -> str:
+    if not config.username:
+        return ""
+    password = os.environ.get(config.password_env, "")
+    if not password:
+        raise ConfigError(
+            f"The mail server login for {config.username} needs a password, but the environment "
+            f"variable {config.password_env} is not set. Set it to the password before starting "
+            "the pipeline (or change password_env under [smtp] in pipeline.toml).")
+    return password
+
+
+def _network_reason(exc: BaseException, server: str, config: SmtpConfig) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return f"the mail server at {server} refused the connection."
+    if isinstance(exc, TimeoutError):
+        return f"the mail server at {server} did not answer within {config.timeout:g} seconds."
+    if isinstance(exc, socket.gaierror):
+        return f"no mail server called {config.host} could be found (check host under [smtp])."
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"the mail server at {server} has a security certificate this computer does not "
+                f"trust ({exc.verify_message}).")
+    if isinstance(exc, ssl.SSLError):
+        return (f"a secure connection to the mail server at {server} could not be made; check "
+                f'that security = "{config.security}" is what the server expects.')
+    what = getattr(exc, "strerror", None) or "a network error"
+    return f"the connection to the mail server at {server} failed ({what})."
+
+
+def _smtp_reason(exc: smtplib.SMTPException, server: str, config: SmtpConfig) -> str:
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"the mail server at {server} did not accept the password for {config.username}."
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return _unsupported(str(exc), server)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = "; ".join(f"{address} ({_said(code, text)})"
+                            for address, (code, text) in exc.recipients.items())
+        return f"the mail server at {server} refused the address: {refused}."
+    if getattr(exc, "smtp_code", None) == 530:  # "Must issue STARTTLS first", "Authentication required"
+        return (f"the mail server at {server} asks for a secure connection or a login first "
+                f"({_said(exc.smtp_code, exc.smtp_error)}); check security and username under [smtp].")
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return (f"the mail server at {server} refused the sender address {exc.sender} "
+                f"({_said(exc.smtp_code, exc.smtp_error)}); check sender under [smtp].")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"the mail server at {server} refused the message ({_said(exc.smtp_code, exc.smtp_error)})."
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"the mail server at {server} closed the connection unexpectedly."
+    return f"the mail server at {server} did not answer as a mail server should."
+
+
+def _unsupported(text: str, server: str) -> str:
+    if "STARTTLS" in text:
+        return f'the mail server at {server} does not offer STARTTLS; check security under [smtp].'
+    if "AUTH" in text:
+        return f"the mail server at {server} does not offer a login; check username under [smtp]."
+    return f"the mail server at {server} cannot accept an address with accented or non-Latin letters."
+
+
+def _said(code: int, text: bytes | str) -> str:
+    words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"it said \u201c{code} {' '.join(words.split())}\u201d"
+
+
+def _sent_to(recipients: list[str], refused: dict[str, tuple[int, bytes]]) -> str:
+    delivered = [r for r in recipients if r not in refused]
+    where = f"sent to {', '.join(delivered)}"
+    if refused:
+        where += "; the mail server refused " + "; ".join(
+            f"{address} ({_said(code, text)})" for address, (code, text) in refused.items())
+    return where
+
+
+def recipients_of(message: EmailMessage) -> list[str]:
+    """The addresses a message goes to (To, Cc and Bcc)."""
+    fields = [str(v) for name in ("To", "Cc", "Bcc") for v in message.get_all(name, [])]
+    return [address for _, address in getaddresses(fields) if address]
+
+
+# --- dry run -------------------------------------------------------------------------------------
+
+
+class DryRunMailer:
+    """Writes each message as an `.eml` file in `out_dir` instead of sending it; never overwrites."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def send(self, message: EmailMessage) -> str:
+        try:
+            path = write_new_file(self.out_dir, eml_name(message), message.as_bytes())
+        except GenerationError as exc:
+            raise SendError(str(exc)) from exc
+        log.info("Wrote \u201c%s\u201d to %s (dry run)", message["Subject"], path)
+        return str(path)
+
+
+def eml_name(message: EmailMessage) -> str:
+    """`20261102-090000-jo.bloggs@hull.gov.uk-partnership-monitoring-form-hull-cdrp.eml`."""
+    stamp = _sent_at(message).strftime("%Y%m%d-%H%M%S")
+    recipient = re.sub(r"[^A-Za-z0-9@._+-]", "_", (recipients_of(message) or ["no-recipient"])[0])
+    return f"{stamp}-{recipient[:80]}-{slug(str(message['Subject'] or 'no subject'))}.eml"
+
+
+def _sent_at(message: EmailMessage) -> datetime:
+    try:
+        return parsedate_to_datetime(str(message["Date"]))
+    except (TypeError, ValueError):
+        return datetime.now()
