@@ -95,7 +95,9 @@ class SmtpMailer:
         connection = self._connection or self._connect()
         try:
             return connection.send_message(message)
-        except smtplib.SMTPServerDisconnected:
+        except smtplib.SMTPServerDisconnected as exc:
+            if _timed_out(exc):
+                raise
             # An idle connection the server dropped between messages: reconnect once.
             self._connection = None
             connection.close()
@@ -168,8 +170,15 @@ def _smtp_reason(exc: smtplib.SMTPException, server: str, config: SmtpConfig) ->
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"the mail server at {server} refused the message ({_said(exc.smtp_code, exc.smtp_error)})."
     if isinstance(exc, smtplib.SMTPServerDisconnected):
+        if _timed_out(exc):
+            return f"the mail server at {server} did not answer within {config.timeout:g} seconds."
         return f"the mail server at {server} closed the connection unexpectedly."
     return f"the mail server at {server} did not answer as a mail server should."
+
+
+def _timed_out(exc: smtplib.SMTPServerDisconnected) -> bool:
+    # smtplib reports a read that timed out as a disconnection; the timeout is its cause.
+    return isinstance(exc.__context__, TimeoutError)
 
 
 def _unsupported(text: str, server: str) -> str:

@@ -26,9 +26,9 @@ How to return it:
 2. Save it.
 3. Reply to this email with the completed form attached.
 
-Please do not change the form's layout (do not add, remove or move questions or tables): we
-read your answers from it automatically. If you cannot use the form, a PDF of it is accepted,
-but the form itself is better."""
+Please do not change the form's layout (do not add, remove or move questions or tables): \
+we read your answers from it automatically. If you cannot use the form, a PDF of it is \
+accepted, but the form itself is better."""
 
 
 def long_date(day: date) -> str:

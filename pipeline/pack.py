@@ -435,7 +435,9 @@ def agenda_pdf(heading: PackHeading, items: list[AgendaItem]) -> bytes:
     )
     styles = _styles()
     story = (
-        _title_block(heading, styles) + _part_block(heading, styles) + [_items_table(items, heading, styles)]
+        _title_block(heading, styles)
+        + _part_block(heading, len(items), styles)
+        + [_items_table(items, heading, styles)]
     )
     story += _closing_notes(heading, styles)
 
@@ -459,12 +461,12 @@ def _title_block(heading: PackHeading, styles: dict) -> list:
     ]
 
 
-def _part_block(heading: PackHeading, styles: dict) -> list:
+def _part_block(heading: PackHeading, count: int, styles: dict) -> list:
     from reportlab.platypus import Paragraph, Spacer
 
     if heading.part == 1:
         return [Paragraph("Part 1: items open to the press and public", styles["part"])]
-    return [_exempt_box(part2_statement(heading.exempt_paragraphs), styles), Spacer(0, 10)]
+    return [_exempt_box(part2_statement(heading.exempt_paragraphs), count, styles), Spacer(0, 10)]
 
 
 def part2_statement(paragraphs: Sequence[int]) -> str:
@@ -479,12 +481,13 @@ def part2_statement(paragraphs: Sequence[int]) -> str:
     return f"Part 2 — not for publication: exempt information under {where}"
 
 
-def _exempt_box(statement: str, styles: dict):
+def _exempt_box(statement: str, count: int, styles: dict):
     from reportlab.lib.colors import HexColor
     from reportlab.platypus import Paragraph, Table, TableStyle
 
+    items = "this item is" if count == 1 else "these items are"
     note = (
-        "The press and public are expected to be excluded while these items are considered. "
+        f"The press and public are expected to be excluded while {items} considered. "
         "Do not publish, forward or leave these papers unattended."
     )
     box = Table(

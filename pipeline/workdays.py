@@ -9,8 +9,10 @@ counts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import lru_cache
+from types import MappingProxyType
 
 import holidays
 
@@ -19,9 +21,9 @@ _SATURDAY = 5
 
 
 @lru_cache(maxsize=64)
-def bank_holidays(year: int) -> dict[date, str]:
+def bank_holidays(year: int) -> Mapping[date, str]:
     """England and Wales bank holidays in `year` (with substitute days), each with its name."""
-    return dict(holidays.UK(subdiv="ENG", years=year))
+    return MappingProxyType(dict(holidays.UK(subdiv="ENG", years=year)))
 
 
 def is_working_day(day: date) -> bool:

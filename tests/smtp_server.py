@@ -61,7 +61,7 @@ def check_login(server: Any, session: Any, envelope: Any, mechanism: str, auth_d
     """aiosmtpd authenticator: only USERNAME with PASSWORD gets in."""
     ok = (isinstance(auth_data, LoginPassword) and auth_data.login == USERNAME.encode()
           and auth_data.password == PASSWORD.encode())
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # not handled: the server answers 535
 
 
 @dataclass

@@ -38,6 +38,8 @@ MEETING = date(2026, 11, 2)
 DUE = date(2026, 11, 9)
 SENT_AT = datetime(2026, 10, 29, 9, 0, tzinfo=UTC)
 PASSWORD_ENV = "TEST_PIPELINE_SMTP_PASSWORD"
+# The test server's login is over plain text on loopback, which aiosmtpd warns about.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +73,12 @@ def only_attachment(message: EmailMessage) -> tuple[str | None, str, bytes]:
     return parts[0].get_filename(), parts[0].get_content_type(), parts[0].get_content()
 
 
+def subject_of(message: EmailMessage) -> str:
+    # Python's folder may start a long subject on its own continuation line; unfolding then
+    # leaves a leading space that mail programs drop.
+    return str(message["Subject"]).strip()
+
+
 def body_of(message: EmailMessage) -> str:
     return message.get_body(("plain",)).get_content()
 
@@ -86,7 +94,7 @@ class TestFormRequest:
         assert got.rcpt_tos == [MEMBER]
         assert got.mail_from == "partnerships@authority.example"
         message = got.message
-        assert message["Subject"] == ("Partnership Monitoring Form: Hull CDRP meeting on Monday "
+        assert subject_of(message) == ("Partnership Monitoring Form: Hull CDRP meeting on Monday "
                                       "2 November 2026 \u2014 please return by Monday 9 November 2026")
         assert message["Reply-To"] == "returns@authority.example"
         assert message["Message-ID"].endswith("@authority.example>")
@@ -117,7 +125,7 @@ class TestFormRequest:
                                meeting_title=None, attachment=("monitoring.xlsx", data),
                                authority=AUTHORITY, sender=SENDER, reply_to=None,
                                token=identity.token)
-        assert message["Subject"] == "Partnership Monitoring Form: Hull CDRP"
+        assert subject_of(message) == "Partnership Monitoring Form: Hull CDRP"
         assert message["Reply-To"] is None
         assert only_attachment(message)[1:] == (XLSX_TYPE, data)
         assert "as soon as you can" in body_of(message)
@@ -138,7 +146,7 @@ class TestChaser:
         SmtpMailer(smtp_server.config()).send(message)
 
         [got] = smtp_server.received
-        assert got.message["Subject"] == ("Reminder: Partnership Monitoring Form: Hull CDRP meeting on "
+        assert subject_of(got.message) == ("Reminder: Partnership Monitoring Form: Hull CDRP meeting on "
                                           "Monday 2 November 2026 was due on Monday 9 November 2026")
         body = body_of(got.message)
         assert "was due on Monday 9 November 2026 (3 days overdue)" in body
@@ -172,7 +180,7 @@ class TestReplies:
 
         [got] = smtp_server.received
         assert got.rcpt_tos == [MEMBER]
-        assert got.message["Subject"] == ("Your Partnership Monitoring Form could not be accepted "
+        assert subject_of(got.message) == ("Your Partnership Monitoring Form could not be accepted "
                                           "\u2014 please correct 2 things")
         assert got.message["In-Reply-To"] == "<abc@hull.example>"
         body = body_of(got.message)
@@ -186,7 +194,7 @@ class TestReplies:
         message = rejection_reply(to=MEMBER, form_title=None, problem_count=0, original=None,
                                   report="The file is empty: it may not have been saved properly.",
                                   authority=AUTHORITY, sender=SENDER, reply_to=None)
-        assert message["Subject"] == "Your form could not be accepted"
+        assert subject_of(message) == "Your form could not be accepted"
         assert "We could not accept it:\n\nThe file is empty" in body_of(message)
         assert list(message.iter_attachments()) == []
 
@@ -197,7 +205,7 @@ class TestReplies:
         SmtpMailer(smtp_server.config()).send(message)
 
         [got] = smtp_server.received
-        assert got.message["Subject"] == ("Thank you: we have received your Partnership Monitoring "
+        assert subject_of(got.message) == ("Thank you: we have received your Partnership Monitoring "
                                           "Form for Hull CDRP")
         body = body_of(got.message)
         assert ("it has been accepted and marked late" in body) is late
@@ -208,7 +216,7 @@ class TestReplies:
         message = paper_notice(to="clerk@authority.example", committee="Partnerships Committee",
                                meeting_date=date(2026, 1, 6), deadline=date(2025, 12, 22),
                                papers=papers, authority=AUTHORITY, sender=SENDER)
-        assert message["Subject"] == ("Papers ready for the Partnerships Committee meeting on "
+        assert subject_of(message) == ("Papers ready for the Partnerships Committee meeting on "
                                       "Tuesday 6 January 2026: publish by Monday 22 December 2025")
         body = body_of(message)
         assert f"- {papers[0]}\n- {papers[1]}" in body
@@ -327,13 +335,13 @@ class TestDryRun:
             second = Path(mailer.send(request_for(monitoring_form)))
 
         stem = ("20261029-090000-jo.bloggs@hull.example-partnership-monitoring-form-hull-cdrp-"
-                "meeting-on-monday-2-november-2026-please-re")
+                "meeting-on-monday-2-no")  # the subject's slug stops at 60 characters
         assert first == outbox / f"{stem}.eml"
         assert second == outbox / f"{stem}-2.eml"
         assert first.read_bytes() == first_bytes
         for path in (first, second):
             parsed = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-            assert parsed["Subject"] == request_for(monitoring_form)["Subject"]
+            assert subject_of(parsed) == subject_of(request_for(monitoring_form))
             assert only_attachment(parsed) == (name, DOCX_TYPE, data)
 
     def test_the_pipeline_reads_a_dry_run_message_like_a_saved_email(self, tmp_path: Path,
