@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -31,6 +31,13 @@ def iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def iso_minute(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time in the form YYYY-MM-DDTHH:MM") from None
 
 
 def library_for(settings: Settings) -> FormLibrary:
@@ -132,6 +139,145 @@ def cmd_records(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import papers
+    from pipeline.convert import to_pdf
+
+    request = papers.PaperRequest(kind=args.kind, period_from=args.from_date, period_to=args.to_date,
+                                  meeting_date=args.meeting_date, committee=args.committee,
+                                  exempt_paragraph=args.exempt)
+    out_dir = args.out or settings.outbox / "papers"
+    files = papers.write_paper(settings, library_for(settings), request, out_dir, to_pdf=to_pdf)
+    for path in (files.docx, files.pdf, files.annex):
+        if path:
+            print(path)
+    if files.pdf_note:
+        print(f"pipeline: {files.pdf_note}", file=sys.stderr)
+    return 0
+
+
+def cmd_pack(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.config import load_config
+    from pipeline.pack import build_packs
+
+    config = load_config(settings)
+    packs = build_packs(args.meeting_date, args.papers or settings.outbox / "papers",
+                        args.out or settings.outbox / "packs", committee=args.committee,
+                        authority=config.authority.name)
+    for path in packs:
+        print(path)
+    return 0
+
+
+def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import register
+    from pipeline.generate import write_new_file
+    from pipeline.store import Store
+
+    if args.action == "template":
+        target = args.file or settings.outbox / "partnership-register.xlsx"
+        path = write_new_file(target.parent, target.name, register.write_register_template())
+        print(path)
+        return 0
+    if args.file is None:
+        raise ConfigError("Say which workbook to import: pipeline register import FILE.xlsx")
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {args.file}: {exc.strerror}.") from exc
+    with Store.open(settings.database) as store:
+        result = register.import_register(store, data, today=date.today(), source_name=args.file.name)
+    print(result.summary())
+    for problem in result.problems:
+        print(f"  {problem}")
+    return 0
+
+
+def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import committees
+    from pipeline.store import Store
+
+    with Store.open(settings.database) as store:
+        if args.action == "import":
+            if args.file is None:
+                raise ConfigError("Say which file to import: pipeline calendar import FILE.ics "
+                                  "--committee NAME (or a committees.yaml)")
+            if args.file.suffix.lower() in (".yaml", ".yml"):
+                result = committees.load_yaml(store, args.file)
+            else:
+                if not args.committee:
+                    raise ConfigError("Say which committee these meetings are for: --committee NAME")
+                result = committees.import_ics(store, args.file, args.committee, args.papers or None)
+            print(result.summary())
+            return 0
+        found = committees.meetings(store, committee=args.committee, from_date=args.since)
+    if args.json:
+        print(json.dumps([m.to_json() for m in found], indent=2, ensure_ascii=False))
+        return 0
+    for meeting in found:
+        print(f"{meeting.date:%a %d %b %Y}  {meeting.committee:<40} papers by "
+              f"{meeting.publication_deadline:%a %d %b %Y}  {', '.join(meeting.papers) or '-'}")
+    return 0
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    if getattr(args, "now", None) is None:
+        return datetime.now(UTC)
+    return args.now.replace(tzinfo=ZoneInfo("Europe/London")).astimezone(UTC)
+
+
+def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.service import run_tick
+
+    report = run_tick(settings, library_for(settings), now=_now(args), dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        for line in report.done or ["Nothing was due."]:
+            print(line)
+        for line in report.problems:
+            print(f"PROBLEM: {line}", file=sys.stderr)
+    return 1 if report.problems else 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.service import status
+
+    summary = status(settings, today=_now(args).date())
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return 0
+    counts = summary["inbox"]
+    print(f"Files in inbox waiting: {counts['waiting']}.  Taken so far: {counts['accepted']} accepted, "
+          f"{counts['rejected']} rejected, {counts['duplicate']} duplicates.")
+    print(f"Stored returns: {counts['current']} current ({counts['superseded']} superseded kept).")
+    rows = summary["expected"]
+    if not rows:
+        print("No forms have been sent out yet (see 'pipeline tick').")
+    else:
+        print(f"{'Partnership':<42} {'Form':<20} {'sent':>4} {'back':>4} {'late':>4} {'missing':>7}")
+        for row in rows:
+            print(f"{row['partnership'][:42]:<42} {row['form']:<20} {row['sent']:>4} "
+                  f"{row['returned']:>4} {row['late']:>4} {row['missing']:>7}")
+    for meeting in summary["meetings"]:
+        print(f"Next: {meeting['committee']} on {meeting['date']}: papers must be published by "
+              f"{meeting['publication_deadline']}.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from pipeline.service import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    serve(settings, library_for(settings), polling=args.polling, dry_run=args.dry_run,
+          tick_seconds=args.tick_seconds)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.demo import run_demo
 
@@ -191,6 +337,64 @@ def build_parser() -> Parser:
     rec.add_argument("form", help="the form id (see 'pipeline forms')")
     rec.add_argument("--json", action="store_true", help="print the records as JSON")
     rec.set_defaults(run=cmd_records)
+
+    paper = commands.add_parser("paper", parents=[common],
+                                help="write a committee paper (.docx, .pdf, .xlsx annex)")
+    paper.add_argument("kind", choices=["monitoring-summary", "risk-register", "survey-results"])
+    paper.add_argument("--from", dest="from_date", type=iso_date, help="period start, YYYY-MM-DD")
+    paper.add_argument("--to", dest="to_date", type=iso_date, help="period end, YYYY-MM-DD")
+    paper.add_argument("--meeting-date", type=iso_date, help="the committee meeting, YYYY-MM-DD")
+    paper.add_argument("--committee", help="the committee (default: the usual one for the paper)")
+    paper.add_argument("--exempt", type=int, choices=range(1, 8), metavar="PARAGRAPH",
+                       help="exempt information: the paragraph (1-7) of Schedule 12A")
+    paper.add_argument("--out", type=_path, help="folder to write into (default: outbox/papers)")
+    paper.set_defaults(run=cmd_paper)
+
+    pack = commands.add_parser("pack", parents=[common],
+                               help="merge a meeting's papers into the agenda pack(s)")
+    pack.add_argument("--meeting-date", type=iso_date, required=True, help="YYYY-MM-DD")
+    pack.add_argument("--committee", help="only this committee's pack")
+    pack.add_argument("--papers", type=_path, help="where the papers are (default: outbox/papers)")
+    pack.add_argument("--out", type=_path, help="folder to write into (default: outbox/packs)")
+    pack.set_defaults(run=cmd_pack)
+
+    reg = commands.add_parser("register", parents=[common],
+                              help="the partnership register: 'template' or 'import FILE.xlsx'")
+    reg.add_argument("action", choices=["template", "import"])
+    reg.add_argument("file", nargs="?", type=_path, help="the workbook to import or write")
+    reg.set_defaults(run=cmd_register)
+
+    cal = commands.add_parser("calendar", parents=[common],
+                              help="committee meetings: list them, or 'import FILE.ics --committee NAME'")
+    cal.add_argument("action", nargs="?", choices=["list", "import"], default="list")
+    cal.add_argument("file", nargs="?", type=_path, help="an .ics file, or committees.yaml")
+    cal.add_argument("--committee", help="the committee the meetings belong to")
+    cal.add_argument("--papers", nargs="*", help="the papers the committee takes (import)")
+    cal.add_argument("--since", type=iso_date, help="list meetings from this date")
+    cal.add_argument("--json", action="store_true", help="list meetings as JSON")
+    cal.set_defaults(run=cmd_calendar)
+
+    tick = commands.add_parser("tick", parents=[common],
+                               help="do whatever is due now (send, chase, reply, write papers)")
+    tick.add_argument("--now", type=iso_minute, help="act as if it were this time, YYYY-MM-DDTHH:MM")
+    tick.add_argument("--dry-run", action="store_true",
+                      help="write emails to outbox/mail as .eml instead of sending them")
+    tick.add_argument("--json", action="store_true", help="print what was done as JSON")
+    tick.set_defaults(run=cmd_tick)
+
+    stat = commands.add_parser("status", parents=[common],
+                               help="forms sent, returned, late and missing; the next meetings")
+    stat.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
+    stat.add_argument("--json", action="store_true", help="print the status as JSON")
+    stat.set_defaults(run=cmd_status)
+
+    serve = commands.add_parser("serve", parents=[common],
+                                help="run the watcher and the scheduler together until stopped")
+    serve.add_argument("--polling", action="store_true", help="poll the inbox (network shares)")
+    serve.add_argument("--dry-run", action="store_true", help="write emails as .eml, don't send")
+    serve.add_argument("--tick-seconds", type=float, default=60.0,
+                       help="how often the scheduler looks for work (default 60)")
+    serve.set_defaults(run=cmd_serve)
 
     demo = commands.add_parser("demo", parents=[common],
                                help="run the whole cycle on sample data into outbox/")

@@ -203,11 +203,12 @@ def _calendar_meetings(
     """The meetings in `calendar`, and the UIDs of meetings it says are cancelled."""
     events = calendar.walk("VEVENT")
     overrides = {_override_key(e): e for e in events if e.get("RECURRENCE-ID") is not None}
+    series = {_uid(e) for e in events if e.get("RECURRENCE-ID") is None and _repeats(e)} - {None}
     found: list[_Found] = []
     cancelled: list[str] = []
     for event in events:
-        if event.get("RECURRENCE-ID") is not None and _master_of(event, events) is not None:
-            continue  # applied to its series below
+        if event.get("RECURRENCE-ID") is not None and _uid(event) in series:
+            continue  # a change to one meeting of a series: applied with its series
         for meeting, is_cancelled in _occurrences(event, horizon, overrides, skipped):
             if is_cancelled:
                 cancelled.extend([meeting.uid] if meeting.uid else [])
@@ -231,7 +232,7 @@ def _occurrences(
     for original in _instances(event, horizon, skipped):
         override = overrides.get((uid or "", original))
         source = override if override is not None else event
-        day = _local_date(_start(source)) or original
+        day = original if override is None else _local_date(_start(override)) or original
         instance_uid = f"{uid}#{original.isoformat()}" if uid else None
         cancelled = _is_cancelled(event) or _is_cancelled(source)
         yield _Found(day, _title(source) or title, instance_uid), cancelled
@@ -242,10 +243,11 @@ def _instances(event: Event, horizon: date, skipped: list[str]) -> list[date]:
     start = _start(event)
     try:
         rules = _rule_set(event, start)
-    except (ValueError, TypeError) as exc:
-        skipped.append(f"{_describe(_title(event), _local_date(start))}: its repeat rule could not be"
-                       f" read ({exc})")
-        return [_local_date(start)] if _local_date(start) else []
+    except (ValueError, TypeError):
+        first = _local_date(start)
+        skipped.append(f"{_describe(_title(event), first)}: its repeat rule could not be read, so"
+                       " only its first date was kept")
+        return [first] if first else []
     days: list[date] = []
     for number, moment in enumerate(rules):
         day = _local_date(moment.replace(tzinfo=start.tzinfo) if isinstance(start, datetime) else moment)
@@ -296,14 +298,11 @@ def _override_key(event: Event) -> tuple[str, date]:
     return _uid(event) or "", _local_date(event["RECURRENCE-ID"].dt) or date.min
 
 
-def _master_of(override: Event, events: list[Event]) -> Event | None:
-    uid = _uid(override)
-    masters = (e for e in events if e.get("RECURRENCE-ID") is None and _repeats(e))
-    return next((e for e in masters if uid and _uid(e) == uid), None)
-
-
 def _start(event: Event) -> object:
-    return event.decoded("DTSTART") if "DTSTART" in event else None
+    try:
+        return event.decoded("DTSTART") if "DTSTART" in event else None
+    except (ValueError, KeyError, TypeError):  # icalendar keeps a value it cannot read as broken
+        return None
 
 
 def _local_date(value: object) -> date | None:
@@ -413,7 +412,7 @@ def _yaml_meeting(item: object, committee: str, problems: list[str]) -> _Found |
         item = item.get("date")
     day = _yaml_date(item)
     if day is None:
-        problems.append(f"{committee}: {item!r} is not a date (write dates as YYYY-MM-DD, e.g. 2026-12-08)")
+        problems.append(f'{committee}: "{item}" is not a date (write dates as YYYY-MM-DD, e.g. 2026-12-08)')
         return None
     return _Found(day, title, None)
 

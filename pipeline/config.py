@@ -103,6 +103,8 @@ class ScheduleConfig:
     chase_interval_days: int = 3
     send_receipts: bool = True
     monitoring_send_days_before: int = 3  # personalised monitoring forms go this long ahead
+    survey_month: int = 4  # the annual stakeholder survey goes out from this month (April)
+    clerk_email: str = ""  # told when papers are ready (default: the reply-to or sender address)
 
 
 @dataclass(frozen=True)

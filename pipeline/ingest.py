@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -167,6 +167,8 @@ class Ingest:
             return [self._store_and_archive(job, intake_id, read, checked)]
         except _Invalid as invalid:
             return [self._reject(job, intake_id, invalid.reason, invalid.problems)]
+        except _EmailWithoutForm as empty:
+            return [self._reject(replace(job, sender=empty.sender), intake_id, empty.reason, ())]
         except RejectedFile as rejection:
             return [self._reject(job, intake_id, rejection.reason, ())]
 
@@ -269,11 +271,12 @@ class Ingest:
 
     def _run_email(self, job: Job, intake_id: int) -> list[FileResult]:
         envelope = read_email(job.data, job.name)
-        forms = [a for a in envelope.attachments if looks_like_form(a.name) or a.data[:5] == b"%PDF-"]
-        if not forms:
-            raise UnreadableFile(_no_form_reason(envelope))
         sender = job.sender or envelope.sender
         sent = envelope.sent_at or job.received_at
+        self.store.set_sender(intake_id, sender, envelope.sent_at)
+        forms = [a for a in envelope.attachments if looks_like_form(a.name) or a.data[:5] == b"%PDF-"]
+        if not forms:
+            raise _EmailWithoutForm(_no_form_reason(envelope), sender)
         results: list[FileResult] = []
         for index, attachment in enumerate(forms, 1):
             child = Job(attachment.name, attachment.data, f"{job.intake_name}#{index}",
@@ -307,6 +310,14 @@ class _Invalid(RejectedFile):
     def __init__(self, reason: str, problems: tuple[Problem, ...]) -> None:
         super().__init__(reason)
         self.problems = problems
+
+
+class _EmailWithoutForm(UnreadableFile):
+    """An email with nothing we can read attached: rejected, and the sender told."""
+
+    def __init__(self, reason: str, sender: str | None) -> None:
+        super().__init__(reason)
+        self.sender = sender
 
 
 def _no_form_reason(envelope: Envelope) -> str:

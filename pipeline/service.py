@@ -6,12 +6,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.definitions import FormDefinition, FormLibrary
-from pipeline.errors import RejectedFile
-from pipeline.ingest import FileResult, Ingest, Outcome
+from pipeline.cycle import TickReport
+from pipeline.errors import PipelineError, RejectedFile
+from pipeline.ingest import FileResult, Ingest, Outcome, iter_inbox
 from pipeline.store import Record, Store
 from pipeline.watcher import InboxLock, InboxWatcher
 
@@ -81,3 +83,72 @@ def record_json(record: Record, definition: FormDefinition) -> dict[str, object]
         "partnership": record.partnership,
         "fields": fields,
     }
+
+
+# --- the scheduler ---------------------------------------------------------------------------
+
+
+def run_tick(settings: Settings, library: FormLibrary, *, now: datetime, dry_run: bool = False
+             ) -> TickReport:
+    """Do whatever is due at `now` (safe to run as often as you like)."""
+    from pipeline.config import load_config
+    from pipeline.cycle import Cycle
+    from pipeline.mailer import mailer_for
+
+    config = load_config(settings)
+    settings.ensure_folders()
+    mailer = mailer_for(config.smtp, dry_run=dry_run, outbox=settings.outbox / "mail")
+    with Store.open(settings.database) as store:
+        return Cycle(settings, config, library, store, mailer, now).tick()
+
+
+def status(settings: Settings, *, today: date) -> dict[str, object]:
+    """What the clerk asks: what is waiting, what came back, what is late or missing, what's next."""
+    from pipeline import committees, expected
+
+    settings.ensure_folders()
+    waiting = sum(1 for _ in iter_inbox(settings.inbox))
+    with Store.open(settings.database) as store:
+        counts = store.counts()
+        rows = expected.status(store.connection(), today)
+        upcoming = committees.meetings(store, from_date=today)[:5]
+    return {
+        "inbox": {"waiting": waiting, **{k: counts.get(k, 0) for k in
+                                         ("accepted", "rejected", "duplicate", "current", "superseded")}},
+        "expected": [row.to_json() for row in rows],
+        "meetings": [m.to_json() for m in upcoming],
+    }
+
+
+def serve(settings: Settings, library: FormLibrary, *, polling: bool = False, dry_run: bool = False,
+          tick_seconds: float = 60.0, stop: threading.Event | None = None) -> None:
+    """The watcher and the scheduler in one process, until SIGTERM/SIGINT (or `stop`)."""
+    from pipeline.watcher import install_signal_handlers
+
+    stop = stop or threading.Event()
+    install_signal_handlers(stop)
+    failure: list[BaseException] = []
+
+    def watch() -> None:
+        try:
+            watch_inbox(settings, library, stop=stop, polling=polling,
+                        report=lambda r: log.info("%s %s: %s", r.outcome.value, Path(r.path).name,
+                                                  r.message.splitlines()[0] if r.message else ""))
+        except BaseException as exc:  # the scheduler must stop too, and say why
+            failure.append(exc)
+            stop.set()
+
+    watcher = threading.Thread(target=watch, name="inbox-watcher", daemon=True)
+    watcher.start()
+    log.info("Serving %s: watching the inbox, and looking for due work every %.0f s", settings.home,
+             tick_seconds)
+    while not stop.is_set():
+        try:
+            run_tick(settings, library, now=datetime.now(UTC), dry_run=dry_run)
+        except PipelineError as exc:
+            log.error("The scheduler could not finish: %s", exc)
+        stop.wait(tick_seconds)
+    watcher.join()
+    log.info("Stopped cleanly.")
+    if failure:
+        raise failure[0]

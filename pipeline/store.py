@@ -205,6 +205,15 @@ MIGRATIONS: list[str] = [
         UNIQUE (committee, meeting_date)
     );
     """,
+    """
+    -- 3: replies sent to members about their returns (receipts and what-to-fix), once each
+    CREATE TABLE replies (
+        intake_id INTEGER PRIMARY KEY REFERENCES intakes (id),
+        kind      TEXT NOT NULL,
+        sent_at   TEXT NOT NULL,
+        detail    TEXT
+    );
+    """,
 ]
 
 
@@ -457,6 +466,12 @@ class Store:
                 ),
             )
         return _row_id(cursor)
+
+    def set_sender(self, intake_id: int, sender: str | None, sent_at: datetime | None) -> None:
+        """Record who sent a file once it is known (an email's From, read after it was taken)."""
+        with self._writing("record the sender"):
+            self._db.execute("UPDATE intakes SET sender = ?, sent_at = ? WHERE id = ?",
+                             (sender, _utc_or_none(sent_at), intake_id))
 
     def finish_intake(
         self,

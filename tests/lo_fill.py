@@ -23,6 +23,7 @@ The driver identifies controls by that order only, never by tag (LibreOffice kee
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -199,10 +200,9 @@ class _Office:
         return context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
 
     def stop(self) -> None:
-        try:
+        # The bridge goes down with soffice: a DisposedException here is normal.
+        with contextlib.suppress(Exception):
             self.desktop.terminate()
-        except Exception:
-            pass  # the bridge goes down with soffice: a DisposedException is normal here
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -267,9 +267,15 @@ def _content_control_kind(control: Any) -> str:
 
 
 def _replace_text(control: Any, text: str) -> None:
+    """Select the control's whole text and type over it, staying inside the control.
+
+    Measured: a cursor from `createTextCursor()` selects nothing with gotoEnd(True), and
+    writing to the control's anchor (or its portion) puts the text outside the control; going
+    right over the old text's length from the start selects exactly the content.
+    """
     cursor = control.createTextCursor()
     cursor.gotoStart(False)
-    cursor.gotoEnd(True)
+    cursor.goRight(len(control.getAnchor().getString()), True)
     cursor.setString(text)
     control.ShowingPlaceHolder = False
 

@@ -1,0 +1,310 @@
+"""The cycle that runs by itself: `tick` does whatever is due at a moment, once.
+
+    reply to senders -> match returns to what was sent -> send monitoring forms before meetings
+    -> send checklists to high-risk partnerships -> send the annual survey -> chase the overdue
+    -> write papers and packs on the right working day before each committee
+
+Every action is recorded in the database before `tick` moves on, and checked before it is done,
+so running `tick` twice (or after downtime, with `--now`) sends nothing twice and writes no
+paper twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pipeline import committees, expected, messages, register
+from pipeline.config import Config, Settings
+from pipeline.definitions import FormLibrary
+from pipeline.errors import PipelineError
+from pipeline.generate import form_bytes, slug
+from pipeline.identity import Personalisation
+from pipeline.mailer import Mailer
+from pipeline.store import Store, utc_text
+
+log = logging.getLogger("pipeline.cycle")
+LONDON = ZoneInfo("Europe/London")
+CHECKLIST_VALID_DAYS = 365  # a risk checklist is "current" for a year
+CHECKLIST_DUE_DAYS = 28
+SURVEY_DUE_DAYS = 28
+PERIOD_WHEN_NO_EARLIER_MEETING = timedelta(days=91)
+
+
+@dataclass
+class TickReport:
+    """What one tick did, in the clerk's words."""
+
+    done: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    papers: list[Path] = field(default_factory=list)
+
+    def add(self, line: str) -> None:
+        log.info(line)
+        self.done.append(line)
+
+    def to_json(self) -> dict[str, object]:
+        return {"done": self.done, "problems": self.problems, "papers": [str(p) for p in self.papers]}
+
+
+class Cycle:
+    def __init__(self, settings: Settings, config: Config, library: FormLibrary, store: Store,
+                 mailer: Mailer, now: datetime) -> None:
+        self.settings, self.config, self.library = settings, config, library
+        self.store, self.mailer, self.now = store, mailer, now
+        self.db = store.connection()
+        self.today = now.astimezone(LONDON).date()
+
+    def tick(self) -> TickReport:
+        report = TickReport()
+        with self.mailer:
+            for step in (self.reply_to_senders, self.match_returns, self.send_monitoring_forms,
+                         self.send_checklists, self.send_surveys, self.chase, self.write_papers):
+                try:
+                    step(report)
+                except PipelineError as exc:
+                    report.problems.append(f"{step.__name__.replace('_', ' ')}: {exc}")
+                    log.error("%s failed: %s", step.__name__, exc)
+        return report
+
+    # --- replies to members ------------------------------------------------------------------
+
+    def reply_to_senders(self, report: TickReport) -> None:
+        """A receipt for each accepted return, what-to-fix for each rejected one; once each."""
+        rows = self.db.execute(
+            "SELECT i.* FROM intakes i LEFT JOIN replies r ON r.intake_id = i.id"
+            " WHERE r.intake_id IS NULL AND i.sender IS NOT NULL"
+            " AND i.outcome IN ('accepted', 'rejected') ORDER BY i.id").fetchall()
+        for row in rows:
+            message = self._reply_for(row)
+            where = self.mailer.send(message) if message is not None else "not needed"
+            with self.store.transaction():
+                self.db.execute("INSERT INTO replies (intake_id, kind, sent_at, detail)"
+                                " VALUES (?,?,?,?)",
+                                (row["id"], row["outcome"], utc_text(self.now), where))
+            if message is not None:
+                report.add(f"Replied to {row['sender']} about {row['original_name']} ({row['outcome']})")
+
+    def _reply_for(self, row: object) -> EmailMessage | None:
+        smtp, authority = self.config.smtp, self.config.authority.name
+        if row["outcome"] == "rejected":  # type: ignore[index]
+            kept = Path(row["archived_path"]) if row["archived_path"] else None  # type: ignore[index]
+            original = (row["original_name"], kept.read_bytes()) if kept and kept.exists() else None  # type: ignore[index]
+            problems = self.db.execute("SELECT COUNT(*) FROM problems WHERE intake_id = ?",
+                                       (row["id"],)).fetchone()[0]  # type: ignore[index]
+            return messages.rejection_reply(
+                to=row["sender"], form_title=None, report=row["reason"] or "",  # type: ignore[index]
+                problem_count=problems, original=original, authority=authority,
+                sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
+        if not self.config.schedule.send_receipts:
+            return None
+        submission = self.db.execute("SELECT form_id, partnership, late FROM submissions WHERE id = ?",
+                                     (row["submission_id"],)).fetchone()  # type: ignore[index]
+        title = self.library.get(submission["form_id"]).title
+        return messages.receipt(to=row["sender"], form_title=title,  # type: ignore[index]
+                                partnership=submission["partnership"] or "",
+                                late=bool(submission["late"]), authority=authority,
+                                sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
+
+    # --- what came back ------------------------------------------------------------------------
+
+    def match_returns(self, report: TickReport) -> None:
+        for sent in expected.outstanding(self.db):
+            submission = expected.match_return(self.db, sent)
+            if submission is not None:
+                with self.store.transaction():
+                    expected.mark_returned(self.db, sent.id, submission)
+                report.add(f"{sent.partnership}: {sent.form_id} returned (submission {submission})")
+
+    # --- sending forms out --------------------------------------------------------------------
+
+    def send_monitoring_forms(self, report: TickReport) -> None:
+        """Each representative gets a personal monitoring form before each meeting."""
+        ahead = self.config.schedule.monitoring_send_days_before
+        definition = self.library.get("monitoring")
+        days = definition.due.days if definition.due else 7
+        for meeting in register.meetings_between(self.store, self.today, self.today + timedelta(ahead)):
+            partnership = register.partnership(self.store, meeting.partnership)
+            if partnership is None or not partnership.representative_email:
+                continue
+            if expected.was_sent(self.db, partnership.id, "monitoring", meeting_date=meeting.meeting_date):
+                continue
+            person = Personalisation(partnership=partnership.name, member=partnership.representative,
+                                     meeting_title=meeting.title, meeting_date=meeting.meeting_date,
+                                     meeting_place=meeting.place)
+            self._send_form("monitoring", "monitoring", partnership, person,
+                            meeting.meeting_date + timedelta(days=days), report)
+
+    def send_checklists(self, report: TickReport) -> None:
+        """Each high-risk partnership without a current checklist gets one (once a year)."""
+        year_ago = self.now - timedelta(days=CHECKLIST_VALID_DAYS)
+        for partnership in register.partnerships(self.store):
+            if not partnership.high_risk or not partnership.representative_email:
+                continue
+            if self._has_current_checklist(partnership.name, year_ago):
+                continue
+            if expected.was_sent(self.db, partnership.id, "checklist", since=year_ago):
+                continue
+            person = Personalisation(partnership=partnership.name, member=partnership.representative)
+            self._send_form("risk-checklist", "checklist", partnership, person,
+                            self.today + timedelta(days=CHECKLIST_DUE_DAYS), report)
+
+    def _has_current_checklist(self, name: str, since: datetime) -> bool:
+        found = self.db.execute(
+            "SELECT 1 FROM submissions WHERE form_id = 'risk-checklist' AND status = 'current'"
+            " AND partnership = ? COLLATE NOCASE AND received_at >= ?", (name, utc_text(since)))
+        return found.fetchone() is not None
+
+    def send_surveys(self, report: TickReport) -> None:
+        """The annual stakeholder survey, to every partnership contact, once a year."""
+        if self.today.month < self.config.schedule.survey_month:
+            return
+        start_of_year = datetime(self.today.year, 1, 1, tzinfo=LONDON)
+        for partnership in register.partnerships(self.store):
+            if not partnership.representative_email:
+                continue
+            if expected.was_sent(self.db, partnership.id, "survey", since=start_of_year):
+                continue
+            person = Personalisation(partnership=partnership.name, member=partnership.representative)
+            self._send_form("stakeholder-survey", "survey", partnership, person,
+                            self.today + timedelta(days=SURVEY_DUE_DAYS), report)
+
+    def _send_form(self, form_id: str, purpose: str, partnership: register.Partnership,
+                   person: Personalisation, due: date, report: TickReport) -> None:
+        definition = self.library.get(form_id)
+        data, identity = form_bytes(definition, "docx", person)
+        name = f"{form_id}-{slug(partnership.name)}.docx"
+        message = messages.form_request(
+            to=partnership.representative_email, member=partnership.representative or "",
+            partnership=partnership.name, form_title=definition.title, due=due,
+            meeting_date=person.meeting_date, meeting_title=person.meeting_title,
+            attachment=(name, data), authority=self.config.authority.name,
+            sender=self.config.smtp.sender, reply_to=self.config.smtp.reply_to or None,
+            token=identity.token, now=self.now)
+        where = self.mailer.send(message)
+        with self.store.transaction():
+            expected.record_sent(
+                self.db, token=identity.token or "", form_id=form_id, form_version=definition.version,
+                partnership_id=partnership.id, recipient_name=partnership.representative,
+                recipient_email=partnership.representative_email or "",
+                meeting_date=person.meeting_date, due_date=due, purpose=purpose, sent_at=self.now,
+                message_path=where)
+        report.add(f"Sent the {definition.title} to {partnership.representative_email} "
+                   f"({partnership.name}), due {messages.long_date(due)}")
+
+    # --- chasing ------------------------------------------------------------------------------
+
+    def chase(self, report: TickReport) -> None:
+        """A reminder to whoever is overdue: at most once per interval, never twice in a day."""
+        interval = timedelta(days=self.config.schedule.chase_interval_days)
+        for sent in expected.outstanding(self.db):
+            if not sent.overdue(self.today) or not self._chase_due(sent, interval):
+                continue
+            definition = self.library.get(sent.form_id)
+            person = self._person_for(sent)
+            data, _ = form_bytes(definition, "docx", person)
+            message = messages.chaser(
+                to=sent.recipient_email, member=sent.recipient_name or "",
+                partnership=sent.partnership or "", form_title=definition.title,
+                due=sent.due_date, meeting_date=sent.meeting_date, meeting_title=None,
+                attachment=(f"{sent.form_id}-{slug(sent.partnership or 'form')}.docx", data),
+                authority=self.config.authority.name, sender=self.config.smtp.sender,
+                reply_to=self.config.smtp.reply_to or None, token=sent.token, today=self.today,
+                now=self.now)
+            self.mailer.send(message)
+            with self.store.transaction():
+                expected.mark_chased(self.db, sent.id, self.now)
+            report.add(f"Chased {sent.recipient_email} for the {definition.title} "
+                       f"({sent.partnership}), due {messages.long_date(sent.due_date)}")  # type: ignore[arg-type]
+
+    def _chase_due(self, sent: expected.SentForm, interval: timedelta) -> bool:
+        if sent.chased_at is None:
+            return True
+        last = datetime.fromisoformat(sent.chased_at.replace("Z", "+00:00"))
+        if last.astimezone(LONDON).date() == self.today:
+            return False
+        return self.now - last >= interval
+
+    def _person_for(self, sent: expected.SentForm) -> Personalisation:
+        """The same personal copy again, with the same token, so the return still matches."""
+        return Personalisation(partnership=sent.partnership, member=sent.recipient_name,
+                               meeting_date=sent.meeting_date, token=sent.token)
+
+    # --- committee papers ------------------------------------------------------------------
+
+    def write_papers(self, report: TickReport) -> None:
+        """On the configured working day before each publication deadline: papers, then pack."""
+        from pipeline import pack, papers
+        from pipeline.convert import to_pdf
+
+        lead = self.config.schedule.papers_lead_days
+        for meeting in committees.meetings(self.store, from_date=self.today):
+            if not meeting.papers or not meeting.papers_due(lead) <= self.today <= meeting.date:
+                continue
+            written = []
+            for kind in meeting.papers:
+                if self._paper_written(kind, meeting):
+                    continue
+                request = papers.PaperRequest(kind=kind, period_from=self._period_start(meeting),
+                                              period_to=self.today, meeting_date=meeting.date,
+                                              committee=meeting.committee)
+                files = papers.write_paper(self.settings, self.library, request, self._papers_dir(),
+                                           to_pdf=to_pdf, today=self.today)
+                self._record_paper(kind, meeting, files)
+                written.append(files.docx)
+                report.papers.append(files.docx)
+                report.add(f"Wrote the {kind} paper for {meeting.committee} on "
+                           f"{messages.long_date(meeting.date)}" + (f" ({files.pdf_note})" if files.pdf_note else ""))
+            if written or not self._pack_written(meeting):
+                packs = pack.build_packs(meeting.date, self._papers_dir(), self.settings.outbox / "packs",
+                                         committee=meeting.committee, authority=self.config.authority.name)
+                self._record_pack(meeting, packs)
+                report.papers += packs
+                report.add(f"Built the agenda pack for {meeting.committee} on {messages.long_date(meeting.date)}")
+                self._tell_clerk(meeting, [*written, *packs])
+
+    def _papers_dir(self) -> Path:
+        return self.settings.outbox / "papers"
+
+    def _period_start(self, meeting: committees.Meeting) -> date:
+        earlier = self.db.execute(
+            "SELECT MAX(m.meeting_date) FROM committee_meetings m JOIN committees c ON c.id = m.committee_id"
+            " WHERE c.name = ? AND m.meeting_date < ?", (meeting.committee, meeting.date.isoformat())).fetchone()[0]
+        return date.fromisoformat(earlier) if earlier else meeting.date - PERIOD_WHEN_NO_EARLIER_MEETING
+
+    def _paper_written(self, kind: str, meeting: committees.Meeting) -> bool:
+        return self.db.execute(
+            "SELECT 1 FROM papers_written WHERE kind = ? AND committee = ? AND meeting_date = ?",
+            (kind, meeting.committee, meeting.date.isoformat())).fetchone() is not None
+
+    def _pack_written(self, meeting: committees.Meeting) -> bool:
+        return self.db.execute("SELECT 1 FROM packs_written WHERE committee = ? AND meeting_date = ?",
+                               (meeting.committee, meeting.date.isoformat())).fetchone() is not None
+
+    def _record_paper(self, kind: str, meeting: committees.Meeting, files: object) -> None:
+        paths = [str(p) for p in (files.docx, files.annex, files.pdf) if p]  # type: ignore[attr-defined]
+        with self.store.transaction():
+            self.db.execute("INSERT INTO papers_written (kind, committee, meeting_date, written_at, paths)"
+                            " VALUES (?,?,?,?,?)", (kind, meeting.committee, meeting.date.isoformat(),
+                                                    utc_text(self.now), json.dumps(paths)))
+
+    def _record_pack(self, meeting: committees.Meeting, packs: list[Path]) -> None:
+        with self.store.transaction():
+            self.db.execute(
+                "INSERT INTO packs_written (committee, meeting_date, written_at, paths) VALUES (?,?,?,?)"
+                " ON CONFLICT (committee, meeting_date) DO UPDATE SET written_at = excluded.written_at,"
+                " paths = excluded.paths",
+                (meeting.committee, meeting.date.isoformat(), utc_text(self.now),
+                 json.dumps([str(p) for p in packs])))
+
+    def _tell_clerk(self, meeting: committees.Meeting, paths: list[Path]) -> None:
+        clerk = self.config.schedule.clerk_email or self.config.smtp.reply_to or self.config.smtp.sender
+        self.mailer.send(messages.paper_notice(
+            to=clerk, committee=meeting.committee, meeting_date=meeting.date,
+            deadline=meeting.publication_deadline, papers=paths, authority=self.config.authority.name,
+            sender=self.config.smtp.sender, now=self.now))

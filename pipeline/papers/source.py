@@ -1,0 +1,180 @@
+"""The stored returns as papers read them: a read-only SQLite connection that aggregates in SQL.
+
+`Store.records()` builds every record's values in Python, which for 100,000 returns takes
+seconds and more memory than a paper may use. Papers need a few fields of many returns and a
+capped list of table rows, so they ask SQLite for exactly that (schema: `pipeline.store`).
+The connection is opened read-only: writing a paper can never change the database.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import StoreError
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+CHOSEN = "temp.paper_chosen"  # the returns a paper is about, for joining their table rows
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One stored return, with the single-value fields a paper asked for."""
+
+    id: int
+    partnership: str | None
+    late: bool
+    current: bool
+    marking: str | None
+    received_at: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Test:
+    """A condition on a table row's column: `op` is "<", ">=" or "present"."""
+
+    column: str
+    op: str
+    value: object = None
+
+
+class StoredReturns:
+    """Read-only queries over the pipeline database for papers."""
+
+    def __init__(self, connection: sqlite3.Connection | None) -> None:
+        self._db = connection  # None: there is no database yet, so nothing has been returned
+
+    @classmethod
+    @contextmanager
+    def open(cls, path: Path) -> Iterator[StoredReturns]:
+        if not Path(path).is_file():
+            yield cls(None)
+            return
+        try:
+            connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+            connection.execute("PRAGMA busy_timeout = 10000")
+            has_tables = connection.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'submissions'").fetchone()[0]
+            connection.execute(f"CREATE TABLE {CHOSEN} (id INTEGER PRIMARY KEY, partnership TEXT,"
+                               " meeting TEXT)")
+        except sqlite3.Error as exc:
+            raise StoreError(f"The database at {path} could not be read for the paper: {exc}.") from exc
+        try:
+            yield cls(connection if has_tables else None)
+        finally:
+            connection.close()
+
+    def submissions(self, form_id: str, fields: Sequence[str], *, period_field: str | None = None,
+                    bounds: tuple[object, object] | None = None,
+                    with_superseded: bool = False) -> Iterator[Submission]:
+        """Returns of `form_id` (current, or every status) with `fields`, by id.
+
+        With `period_field` and `bounds`, only returns whose `period_field` lies within them.
+        """
+        if self._db is None:
+            return
+        names = [_checked(name) for name in fields]
+        picked = ", ".join(f'MAX(CASE WHEN a.field_id = ? THEN a.value END) AS "{n}"' for n in names)
+        having, params = "", [*names, form_id, *names]
+        if period_field is not None and bounds is not None:
+            having = f'HAVING "{_checked(period_field)}" BETWEEN ? AND ?'
+            params += list(bounds)
+        status = "" if with_superseded else "AND s.status = 'current'"
+        sql = (f"SELECT s.id, s.partnership, s.late, s.status, s.marking, s.received_at, {picked}"
+               " FROM submissions s JOIN answers a ON a.submission_id = s.id AND a.row_index = -1"
+               f" WHERE s.form_id = ? {status} AND a.field_id IN ({', '.join('?' * len(names))})"
+               f" GROUP BY s.id {having} ORDER BY s.id")
+        for row in self._query(sql, params):
+            ident, partnership, late, status_text, marking, received, *values = row
+            yield Submission(ident, partnership, bool(late), status_text == "current", marking,
+                             received, dict(zip(names, values, strict=True)))
+
+    def partnerships(self, form_id: str) -> list[tuple[str | None, str | None]]:
+        """(partnership, marking) of every current return of `form_id`."""
+        if self._db is None:
+            return []
+        return self._query("SELECT partnership, marking FROM submissions"
+                           " WHERE form_id = ? AND status = 'current'", (form_id,))
+
+    def choose(self, chosen: Sequence[tuple[int, str, str]]) -> None:
+        """Remember the returns (id, partnership shown, meeting date) whose table rows are wanted."""
+        if self._db is None:
+            return
+        self._db.execute(f"DELETE FROM {CHOSEN}")
+        self._db.executemany(f"INSERT INTO {CHOSEN} VALUES (?, ?, ?)", chosen)
+
+    def count_rows(self, field_id: str, columns: Sequence[str], tests: Sequence[Test] = ()) -> int:
+        """How many rows of table `field_id`, among the chosen returns, pass every test."""
+        if self._db is None:
+            return 0
+        inner, params = self._pivot(field_id, columns)
+        where, more = _where(tests)
+        return int(self._query(f"SELECT count(*) FROM ({inner}) {where}", [*params, *more])[0][0])
+
+    def table_rows(self, field_id: str, columns: Sequence[str], tests: Sequence[Test] = (), *,
+                   order: Sequence[str], limit: int) -> list[dict[str, Any]]:
+        """Rows of table `field_id` among the chosen returns, with `partnership` and `meeting`.
+
+        `order` names columns (prefix "-" for descending); at most `limit` rows.
+        """
+        if self._db is None:
+            return []
+        inner, params = self._pivot(field_id, columns)
+        where, more = _where(tests)
+        ordering = ", ".join(_order_term(term) for term in (*order, "submission_id", "row_index"))
+        sql = f"SELECT * FROM ({inner}) {where} ORDER BY {ordering} LIMIT ?"
+        names = ["submission_id", "row_index", "partnership", "meeting", *columns]
+        return [dict(zip(names, row, strict=True))
+                for row in self._query(sql, [*params, *more, limit])]
+
+    def _pivot(self, field_id: str, columns: Sequence[str]) -> tuple[str, list[object]]:
+        names = [_checked(column) for column in columns]
+        picked = ", ".join(f'MAX(CASE WHEN a.column_id = ? THEN a.value END) AS "{n}"' for n in names)
+        sql = (f"SELECT a.submission_id, a.row_index, c.partnership, c.meeting, {picked}"
+               f" FROM {CHOSEN} c JOIN answers a ON a.submission_id = c.id AND a.field_id = ?"
+               " GROUP BY a.submission_id, a.row_index")
+        return sql, [*names, field_id]
+
+    def _query(self, sql: str, params: Sequence[object]) -> list[Any]:
+        assert self._db is not None
+        try:
+            return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"The database could not be read for the paper: {exc}.") from exc
+
+
+def _checked(name: str) -> str:
+    """A field or column id, safe to use as a quoted SQL name (definitions insist on snake_case)."""
+    if not IDENTIFIER.match(name):
+        raise StoreError(f"{name!r} is not a field name the paper can ask the database for.")
+    return name
+
+
+def _where(tests: Sequence[Test]) -> tuple[str, list[object]]:
+    clauses, params = [], []
+    for test in tests:
+        column = f'"{_checked(test.column)}"'
+        if test.op == "present":
+            clauses.append(f"{column} IS NOT NULL AND {column} != ''")
+        elif test.op in ("<", ">="):
+            clauses.append(f"{column} {test.op} ?")
+            params.append(test.value)
+        else:
+            raise ValueError(f"unknown test {test.op!r}")
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _order_term(term: str) -> str:
+    descending = term.startswith("-")
+    name = term.lstrip("-")
+    if name in ("partnership", "meeting", "submission_id", "row_index"):
+        quoted = name
+    else:
+        quoted = f'"{_checked(name)}"'
+    return f"{quoted} {'DESC' if descending else 'ASC'}"

@@ -1,0 +1,265 @@
+"""Building a paper template in the authority's report format (the Cambridgeshire seed) with
+python-docx: marking in header and footer, To / From / Date, the title in capitals, numbered
+sections and paragraphs, tables whose rows a docxtpl loop repeats, and the bibliography box.
+
+What it writes is an ordinary Word document with Jinja tags in it ({{ ... }}, {%p ... %},
+{%tr ... %}); a clerk can change its wording and layout in Word without touching code.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.shared import Cm, Pt, RGBColor
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from pipeline.papers.wordxml import cell_margins, keep_row_whole, repeat_as_header, shade
+
+FONT = "Arial"
+PAGE_WIDTH, MARGIN = Cm(21.0), Cm(2.2)
+TEXT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+NUMBER_INDENT = Cm(1.25)
+HEADER_FILL = "D9E2F3"
+TOTAL_FILL = "F2F2F2"
+OVERDUE_RED = RGBColor(0xC0, 0x00, 0x00)
+GREY = RGBColor(0x59, 0x59, 0x59)
+
+CONSULTATION_NOTE = (
+    "A report will not be sent to the Authority unless this box has been satisfactorily completed "
+    "and all necessary consultation carried out - the responsibility for which rests with the "
+    "originator (except for consultation with the Chairman and this will be undertaken by the "
+    "Chief Executive).")
+EXEMPT_QUESTION = ("Is it considered that this report contains ‘exempt information’ and should be "
+                   "considered in private?")
+EXEMPT_CLAUSE = ("If the answer is “YES”, please state the nature of the exempt information and the "
+                 "relevant clause in Part 1 of revised Schedule 12A to the Local Government Act 1972.")
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    """A column of a looped table: its heading, the cell's Jinja text, and its share of the width."""
+
+    heading: str
+    cell: str
+    width: float  # a fraction of the text width
+    total: str = ""  # the totals row's cell, when the table has one
+    numeric: bool = False
+    emphasis: bool = False  # bold red: for "Overdue"
+
+
+class ReportTemplate:
+    """A paper template under construction; `save()` gives the .docx bytes."""
+
+    def __init__(self, title: str, subject: str) -> None:
+        self.doc = Document()
+        self.doc.core_properties.title = title
+        self.doc.core_properties.subject = subject
+        self.doc.core_properties.author = "Partnership forms pipeline"
+        self._page()
+        self._styles()
+        self._marking()
+        self.tables = 0
+
+    # --- the page ----------------------------------------------------------------------------
+
+    def _page(self) -> None:
+        section = self.doc.sections[0]
+        section.page_width, section.page_height = PAGE_WIDTH, Cm(29.7)
+        section.left_margin = section.right_margin = MARGIN
+        section.top_margin, section.bottom_margin = Cm(2.0), Cm(1.8)
+        section.header_distance = section.footer_distance = Cm(0.9)
+
+    def _styles(self) -> None:
+        normal = self.doc.styles["Normal"]
+        normal.font.name, normal.font.size = FONT, Pt(11)
+        normal.paragraph_format.space_after = Pt(6)
+        normal.paragraph_format.line_spacing = 1.1
+        rpr = normal.element.get_or_add_rPr()
+        rpr.get_or_add_rFonts().set("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia", FONT)
+
+    def _marking(self) -> None:
+        section = self.doc.sections[0]
+        for part in (section.header, section.footer):
+            paragraph = part.paragraphs[0]
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            run = paragraph.add_run("{{ marking }}")
+            run.bold, run.font.size = True, Pt(10)
+
+    # --- text --------------------------------------------------------------------------------
+
+    def tag(self, jinja: str) -> None:
+        """A paragraph holding only a {%p ... %} tag: docxtpl removes it when rendering."""
+        self.doc.add_paragraph(jinja)
+
+    def line(self, text: str, *, bold: bool = False, size: int | None = None, italic: bool = False,
+             space_after: int | None = None, centre: bool = False) -> Paragraph:
+        paragraph = self.doc.add_paragraph()
+        run = paragraph.add_run(text)
+        run.bold, run.italic = bold, italic
+        if size:
+            run.font.size = Pt(size)
+        if space_after is not None:
+            paragraph.paragraph_format.space_after = Pt(space_after)
+        if centre:
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        return paragraph
+
+    def address(self, lines: Sequence[tuple[str, str]]) -> None:
+        """To: / From: / Date: with the values lined up on a tab stop."""
+        for label, value in lines:
+            paragraph = self.doc.add_paragraph()
+            paragraph.paragraph_format.tab_stops.add_tab_stop(Cm(2.0))
+            paragraph.paragraph_format.space_after = Pt(4)
+            paragraph.add_run(f"{label}\t").bold = True
+            paragraph.add_run(value)
+        self.doc.add_paragraph()
+
+    def title(self, text: str) -> None:
+        paragraph = self.line(text, bold=True, size=12, space_after=12)
+        paragraph.paragraph_format.keep_with_next = True
+
+    def section(self, number: str, heading: str) -> None:
+        paragraph = self._numbered(f"{number}.", heading)
+        for run in paragraph.runs:
+            run.bold = True
+        paragraph.paragraph_format.space_before = Pt(10)
+        paragraph.paragraph_format.keep_with_next = True
+
+    def para(self, number: str, text: str) -> Paragraph:
+        return self._numbered(number, text)
+
+    def note(self, text: str) -> Paragraph:
+        """A small grey note under a table, indented like the paragraphs."""
+        paragraph = self.doc.add_paragraph()
+        paragraph.paragraph_format.left_indent = NUMBER_INDENT
+        run = paragraph.add_run(text)
+        run.font.size, run.italic = Pt(9), True
+        run.font.color.rgb = GREY
+        return paragraph
+
+    def _numbered(self, number: str, text: str) -> Paragraph:
+        paragraph = self.doc.add_paragraph()
+        form = paragraph.paragraph_format
+        form.left_indent, form.first_line_indent = NUMBER_INDENT, -NUMBER_INDENT
+        form.tab_stops.add_tab_stop(NUMBER_INDENT)
+        paragraph.add_run(f"{number}\t{text}")
+        return paragraph
+
+    def caption(self, text: str) -> None:
+        paragraph = self.line(text, bold=True, size=10, space_after=3)
+        paragraph.paragraph_format.left_indent = NUMBER_INDENT
+        paragraph.paragraph_format.keep_with_next = True
+        paragraph.paragraph_format.space_before = Pt(6)
+
+    def chart(self) -> None:
+        self.tag("{%p if chart %}")
+        paragraph = self.doc.add_paragraph("{{ chart }}")
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        self.tag("{%p endif %}")
+
+    def page_break(self) -> None:
+        self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+    # --- tables ------------------------------------------------------------------------------
+
+    def loop_table(self, caption: str, rows: str, columns: Sequence[TableColumn], *,
+                   totals: bool = False, more: str | None = None) -> None:
+        """A captioned table with a header row, one row per item of `rows`, and a totals row."""
+        self.tables += 1
+        self.caption(f"Table {self.tables}: {caption}")
+        table = self._grid(4 + int(totals), [c.width for c in columns])
+        header, opener, body, closer = table.rows[:4]
+        for cell, column in zip(header.cells, columns, strict=True):
+            self._cell(cell, column.heading, bold=True, size=9, numeric=column.numeric)
+            shade(cell, HEADER_FILL)
+        repeat_as_header(header)
+        opener.cells[0].paragraphs[0].add_run(f"{{%tr for row in {rows} %}}")
+        closer.cells[0].paragraphs[0].add_run("{%tr endfor %}")
+        for cell, column in zip(body.cells, columns, strict=True):
+            run = self._cell(cell, column.cell, size=9, numeric=column.numeric)
+            if column.emphasis:
+                run.bold, run.font.color.rgb = True, OVERDUE_RED
+        keep_row_whole(body)
+        if totals:
+            for cell, column in zip(table.rows[4].cells, columns, strict=True):
+                self._cell(cell, column.total, bold=True, size=9, numeric=column.numeric)
+                shade(cell, TOTAL_FILL)
+        if more:
+            self.tag(f"{{%p if {more}.more %}}")
+            self.note(f"The table shows the first {{{{ {more}.rows|length }}}} of {{{{ {more}.count }}}}; "
+                      "the annex lists the rest.")
+            self.tag("{%p endif %}")
+        self.doc.add_paragraph().paragraph_format.space_after = Pt(0)
+
+    def _grid(self, rows: int, widths: Sequence[float]) -> Table:
+        table = self.doc.add_table(rows=rows, cols=len(widths))
+        table.style = "Table Grid"
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        table.autofit = False
+        cell_margins(table, 80)
+        total = sum(widths)
+        for row in table.rows:
+            for cell, share in zip(row.cells, widths, strict=True):
+                cell.width = int(TEXT_WIDTH * share / total)
+        return table
+
+    def _cell(self, cell, text: str, *, bold: bool = False, size: int = 10,  # type: ignore[no-untyped-def]
+              numeric: bool = False):
+        paragraph = cell.paragraphs[0]
+        paragraph.paragraph_format.space_after = Pt(0)
+        if numeric:
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        run = paragraph.add_run(text)
+        run.bold, run.font.size = bold, Pt(size)
+        return run
+
+    # --- the bibliography box ----------------------------------------------------------------
+
+    def bibliography(self) -> None:
+        """The seed's closing box: sources, contact, exempt information, clearance, submission."""
+        self.page_break()
+        self.line("{{ marking }}", bold=True, size=10, centre=True)
+        table = self._grid(9, [0.34, 0.33, 0.33])
+        rows = table.rows
+        self._span(rows[0], "BIBLIOGRAPHY", bold=True, fill=HEADER_FILL)
+        for cell, text in zip(rows[1].cells, ("Source Document(s)", "Contact Officer", "Location"),
+                              strict=True):
+            self._cell(cell, text, bold=True)
+        self._cell(rows[2].cells[0], "{{ source_documents }}")
+        self._cell(rows[2].cells[1], "{{ contact_officer }}{% if contact_phone %} {{ contact_phone }}{% endif %}")
+        self._cell(rows[2].cells[2], "{{ location }}")
+        self._labelled(rows[3], "Originating Officer", "{{ originating_officer }}")
+        self._labelled(rows[4], EXEMPT_QUESTION, "{{ exempt_answer }}", answer_bold=True)
+        self._span(rows[5], EXEMPT_CLAUSE)
+        rows[5].cells[0].add_paragraph().add_run("{{ exempt_statement }}").bold = True
+        self._labelled(rows[6], "The attached report has been cleared with the undermentioned Officer:",
+                       "{{ cleared_with }}")
+        self._labelled(rows[7], "Submitted on", "{{ submitted_on }}")
+        self._span(rows[8], CONSULTATION_NOTE, italic=True, size=9)
+        for row in rows:
+            keep_row_whole(row)
+
+    def _labelled(self, row, label: str, value: str, *, answer_bold: bool = False) -> None:  # type: ignore[no-untyped-def]
+        label_cell = row.cells[0].merge(row.cells[1])
+        self._cell(label_cell, label, bold=True)
+        self._cell(row.cells[2], value, bold=answer_bold)
+
+    def _span(self, row, text: str, *, bold: bool = False, italic: bool = False, size: int = 10,  # type: ignore[no-untyped-def]
+              fill: str | None = None) -> None:
+        cell = row.cells[0].merge(row.cells[2])
+        run = self._cell(cell, text, bold=bold, size=size)
+        run.italic = italic
+        if fill:
+            shade(cell, fill)
+
+    def save(self) -> bytes:
+        buffer = io.BytesIO()
+        self.doc.save(buffer)
+        return buffer.getvalue()
+

@@ -1,0 +1,107 @@
+"""The few WordprocessingML details papers need below python-docx: shading, table header rows,
+fixed table layout, and renumbering `w:id`s that a docxtpl loop duplicated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.table import Table, _Cell, _Row
+from lxml import etree
+
+# A start and its end share one id; both get the same new one.
+PAIRED = {qn("w:bookmarkStart"): qn("w:bookmarkEnd"), qn("w:permStart"): qn("w:permEnd"),
+          qn("w:moveFromRangeStart"): qn("w:moveFromRangeEnd"),
+          qn("w:moveToRangeStart"): qn("w:moveToRangeEnd")}
+# These point at another part (comments, notes): their ids must not change.
+REFERENCES = {qn("w:commentRangeStart"), qn("w:commentRangeEnd"), qn("w:commentReference"),
+              qn("w:footnoteReference"), qn("w:endnoteReference")}
+
+
+def renumber_ids(root: etree._Element) -> int:
+    """Give each repeated `w:id` a new number (bookmark pairs stay paired); returns how many changed."""
+    w_id, ends = qn("w:id"), set(PAIRED.values())
+    taken = {el.get(w_id) for el in root.iter() if el.get(w_id) is not None}
+    next_id = max((int(v) for v in taken if v.lstrip("-").isdigit()), default=0) + 1
+    seen: set[tuple[str, str]] = set()
+    pending: dict[tuple[str, str], deque[str]] = defaultdict(deque)
+    changed = 0
+    for el in root.iter():
+        old = el.get(w_id)
+        if old is None or el.tag in REFERENCES:
+            continue
+        if el.tag in ends:
+            queue = pending[(el.tag, old)]
+            if queue:
+                el.set(w_id, queue.popleft())
+                changed += 1
+            continue
+        if (_family(el.tag), old) in seen:
+            el.set(w_id, str(next_id))
+            next_id, changed = next_id + 1, changed + 1
+        seen.add((_family(el.tag), old))
+        if el.tag in PAIRED:
+            pending[(PAIRED[el.tag], old)].append(el.get(w_id))
+    _unique_bookmark_names(root)
+    return changed
+
+
+def _family(tag: str) -> str:
+    """Bookmarks have their own ids; every other kind shares one numbering."""
+    return tag if tag == qn("w:bookmarkStart") else "other"
+
+
+def _unique_bookmark_names(root: etree._Element) -> None:
+    names: dict[str, int] = {}
+    for el in root.iter(qn("w:bookmarkStart")):
+        name = el.get(qn("w:name"))
+        if name is None:
+            continue
+        names[name] = names.get(name, 0) + 1
+        if names[name] > 1:
+            el.set(qn("w:name"), f"{name}_{names[name]}"[:40])
+
+
+# --- building tables ---------------------------------------------------------------------------
+
+
+def shade(cell: _Cell, fill: str) -> None:
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:color"), "auto")
+    shading.set(qn("w:fill"), fill)
+    cell._tc.get_or_add_tcPr().insert_element_before(
+        shading, "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark",
+        "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange")
+
+
+def repeat_as_header(row: _Row) -> None:
+    """Word repeats this row at the top of each page the table runs onto."""
+    row._tr.get_or_add_trPr().insert_element_before(
+        _on("w:tblHeader"), "w:tblCellSpacing", "w:jc", "w:hidden", "w:ins", "w:del", "w:trPrChange")
+
+
+def keep_row_whole(row: _Row) -> None:
+    """The row is never split across two pages."""
+    row._tr.get_or_add_trPr().insert_element_before(
+        _on("w:cantSplit"), "w:trHeight", "w:tblHeader", "w:tblCellSpacing", "w:jc", "w:hidden",
+        "w:ins", "w:del", "w:trPrChange")
+
+
+def cell_margins(table: Table, twips: int) -> None:
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("top", "left", "bottom", "right"):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:w"), str(twips if side in ("left", "right") else twips // 2))
+        edge.set(qn("w:type"), "dxa")
+        margins.append(edge)
+    table._tbl.tblPr.insert_element_before(margins, "w:tblLook", "w:tblCaption", "w:tblDescription",
+                                           "w:tblPrChange")
+
+
+def _on(tag: str) -> etree._Element:
+    element = OxmlElement(tag)
+    element.set(qn("w:val"), "true")
+    return element
