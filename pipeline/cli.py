@@ -188,8 +188,6 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
     with Store.open(settings.database) as store:
         result = register.import_register(store, data, today=date.today(), source_name=args.file.name)
     print(result.summary())
-    for problem in result.problems:
-        print(f"  {problem}")
     return 0
 
 

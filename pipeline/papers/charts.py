@@ -22,7 +22,7 @@ FONT_SIZE = 8
 
 def rating_bars(panels: Sequence[tuple[str, Sequence[str], Sequence[int]]]) -> bytes:
     """One horizontal bar panel per (title, level labels, counts), stacked, the first level on top."""
-    height = sum(0.45 + 0.32 * len(labels) for _, labels, _ in panels) + 0.3
+    height = sum(0.4 + 0.27 * len(labels) for _, labels, _ in panels) + 0.2
     figure = Figure(figsize=(6.3, height), dpi=DPI)
     axes_list = figure.subplots(len(panels), 1, squeeze=False)[:, 0]
     for axes, (title, labels, counts) in zip(axes_list, panels, strict=True):

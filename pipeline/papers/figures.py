@@ -28,7 +28,7 @@ class Column:
 
     key: str
     heading: str
-    kind: str = "text"  # text, number, percent, date, score, movement
+    kind: str = "text"  # text, number, percent, date, score, movement, flag (blank stays blank)
 
 
 @dataclass
@@ -129,6 +129,8 @@ def display(value: Any, kind: str) -> str:
     """A value as the paper prints it; blanks print as `—`."""
     if kind == "movement":
         return arrow(value)
+    if kind == "flag":
+        return str(value or "")
     if value is None or value == "":
         return NOT_KNOWN
     return _DISPLAY.get(kind, str)(value)

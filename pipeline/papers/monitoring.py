@@ -167,7 +167,7 @@ def _challenge_table(source: StoredReturns, definition: FormDefinition, name: st
         row["status"] = OVERDUE if _overdue(row, as_at) else ""
     columns = (Column("partnership", "Partnership"), Column("meeting", "Meeting", "date"),
                *(Column(c.id, c.label, "date" if c.id == DUE else "text") for c in spec.columns),
-               Column("status", "Status"))
+               Column("status", "Status", "flag"))
     return PaperTable(name, spec.label, columns, rows, count=source.count_rows(name, CHALLENGE_COLUMNS))
 
 

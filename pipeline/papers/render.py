@@ -65,7 +65,7 @@ def render_paper(template: DocxTemplate, path: Path, context: dict[str, Any], ch
     except jinja2.TemplateError as exc:
         raise GenerationError(f"The paper template {path.name} has a tag Word or a typing slip broke "
                               f"({exc.message}). Check its {{{{ }}}} and {{% %}} tags in Word.") from exc
-    renumber_ids(template.get_docx().element.body)
+    renumber_ids(template.docx.element.body)  # not get_docx(): after render it reloads the template
     buffer = io.BytesIO()
     template.save(buffer)
     return buffer.getvalue()

@@ -50,9 +50,11 @@ def survey_figures(source: StoredReturns, library: FormLibrary, period: Period) 
     respondents = _respondents_table(answers, years)
     used = {y for y in (years.this, years.last, years.baseline) if y is not None}
     markings = [m for year in used for m in answers.markings[year]]
-    return Figures(title=TITLE, tables=[respondents, results], context=_context(definition, period, years, answers),
-                   markings=markings, chart=_chart(pledges, results, years) if years.this else None,
-                   chart_title="Mean score per pledge item")
+    context = _context(definition, period, years, answers)
+    context["declined"] = [row["number"] for row in results.rows if (row["change_last"] or 0) < 0]
+    chart = _chart(pledges, results, years) if years.this is not None else None
+    return Figures(title=TITLE, tables=[respondents, results], context=context, markings=markings,
+                   chart=chart, chart_title="Mean score per pledge item")
 
 
 def pledge_fields(definition: FormDefinition) -> list[Field]:

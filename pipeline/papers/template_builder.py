@@ -159,6 +159,7 @@ class ReportTemplate:
 
     def chart(self) -> None:
         self.tag("{%p if chart %}")
+        self.caption("Chart: {{ chart_title }}")
         paragraph = self.doc.add_paragraph("{{ chart }}")
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
         self.tag("{%p endif %}")
@@ -204,6 +205,8 @@ class ReportTemplate:
         table.autofit = False
         cell_margins(table, 80)
         total = sum(widths)
+        for column, share in zip(table.columns, widths, strict=True):
+            column.width = int(TEXT_WIDTH * share / total)  # the grid LibreOffice reads
         for row in table.rows:
             for cell, share in zip(row.cells, widths, strict=True):
                 cell.width = int(TEXT_WIDTH * share / total)
@@ -224,7 +227,6 @@ class ReportTemplate:
     def bibliography(self) -> None:
         """The seed's closing box: sources, contact, exempt information, clearance, submission."""
         self.page_break()
-        self.line("{{ marking }}", bold=True, size=10, centre=True)
         table = self._grid(9, [0.34, 0.33, 0.33])
         rows = table.rows
         self._span(rows[0], "BIBLIOGRAPHY", bold=True, fill=HEADER_FILL)
