@@ -1,20 +1,24 @@
-"""The main job on sample data: forms out, realistic returns in, stored, and (when available)
-the committee papers and pack written, narrated for the person running it."""
+"""The main job on sample data, narrated: the register and calendar loaded, forms sent out (as
+.eml files: a dry run), a round of realistic returns ingested, members answered, and the
+committee papers and agenda packs written to outbox/."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline.config import Settings
+from pipeline import committees, register
+from pipeline.config import Settings, load_config
 from pipeline.definitions import FormLibrary
+from pipeline.errors import PipelineError
 from pipeline.generate import FORMATS, generate_form, write_new_file
 from pipeline.identity import Personalisation
 from pipeline.ingest import FileResult
-from pipeline.samples import PARTNERSHIPS, sample_returns
-from pipeline.service import watch_inbox
+from pipeline.samples import PARTNERSHIPS, sample_committees, sample_register, sample_returns
+from pipeline.service import run_tick, watch_inbox
+from pipeline.store import Store
 
 Say = Callable[[str], None]
 
@@ -22,29 +26,92 @@ Say = Callable[[str], None]
 def run_demo(settings: Settings, library: FormLibrary, say: Say, *, today: date | None = None) -> None:
     today = today or date.today()
     settings.ensure_folders()
+    _forms(settings, library, say)
+    _register_and_calendar(settings, today, say)
+    say("3. The scheduler's first tick: personal forms go out before each meeting (a dry run: "
+        f"each email is written as an .eml file in {settings.outbox / 'mail'})")
+    _tick(settings, library, say)
+    _returns(settings, library, today, say)
+    say("5. The next tick: a receipt or a what-to-fix reply to each member who emailed a form")
+    _tick(settings, library, say)
+    _papers(settings, library, today, say)
+    say(f"Done. Everything is under {settings.home}. Try: pipeline status, pipeline records monitoring")
+
+
+def _forms(settings: Settings, library: FormLibrary, say: Say) -> None:
     forms_dir = settings.outbox / "forms"
-    say(f"1. Generating every form, blank and personalised, into {forms_dir}")
-    for path in generate_all_forms(library, forms_dir):
-        say(f"   {path.relative_to(settings.home) if path.is_relative_to(settings.home) else path}")
-    say(f"2. Dropping a round of sample returns into {settings.inbox}")
+    written = generate_all_forms(library, forms_dir)
+    say(f"1. Generated {len(written)} forms (every form, blank and personalised, Word and Excel) "
+        f"in {forms_dir}")
+
+
+def _register_and_calendar(settings: Settings, today: date, say: Say) -> None:
+    workbook = write_new_file(settings.outbox, "partnership-register.xlsx", sample_register(today),
+                              reuse_identical=True)
+    calendar = settings.home / "committees.yaml"
+    if not calendar.exists():
+        calendar.write_text(sample_committees(today), encoding="utf-8")
+    with Store.open(settings.database) as store:
+        imported = register.import_register(store, workbook.read_bytes(), today=today)
+        loaded = committees.load_yaml(store, calendar)
+        meetings = committees.meetings(store, from_date=today)
+    say(f"2. Imported the partnership register ({workbook.name}): "
+        f"{imported.summary().splitlines()[0]} Loaded {calendar.name}: {loaded.summary()}")
+    for meeting in meetings:
+        say(f"   {meeting.committee} meets {meeting.date:%A %d %B %Y}; papers must be published "
+            f"by {meeting.publication_deadline:%A %d %B %Y}")
+
+
+def _tick(settings: Settings, library: FormLibrary, say: Say) -> None:
+    report = run_tick(settings, library, now=datetime.now(UTC), dry_run=True)
+    for line in report.done or ["nothing was due"]:
+        say(f"   {line}")
+    for line in report.problems:
+        say(f"   PROBLEM: {line}")
+
+
+def _returns(settings: Settings, library: FormLibrary, today: date, say: Say) -> None:
+    say(f"4. A round of returns lands in {settings.inbox} and is ingested "
+        "(as 'pipeline watch --oneshot' does)")
     for sample in sample_returns(library, today):
         write_new_file(settings.inbox, sample.name, sample.data)
-        say(f"   {sample.name}: {sample.what}")
-    say("3. Ingesting the inbox (as 'pipeline watch --oneshot' does)")
     tally: dict[str, int] = {}
 
     def report(result: FileResult) -> None:
         tally[result.outcome.value] = tally.get(result.outcome.value, 0) + 1
-        say(f"   {result.outcome.value.upper():<10} {Path(result.path).name}: "
-            f"{result.message.splitlines()[0] if result.message else ''}")
+        first = result.message.splitlines()[0] if result.message else ""
+        say(f"   {result.outcome.value.upper():<10} {Path(result.path).name}: {first}")
 
     watch_inbox(settings, library, stop=threading.Event(), report=report, oneshot=True,
                 stable_seconds=0.2)
-    say("   " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items())))
-    say(f"   Rejected files and what-to-fix reports: {settings.rejected}")
-    say(f"   Archived originals: {settings.archive}")
-    say(f"   Database: {settings.database}")
-    say("Done. Try: pipeline records monitoring")
+    say("   " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items()))
+        + f". Rejected files and their what-to-fix reports are in {settings.rejected}; "
+        f"originals in {settings.archive}; the database is {settings.database.name}.")
+
+
+def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> None:
+    from pipeline import pack, papers
+    from pipeline.convert import to_pdf
+
+    say(f"6. Committee papers and agenda packs for the next meetings, in {settings.outbox}")
+    config = load_config(settings)
+    with Store.open(settings.database) as store:
+        upcoming = committees.meetings(store, from_date=today)
+    for meeting in upcoming:
+        for kind in meeting.papers:
+            request = papers.PaperRequest(kind=kind, meeting_date=meeting.date,
+                                          committee=meeting.committee)
+            files = papers.write_paper(settings, library, request, settings.outbox / "papers",
+                                       to_pdf=to_pdf, today=today)
+            say(f"   {files.docx.relative_to(settings.home)} (+ annex"
+                + (", PDF)" if files.pdf else f"; {files.pdf_note})"))
+        try:
+            for path in pack.build_packs(meeting.date, settings.outbox / "papers",
+                                         settings.outbox / "packs", committee=meeting.committee,
+                                         authority=config.authority.name):
+                say(f"   {path.relative_to(settings.home)}")
+        except PipelineError as exc:
+            say(f"   The agenda pack was skipped: {exc}")
 
 
 def generate_all_forms(library: FormLibrary, out_dir: Path) -> list[Path]:

@@ -161,3 +161,44 @@ def _surveys(library: FormLibrary, rng: random.Random, today: date) -> list[Samp
                                     _filled(library, "stakeholder-survey", values, partnership, "", None),
                                     f"stakeholder survey {year} from {partnership}"))
     return files
+
+
+def sample_register(today: date) -> bytes:
+    """The register workbook a clerk would keep: the sample partnerships and their next meetings."""
+    import io
+
+    import openpyxl
+
+    from pipeline.register import write_register_template
+
+    kinds = ("CDRP", "LSP", "Children's Trust / Board", "Local Criminal Justice Board",
+             "PREVENT group", "Business partnership")
+    book = openpyxl.load_workbook(io.BytesIO(write_register_template()))
+    sheet, meetings = book["Partnerships"], book["Meetings"]
+    for row, ((name, member, email), kind) in enumerate(zip(PARTNERSHIPS, kinds, strict=True), 2):
+        money = "Yes" if row in (2, 3, 5) else "No"
+        values = [name, kind, "Humberside", member, email, "Strategic Development Manager",
+                  "sdm@example.gov.uk", money, "No", "No", "No", "No", ""]
+        for column, value in enumerate(values, 1):
+            sheet.cell(row, column, value)
+        meeting = datetime.combine(today + timedelta(days=1 + row % 3), time(0))
+        for column, value in enumerate([name, meeting, f"{name} board meeting", "Guildhall, Hull"], 1):
+            meetings.cell(row, column, value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def sample_committees(today: date) -> str:
+    """committees.yaml: the two committees that take the papers, meeting in the coming weeks."""
+    first = today + timedelta(days=14)
+    second = today + timedelta(days=21)
+    return (
+        "committees:\n"
+        "  - name: Communities and Partnerships Committee\n"
+        "    papers: [monitoring-summary, survey-results]\n"
+        f"    meetings: [{first.isoformat()}]\n"
+        "  - name: Scrutiny and Audit Committee\n"
+        "    papers: [risk-register]\n"
+        f"    meetings: [{second.isoformat()}]\n"
+    )

@@ -108,28 +108,29 @@ def monitoring_summary() -> ReportTemplate:
     paper.loop_table("Overdue actions", "overdue.rows", (
         TableColumn("Partnership", "{{ row.partnership }}", 0.22),
         TableColumn("Meeting", "{{ row.meeting }}", 0.13),
-        TableColumn("{{ labels.challenges_by_pa.action }}", "{{ row.action }}", 0.30),
+        TableColumn("{{ labels.challenges_by_pa.action }}", "{{ row.action }}", 0.27),
         TableColumn("{{ labels.challenges_by_pa.by_whom }}", "{{ row.by_whom }}", 0.15),
-        TableColumn("Due", "{{ row.by_when }}", 0.12),
-        TableColumn("Days overdue", "{{ row.days }}", 0.08, numeric=True, emphasis=True),
+        TableColumn("Due", "{{ row.by_when }}", 0.13),
+        TableColumn("Days overdue", "{{ row.days }}", 0.10, numeric=True, emphasis=True),
     ), more="overdue")
     paper.tag("{%p endif %}")
     paper.section("7", "Challenges and actions")
     paper.para("7.1", "{% if has_returns %}The Authority’s members and officers raised "
                "{{ challenges_by_pa.count }} challenge" + plural("challenges_by_pa.count")
-               + " and {{ challenges_to_pa.count }} " + "{{ 'was' if challenges_to_pa.count == 1 else 'were' }}"
+               + " and {{ challenges_to_pa.count or 'none' }} "
+               + "{{ 'was' if challenges_to_pa.count == 1 else 'were' }}"
                " raised with them. Actions whose date has passed are marked Overdue."
                "{% else %}No challenges were recorded in the period.{% endif %}")
     for field in ("challenges_by_pa", "challenges_to_pa"):
         paper.tag(f"{{%p if {field}.count %}}")
         paper.loop_table(f"{{{{ labels.{field}.label }}}}", f"{field}.rows", (
-            TableColumn("Partnership", "{{ row.partnership }}", 0.17),
+            TableColumn("Partnership", "{{ row.partnership }}", 0.16),
             TableColumn("Meeting", "{{ row.meeting }}", 0.11),
-            TableColumn(f"{{{{ labels.{field}.challenge }}}}", "{{ row.challenge }}", 0.23),
-            TableColumn(f"{{{{ labels.{field}.action }}}}", "{{ row.action }}", 0.19),
+            TableColumn(f"{{{{ labels.{field}.challenge }}}}", "{{ row.challenge }}", 0.22),
+            TableColumn(f"{{{{ labels.{field}.action }}}}", "{{ row.action }}", 0.18),
             TableColumn(f"{{{{ labels.{field}.by_whom }}}}", "{{ row.by_whom }}", 0.11),
-            TableColumn(f"{{{{ labels.{field}.by_when }}}}", "{{ row.by_when }}", 0.10),
-            TableColumn("Status", "{{ row.status }}", 0.09, emphasis=True),
+            TableColumn(f"{{{{ labels.{field}.by_when }}}}", "{{ row.by_when }}", 0.11),
+            TableColumn("Status", "{{ row.status }}", 0.11, emphasis=True),
         ), more=field)
         paper.tag("{%p endif %}")
     paper.section("8", "Issues and decisions")
@@ -177,12 +178,12 @@ def risk_register() -> ReportTemplate:
                "{{ 'is' if high_risk_count == 1 else 'are' }} high-risk and {{ complete_count }} "
                "checklist" + plural("complete_count") + " {{ 'is' if complete_count == 1 else 'are' }} "
                "complete.{% else %}{{ empty_message }}{% endif %}")
-    paper.tag("{%p if incomplete_high_risk %}")
-    paper.para("3.2", "The checklists of these high-risk partnerships are not complete: "
-               "{{ incomplete_high_risk|join(', ') }}.")
-    paper.tag("{%p endif %}")
-    paper.tag("{%p if without_eia %}")
-    paper.para("3.3", "No equality impact assessment is held for {{ without_eia|join(', ') }}.")
+    paper.tag("{%p if has_returns %}")
+    paper.para("3.2", "{% if incomplete_high_risk %}The checklists of these high-risk partnerships are "
+               "not complete: {{ incomplete_high_risk|join(', ') }}.{% else %}Every high-risk "
+               "partnership’s checklist is complete.{% endif %} {% if without_eia %}No equality impact "
+               "assessment is held for {{ without_eia|join(', ') }}.{% else %}An equality impact "
+               "assessment is held for every partnership.{% endif %}")
     paper.tag("{%p endif %}")
     paper.tag("{%p if has_returns %}")
     paper.loop_table("Partnership risk register", "register.rows", (
@@ -252,11 +253,11 @@ def survey_results() -> ReportTemplate:
     paper.tag("{%p if has_returns %}")
     paper.loop_table("Results by pledge item", "results.rows", (
         TableColumn("No.", "{{ row.number }}", 0.05),
-        TableColumn("Pledge item", "{{ row.pledge }}", 0.35),
-        TableColumn("{{ years.baseline }} baseline", "{{ row.baseline }}", 0.09, numeric=True),
-        TableColumn("{{ years.last or 'Last year' }}", "{{ row.last }}", 0.09, numeric=True),
-        TableColumn("{{ years.this }}", "{{ row.this }}", 0.09, numeric=True),
-        TableColumn("% agree {{ years.this }}", "{{ row.agree }}", 0.09, numeric=True),
+        TableColumn("Pledge item", "{{ row.pledge }}", 0.31),
+        TableColumn("{{ years.baseline }} baseline", "{{ row.baseline }}", 0.10, numeric=True),
+        TableColumn("{{ years.last or '' }} last year", "{{ row.last }}", 0.10, numeric=True),
+        TableColumn("{{ years.this }} this year", "{{ row.this }}", 0.10, numeric=True),
+        TableColumn("% agree {{ years.this }}", "{{ row.agree }}", 0.10, numeric=True),
         TableColumn("On last year", "{{ row.change_last }}", 0.12),
         TableColumn("On the baseline", "{{ row.change_baseline }}", 0.12),
     ))

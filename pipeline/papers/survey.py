@@ -206,6 +206,6 @@ def _chart(pledges: list[Field], results: PaperTable, years: Years) -> bytes:
         if year is not None and year not in series:
             series[year] = (f"{year} ({name})", [row[role] for row in results.rows])
     maximum = max((len(p.choices) for p in pledges), default=5)
-    return grouped_bars("Mean score per pledge item", [f"Pledge {p.number}" for p in pledges],
+    return grouped_bars([f"Pledge {p.number}" for p in pledges],
                         list(series.values()), maximum=maximum,
                         axis_label=f"Mean score ({maximum} = strongly agree, 1 = strongly disagree)")

@@ -64,7 +64,6 @@ class ReportTemplate:
         self._page()
         self._styles()
         self._marking()
-        self.tables = 0
 
     # --- the page ----------------------------------------------------------------------------
 
@@ -172,8 +171,7 @@ class ReportTemplate:
     def loop_table(self, caption: str, rows: str, columns: Sequence[TableColumn], *,
                    totals: bool = False, more: str | None = None) -> None:
         """A captioned table with a header row, one row per item of `rows`, and a totals row."""
-        self.tables += 1
-        self.caption(f"Table {self.tables}: {caption}")
+        self.caption(caption)  # not numbered: a table left out for want of rows would break the sequence
         table = self._grid(4 + int(totals), [c.width for c in columns])
         header, opener, body, closer = table.rows[:4]
         for cell, column in zip(header.cells, columns, strict=True):
