@@ -8,6 +8,7 @@ and the label beside each. When the layout does not match, the form is rejected,
 from __future__ import annotations
 
 import re
+from datetime import date
 from collections.abc import Sequence
 
 from pipeline.definitions import Field, FormDefinition
@@ -88,7 +89,9 @@ def _single(f: Field, found: list[Control]) -> str:
 
 def _value(control: Control) -> str:
     if control.kind == "date" and control.date:
-        return control.date
+        # The picker's stored date, unless someone typed over it (then the words win).
+        shown = date.fromisoformat(control.date).strftime("%d/%m/%Y")
+        return control.date if control.text.strip() in (shown, control.date) else control.text
     if control.kind == "dropdown" and control.value:
         return control.value
     return control.text

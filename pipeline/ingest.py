@@ -12,11 +12,11 @@ is safely in `archive/` or `rejected/`.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -95,7 +95,6 @@ class Ingest:
                  clock: Clock | None = None) -> None:
         self.settings, self.library, self.store = settings, library, store
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._counter = itertools.count(1)
         settings.ensure_folders()
         self.processing.mkdir(parents=True, exist_ok=True)
 
@@ -127,7 +126,7 @@ class Ingest:
         if not path.is_file():
             raise UnreadableFile(f"There is no file at {path}.")
         stamp = self.clock().strftime("%Y%m%dT%H%M%S")
-        target = self.processing / f"{stamp}-{os.getpid()}-{next(self._counter)}--{path.name}"
+        target = self.processing / f"{stamp}-{uuid.uuid4().hex[:16]}--{path.name}"
         inside_inbox = path.resolve().parent == self.settings.inbox.resolve()
         try:
             if inside_inbox:
@@ -140,11 +139,11 @@ class Ingest:
 
     def _process_claimed(self, claimed: Path, *, original: str, source: str,
                          sender: str | None) -> list[FileResult]:
+        data = claimed.read_bytes()
         done = self.store.intake_by_name(claimed.name)
-        if done is not None and done.finished:
+        if done is not None and done.finished and done.sha256 == hashlib.sha256(data).hexdigest():
             claimed.unlink(missing_ok=True)  # stored before a crash: only the tidy-up was left
             return [self._result_of(done)]
-        data = claimed.read_bytes()
         arrived = datetime.fromtimestamp(claimed.stat().st_mtime, UTC)
         job = Job(original, data, claimed.name, source, sender, min(arrived, self.clock()))
         results = self._run(job, parent=None)

@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -99,14 +100,26 @@ def fill_forms_in_libreoffice(fills: list[Fill]) -> list[list[dict[str, Any]]]:
     with tempfile.TemporaryDirectory(prefix="lo-fill-") as work:
         job = Path(work) / "job.json"
         job.write_text(json.dumps([_job_json(f) for f in fills]), encoding="utf-8")
-        done = subprocess.run([SYSTEM_PYTHON, __file__, str(job)], capture_output=True, text=True,
-                              timeout=DRIVER_TIMEOUT, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"The LibreOffice driver failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        status, out, err = _run_driver(job)
+    if status != 0:
+        raise RuntimeError(f"The LibreOffice driver failed ({status}):\n{err[-3000:]}")
     for f in fills:
         if not f.dst.exists():
-            raise RuntimeError(f"LibreOffice did not write {f.dst}:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+            raise RuntimeError(f"LibreOffice did not write {f.dst}:\n{err[-3000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _run_driver(job: Path) -> tuple[int, str, str]:
+    """Run the driver in a process group of its own, so a hung soffice is stopped with it."""
+    driver = subprocess.Popen([SYSTEM_PYTHON, __file__, str(job)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = driver.communicate(timeout=DRIVER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(driver.pid, signal.SIGKILL)
+        out, err = driver.communicate()
+        err += f"\n(stopped after {DRIVER_TIMEOUT} s)"
+    return driver.returncode, out, err
 
 
 def _job_json(f: Fill) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from openpyxl.utils import range_boundaries
 from pipeline.cli import main
 from pipeline.config import Settings, settings_for
 from pipeline.definitions import FormDefinition, FormLibrary
+from pipeline.docx_form import input_slots
 from pipeline.generate import form_bytes
 from pipeline.identity import Personalisation
 from pipeline.ingest import Ingest
@@ -236,8 +237,14 @@ class TestWordReturns:
         assert the_record(home)["fields"]["challenges_by_pa"] == challenges
 
 
+@dataclass(frozen=True)
+class FilledInLibreOffice:
+    files: dict[str, Path]  # form id -> the file LibreOffice saved
+    controls: dict[str, list[str]]  # form id -> the kinds of control LibreOffice showed, in order
+
+
 @pytest.fixture(scope="module")
-def libreoffice_returns(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def libreoffice_returns(tmp_path_factory: pytest.TempPathFactory) -> FilledInLibreOffice:
     """Forms typed into by real LibreOffice over UNO (one soffice for all of them)."""
     reason = missing_reason()
     if reason:
@@ -255,8 +262,22 @@ def libreoffice_returns(tmp_path_factory: pytest.TempPathFactory) -> dict[str, P
         inputs = inputs_for(definition, answers)
         made[form_id] = folder / f"{form_id}-filled-in-libreoffice.docx"
         fills.append(Fill(src, made[form_id], inputs.texts, inputs.ticks, inputs.controls))
-    fill_forms_in_libreoffice(fills)
-    return made
+    found = fill_forms_in_libreoffice(fills)
+    return FilledInLibreOffice(made, {form_id: [c["kind"] for c in controls]
+                                      for form_id, controls in zip(jobs, found, strict=True)})
+
+
+def control_kinds(definition: FormDefinition) -> list[str]:
+    """The kinds of control the generated form holds in document order, table cells row by row."""
+    kinds = {"date": "date", "choice": "dropdown", "yes_no": "dropdown"}
+    found: list[str] = []
+    for slot in input_slots(definition):
+        if slot.kind == "table":
+            columns = [kinds.get(c.type.value, "text") for c in slot.field.columns]
+            found += columns * max(slot.field.rows, 1)
+        else:
+            found.append(slot.kind)
+    return found
 
 
 STATEMENT_ANSWERS: dict[str, object] = {
@@ -279,17 +300,22 @@ STATEMENT_RECORD: dict[str, object] = {
 
 
 class TestLibreOfficeReturns:
+    @pytest.mark.parametrize("form_id", ["monitoring", "statement-of-intent"])
+    def test_libreoffice_shows_the_controls_in_the_order_the_form_was_generated(
+            self, libreoffice_returns: FilledInLibreOffice, form_id: str) -> None:
+        assert libreoffice_returns.controls[form_id] == control_kinds(LIBRARY.get(form_id))
+
     def test_a_form_filled_in_libreoffice_shows_exactly_the_values_typed(
-            self, home: Home, drop, libreoffice_returns: dict[str, Path]) -> None:
-        data = libreoffice_returns["monitoring"].read_bytes()
+            self, home: Home, drop, libreoffice_returns: FilledInLibreOffice) -> None:
+        data = libreoffice_returns.files["monitoring"].read_bytes()
         assert b"<w:tag " not in docx_parts(data)["word/document.xml"]  # LibreOffice dropped them
         result = home.ingest_one(drop("monitoring.docx", data))
         assert result["outcome"] == "accepted", result["message"]
         assert the_record(home)["fields"] == HULL_RECORD
 
     def test_drop_down_date_and_table_typed_in_libreoffice(
-            self, home: Home, drop, libreoffice_returns: dict[str, Path]) -> None:
-        data = libreoffice_returns["statement-of-intent"].read_bytes()
+            self, home: Home, drop, libreoffice_returns: FilledInLibreOffice) -> None:
+        data = libreoffice_returns.files["statement-of-intent"].read_bytes()
         result = home.ingest_one(drop("statement.docx", data))
         assert result["outcome"] == "accepted", result["message"]
         assert the_record(home, "statement-of-intent")["fields"] == STATEMENT_RECORD
@@ -564,10 +590,6 @@ class TestArchive:
         assert len({Path(r["report"]) for r in results[2:]}) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Ingest._claim names are unique only per Ingest "
-                   "instance (second + pid + a counter from 1): a later run in the same process "
-                   "and second reuses a finished intake's name, and _process_claimed deletes the "
-                   "new file as 'already done'")
 def test_a_second_run_in_the_same_second_never_mistakes_a_new_file_for_a_finished_one(
         home: Home) -> None:
     at_noon = lambda: datetime(2026, 3, 16, 12, tzinfo=UTC)  # noqa: E731  both runs, same second

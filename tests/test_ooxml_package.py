@@ -292,7 +292,7 @@ def test_too_many_members(docx_bytes: bytes) -> None:
 
 def test_billion_laughs(docx_bytes: bytes) -> None:
     reason = reason_of(docx_with(docx_bytes, {"word/document.xml": BILLION_LAUGHS}), UnsafeFile)
-    assert "word/document.xml contains a document type declaration" in reason
+    assert "document type declaration, in word/document.xml" in reason
 
 
 def test_external_entity_is_refused_not_read(docx_bytes: bytes) -> None:

@@ -152,19 +152,21 @@ def test_a_watcher_killed_mid_batch_and_restarted_stores_every_form_exactly_once
     (home / "inbox").mkdir(parents=True)
     forms = returned_forms(300, first=500)
     database = home / "pipeline.sqlite3"
-    first = Watcher(home, "first")
+    for run, kill_after in enumerate((50, 120, 190)):  # killed three times, at different places
+        watcher = Watcher(home, f"killed-{run}")
+        try:
+            if run == 0:
+                drop_at_once(home / "inbox", forms, tmp_path / "staging")
+            wait_for(lambda at_least=kill_after: stored(database) >= at_least, DEADLINE,
+                     f"{kill_after} forms", watcher)
+        finally:
+            watcher.kill_hard()
+        assert stored(database) < 300, "the watcher finished before it was killed: nothing tested"
+    last = Watcher(home, "last")
     try:
-        drop_at_once(home / "inbox", forms, tmp_path / "staging")
-        wait_for(lambda: stored(database) >= 50, DEADLINE, "the first 50 forms", first)
+        wait_for(lambda: stored(database) >= 300, DEADLINE, "all 300 forms", last)
+        wait_for(lambda: not visible_files(home / "inbox"), 30, "an empty inbox", last)
     finally:
-        first.kill_hard()
-    stored_before_the_kill = stored(database)
-    assert stored_before_the_kill < 300, "the watcher finished before it was killed: nothing tested"
-    second = Watcher(home, "second")
-    try:
-        wait_for(lambda: stored(database) >= 300, DEADLINE, "all 300 forms", second)
-        wait_for(lambda: not visible_files(home / "inbox"), 30, "an empty inbox", second)
-    finally:
-        status = second.stop()
-    assert status == 0, second.log()[-3000:]
+        status = last.stop()
+    assert status == 0, last.log()[-3000:]
     assert_each_stored_exactly_once(home, forms)

@@ -57,8 +57,9 @@ def declares_dtd(data: bytes) -> bool:
 def refuse_dtd(part_name: str) -> UnsafeFile:
     """The error for a part that carries a document type declaration."""
     return UnsafeFile(
-        f"The file's part {part_name} contains a document type declaration, which Office "
-        "never writes: it could be an attack, so it was not opened."
+        "The file contains hidden instructions that Word and Excel never write (a document type "
+        f"declaration, in {part_name}); such a file could be an attack, so it was not opened. "
+        "Please fill in a fresh copy of the form and send that."
     )
 
 

@@ -25,8 +25,12 @@ HEADING_FILL = PatternFill("solid", fgColor="FFD9E2F3")
 BOLD = Font(bold=True)
 TOP_WRAP = Alignment(wrap_text=True, vertical="top")
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
-NUMBER_FORMATS = {"percent": '0.0"%"', "score": "0.00", "date": "dd/mm/yyyy",
-                  "movement": '"↑ "0.00;"↓ "0.00;"→ "0.00'}
+NUMBER_FORMATS = {
+    "percent": '0.0"%"',
+    "score": "0.00",
+    "date": "dd/mm/yyyy",
+    "movement": '"↑ "0.00;"↓ "0.00;"→ "0.00',
+}
 WIDTHS = {"text": 40, "number": 12, "percent": 12, "score": 12, "date": 12, "movement": 14}
 
 
@@ -77,14 +81,17 @@ def _table_sheet(sheet: Worksheet, table: PaperTable) -> None:
         _write_row(sheet, next_row, table.columns, table.totals, bold=True)
         next_row += 1
     if table.count > len(table.rows):
-        set_text(sheet.cell(next_row + 1, 1),
-                 f"{table.count - len(table.rows):,} more rows are not listed: the annex lists at most "
-                 f"{ANNEX_ROW_LIMIT:,}. Write the paper for a shorter period to see them all.")
+        set_text(
+            sheet.cell(next_row + 1, 1),
+            f"{table.count - len(table.rows):,} more rows are not listed: the annex lists at most "
+            f"{ANNEX_ROW_LIMIT:,}. Write the paper for a shorter period to see them all.",
+        )
     sheet.freeze_panes = "A2"
 
 
-def _write_row(sheet: Worksheet, row_number: int, columns: tuple[Column, ...], row: dict[str, Any],
-               *, bold: bool = False) -> None:
+def _write_row(
+    sheet: Worksheet, row_number: int, columns: tuple[Column, ...], row: dict[str, Any], *, bold: bool = False
+) -> None:
     for index, column in enumerate(columns, start=1):
         cell = sheet.cell(row_number, index)
         value = row.get(column.key)
@@ -92,10 +99,12 @@ def _write_row(sheet: Worksheet, row_number: int, columns: tuple[Column, ...], r
             value = _as_date(value)
         if isinstance(value, str):
             set_text(cell, value)
+            if column.kind == "text":
+                cell.alignment = TOP_WRAP  # long answers wrap; numbers and dates need no style
         elif value is not None:
             cell.value = value
-            cell.number_format = NUMBER_FORMATS.get(column.kind, "General")
-        cell.alignment = TOP_WRAP
+            if column.kind in NUMBER_FORMATS:
+                cell.number_format = NUMBER_FORMATS[column.kind]
         if bold:
             cell.font = BOLD
 

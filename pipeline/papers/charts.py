@@ -36,27 +36,43 @@ def rating_bars(panels: Sequence[tuple[str, Sequence[str], Sequence[int]]]) -> b
     return _png(figure)
 
 
-def grouped_bars(categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
-                 *, maximum: float, axis_label: str) -> bytes:
+def grouped_bars(
+    categories: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    maximum: float,
+    axis_label: str,
+) -> bytes:
     """Horizontal bars, one group per category and one bar per series (e.g. per survey year).
 
     No title: the paper's caption names the chart.
     """
-    colours = (PALE_BLUE, MID_BLUE, NAVY)[-len(series):] if len(series) <= 3 else None
+    colours = (PALE_BLUE, MID_BLUE, NAVY)[-len(series) :] if len(series) <= 3 else None
     figure = Figure(figsize=(6.3, 0.8 + 0.2 * len(categories) * max(1, len(series)) ** 0.5), dpi=DPI)
     axes = figure.subplots()
     width = 0.8 / max(1, len(series))
     for index, (name, values) in enumerate(series):
         offsets = [i - 0.4 + width * (index + 0.5) for i in range(len(categories))]
-        axes.barh(offsets, [v or 0 for v in values], height=width * 0.95, label=name,
-                  color=colours[index] if colours else None)
+        axes.barh(
+            offsets,
+            [v or 0 for v in values],
+            height=width * 0.95,
+            label=name,
+            color=colours[index] if colours else None,
+        )
     axes.set_yticks(list(range(len(categories))), list(categories), fontsize=FONT_SIZE)
     axes.invert_yaxis()
     axes.set_xlim(0, maximum)
     axes.set_xlabel(axis_label, fontsize=FONT_SIZE, color=GREY)
     _tidy(axes, "", None)
-    axes.legend(fontsize=FONT_SIZE, frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0),
-                ncol=len(series), borderaxespad=0.2)
+    axes.legend(
+        fontsize=FONT_SIZE,
+        frameon=False,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        ncol=len(series),
+        borderaxespad=0.2,
+    )
     figure.tight_layout()
     return _png(figure)
 

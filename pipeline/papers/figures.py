@@ -18,6 +18,7 @@ from typing import Any
 from pipeline.papers.request import long_date
 
 PAPER_ROW_LIMIT = 30
+NAMES_IN_A_SENTENCE = 20
 ANNEX_ROW_LIMIT = 5_000
 NOT_KNOWN = "—"  # shown where a figure cannot be given (e.g. missing returns without a register)
 
@@ -82,8 +83,10 @@ class Figures:
 
     def digest(self) -> str:
         """SHA-256 of the figures (not of when they were written): the same data, the same digest."""
-        data = {"tables": [[t.name, t.count, t.rows, t.totals] for t in self.tables],
-                "context": {k: v for k, v in self.context.items() if _plain(v)}}
+        data = {
+            "tables": [[t.name, t.count, t.rows, t.totals] for t in self.tables],
+            "context": {k: v for k, v in self.context.items() if _plain(v)},
+        }
         text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -150,3 +153,11 @@ def period_words(start: date | None, end: date | None) -> str:
 def same_partnership(name: str | None) -> str:
     """The key two spellings of one partnership share: case and spacing ignored."""
     return " ".join((name or "").split()).casefold()
+
+
+def some_names(names: list[str], total: int) -> list[str]:
+    """At most NAMES_IN_A_SENTENCE names for a sentence, then how many more the annex lists."""
+    shown = names[:NAMES_IN_A_SENTENCE]
+    if total > len(shown):
+        shown.append(f"and {total - len(shown):,} more listed in the annex")
+    return shown

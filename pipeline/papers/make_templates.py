@@ -31,8 +31,7 @@ def opening(paper: ReportTemplate) -> None:
     """The exempt notice (when exempt), To / From / Date and the title."""
     paper.tag("{%p if exempt %}")
     paper.line("NOT FOR PUBLICATION", bold=True, centre=True, space_after=2)
-    paper.line("by virtue of paragraph {{ exempt_paragraph }} of {{ schedule_12a }}", centre=True,
-               size=10)
+    paper.line("by virtue of paragraph {{ exempt_paragraph }} of {{ schedule_12a }}", centre=True, size=10)
     paper.tag("{%p endif %}")
     paper.address((("To:", "{{ committee }}"), ("From:", "{{ author }}"), ("Date:", "{{ paper_date }}")))
     paper.title("{{ authority|upper }} – {{ title|upper }}")
@@ -42,115 +41,192 @@ def monitoring_summary() -> ReportTemplate:
     paper = ReportTemplate(MONITORING_TITLE, "Communities and Partnerships Committee")
     opening(paper)
     paper.section("1", "Purpose")
-    paper.para("1.1", "To report to the Committee what the monitoring returns made by the members and "
-               "officers who represent the Authority show for {{ meetings_phrase }}, and to identify any "
-               "partnership in which the Authority’s involvement should be reviewed.")
+    paper.para(
+        "1.1",
+        "To report to the Committee what the monitoring returns made by the members and "
+        "officers who represent the Authority show for {{ meetings_phrase }}, and to identify any "
+        "partnership in which the Authority’s involvement should be reviewed.",
+    )
     paper.section("2", "Background")
-    paper.para("2.1", "Every member or officer who attends a partnership meeting on the Authority’s behalf "
-               "completes a {{ form_title }} and returns it within {{ due_days }} days of the meeting. "
-               "The form records the issues and decisions relevant to the Authority’s and the Force’s "
-               "objectives, the challenges raised and the actions agreed, and rates the relevance of "
-               "the agenda and the value of attending.")
-    paper.para("2.2", "The Authority’s partnership strategy asks that its participation in each "
-               "partnership adds value: partnerships that no longer add value are identified so that "
-               "the Authority’s involvement can be reviewed.")
-    paper.para("2.3", "The figures are counted from the returns held on {{ as_at }}. The annex to this "
-               "report gives the data behind every table and the chart.")
+    paper.para(
+        "2.1",
+        "Every member or officer who attends a partnership meeting on the Authority’s behalf "
+        "completes a {{ form_title }} and returns it within {{ due_days }} days of the meeting. "
+        "The form records the issues and decisions relevant to the Authority’s and the Force’s "
+        "objectives, the challenges raised and the actions agreed, and rates the relevance of "
+        "the agenda and the value of attending.",
+    )
+    paper.para(
+        "2.2",
+        "The Authority’s partnership strategy asks that its participation in each "
+        "partnership adds value: partnerships that no longer add value are identified so that "
+        "the Authority’s involvement can be reviewed.",
+    )
+    paper.para(
+        "2.3",
+        "The figures are counted from the returns held on {{ as_at }}. The annex to this "
+        "report gives the data behind every table and the chart.",
+    )
     paper.section("3", "Returns received")
-    paper.para("3.1", "{% if has_returns %}{{ meetings }} return" + plural("meetings") + " were received "
-               "for {{ meetings_phrase }}, from {{ partnerships }} partnership" + plural("partnerships")
-               + "; {{ on_time }} arrived on time and {{ late }} late.{% else %}{{ empty_message }}{% endif %}")
+    paper.para(
+        "3.1",
+        "{% if has_returns %}{{ meetings }} return" + plural("meetings") + " were received "
+        "for {{ meetings_phrase }}, from {{ partnerships }} partnership"
+        + plural("partnerships")
+        + "; {{ on_time }} arrived on time and {{ late }} late.{% else %}{{ empty_message }}{% endif %}",
+    )
     paper.tag("{%p if has_returns %}")
-    paper.loop_table("Returns by partnership", "returns.rows", (
-        TableColumn("Partnership", "{{ row.partnership }}", 0.40, "{{ returns.totals.partnership }}"),
-        TableColumn("Meetings attended", "{{ row.meetings }}", 0.13, "{{ returns.totals.meetings }}", True),
-        TableColumn("Returns received", "{{ row.received }}", 0.13, "{{ returns.totals.received }}", True),
-        TableColumn("On time", "{{ row.on_time }}", 0.11, "{{ returns.totals.on_time }}", True),
-        TableColumn("Late", "{{ row.late }}", 0.11, "{{ returns.totals.late }}", True),
-        TableColumn("Missing", "{{ row.missing }}", 0.12, "{{ returns.totals.missing }}", True),
-    ), totals=True)
+    paper.loop_table(
+        "Returns by partnership",
+        "returns.rows",
+        (
+            TableColumn("Partnership", "{{ row.partnership }}", 0.40, "{{ returns.totals.partnership }}"),
+            TableColumn(
+                "Meetings attended", "{{ row.meetings }}", 0.13, "{{ returns.totals.meetings }}", True
+            ),
+            TableColumn(
+                "Returns received", "{{ row.received }}", 0.13, "{{ returns.totals.received }}", True
+            ),
+            TableColumn("On time", "{{ row.on_time }}", 0.11, "{{ returns.totals.on_time }}", True),
+            TableColumn("Late", "{{ row.late }}", 0.11, "{{ returns.totals.late }}", True),
+            TableColumn("Missing", "{{ row.missing }}", 0.12, "{{ returns.totals.missing }}", True),
+        ),
+        totals=True,
+    )
     paper.note("Returns received include corrected copies sent again. {{ missing_note or '' }}")
     paper.tag("{%p endif %}")
     paper.section("4", "Ratings")
-    paper.para("4.1", "Each return rates how relevant the meeting’s agenda was to the Authority’s "
-               "partnership objectives and how much value attending added to the Authority’s "
-               "objectives and reputation.{% if not has_returns %} No ratings were given in the period."
-               "{% endif %}")
+    paper.para(
+        "4.1",
+        "Each return rates how relevant the meeting’s agenda was to the Authority’s "
+        "partnership objectives and how much value attending added to the Authority’s "
+        "objectives and reputation.{% if not has_returns %} No ratings were given in the period."
+        "{% endif %}",
+    )
     paper.tag("{%p if has_returns %}")
     for name, field in (("agenda", "agenda_rating"), ("attendance", "attendance_rating")):
-        paper.loop_table(f"{{{{ labels.{field}.label }}}}", f"{name}.rows", (
-            TableColumn(f"{{{{ labels.{field}.label }}}}", "{{ row.level }}", 0.64, "Total"),
-            TableColumn("Meetings", "{{ row.meetings }}", 0.18, f"{{{{ {name}.totals.meetings }}}}", True),
-            TableColumn("Share", "{{ row.percent }}", 0.18, f"{{{{ {name}.totals.percent }}}}", True),
-        ), totals=True)
+        paper.loop_table(
+            f"{{{{ labels.{field}.label }}}}",
+            f"{name}.rows",
+            (
+                TableColumn(f"{{{{ labels.{field}.label }}}}", "{{ row.level }}", 0.64, "Total"),
+                TableColumn(
+                    "Meetings", "{{ row.meetings }}", 0.18, f"{{{{ {name}.totals.meetings }}}}", True
+                ),
+                TableColumn("Share", "{{ row.percent }}", 0.18, f"{{{{ {name}.totals.percent }}}}", True),
+            ),
+            totals=True,
+            keep_together=True,
+        )
     paper.chart()
     paper.tag("{%p endif %}")
     paper.section("5", "Partnerships for review")
-    paper.para("5.1", "{% if review.count %}Attendance at {{ review.count }} partnership"
-               + plural("review.count") + " was rated of low or no value in every return for the "
-               "period. The Committee may wish to review the Authority’s involvement in "
-               "{{ review_names|join(', ') }}.{% else %}No partnership’s attendance was rated of low or "
-               "no value in every return for the period.{% endif %}")
+    paper.para(
+        "5.1",
+        "{% if review.count %}Attendance at {{ review.count }} partnership"
+        + plural("review.count")
+        + " was rated of low or no value in every return for the "
+        "period. The Committee may wish to review the Authority’s involvement in "
+        "{{ review_names|join(', ') }}.{% else %}No partnership’s attendance was rated of low or "
+        "no value in every return for the period.{% endif %}",
+    )
     paper.tag("{%p if review.count %}")
-    paper.loop_table("Partnerships whose attendance was rated of low or no value", "review.rows", (
-        TableColumn("Partnership", "{{ row.partnership }}", 0.28),
-        TableColumn("Meetings attended", "{{ row.meetings }}", 0.12, numeric=True),
-        TableColumn("{{ labels.attendance_rating.label }}", "{{ row.attendance }}", 0.30),
-        TableColumn("{{ labels.agenda_rating.label }}", "{{ row.agenda }}", 0.30),
-    ), more="review")
+    paper.loop_table(
+        "Partnerships whose attendance was rated of low or no value",
+        "review.rows",
+        (
+            TableColumn("Partnership", "{{ row.partnership }}", 0.28),
+            TableColumn("Meetings attended", "{{ row.meetings }}", 0.12, numeric=True),
+            TableColumn("{{ labels.attendance_rating.label }}", "{{ row.attendance }}", 0.30),
+            TableColumn("{{ labels.agenda_rating.label }}", "{{ row.agenda }}", 0.30),
+        ),
+        more="review",
+    )
     paper.tag("{%p endif %}")
     paper.section("6", "Overdue actions")
-    paper.para("6.1", "{% if overdue.count %}{{ overdue.count }} action" + plural("overdue.count")
-               + " agreed at partnership meetings had passed {{ 'its' if overdue.count == 1 else 'their' }} "
-               "date by {{ as_at }}, the longest overdue first:{% else %}No action agreed at a "
-               "partnership meeting in the period had passed its date by {{ as_at }}.{% endif %}")
+    paper.para(
+        "6.1",
+        "{% if overdue.count %}{{ overdue.count }} action"
+        + plural("overdue.count")
+        + " agreed at partnership meetings had passed {{ 'its' if overdue.count == 1 else 'their' }} "
+        "date by {{ as_at }}, the longest overdue first:{% else %}No action agreed at a "
+        "partnership meeting in the period had passed its date by {{ as_at }}.{% endif %}",
+    )
     paper.tag("{%p if overdue.count %}")
-    paper.loop_table("Overdue actions", "overdue.rows", (
-        TableColumn("Partnership", "{{ row.partnership }}", 0.22),
-        TableColumn("Meeting", "{{ row.meeting }}", 0.13),
-        TableColumn("{{ labels.challenges_by_pa.action }}", "{{ row.action }}", 0.27),
-        TableColumn("{{ labels.challenges_by_pa.by_whom }}", "{{ row.by_whom }}", 0.15),
-        TableColumn("Due", "{{ row.by_when }}", 0.13),
-        TableColumn("Days overdue", "{{ row.days }}", 0.10, numeric=True, emphasis=True),
-    ), more="overdue")
+    paper.loop_table(
+        "Overdue actions",
+        "overdue.rows",
+        (
+            TableColumn("Partnership", "{{ row.partnership }}", 0.22),
+            TableColumn("Meeting", "{{ row.meeting }}", 0.13),
+            TableColumn("{{ labels.challenges_by_pa.action }}", "{{ row.action }}", 0.27),
+            TableColumn("{{ labels.challenges_by_pa.by_whom }}", "{{ row.by_whom }}", 0.15),
+            TableColumn("Due", "{{ row.by_when }}", 0.13),
+            TableColumn("Days overdue", "{{ row.days }}", 0.10, numeric=True, emphasis=True),
+        ),
+        more="overdue",
+    )
     paper.tag("{%p endif %}")
     paper.section("7", "Challenges and actions")
-    paper.para("7.1", "{% if has_returns %}The Authority’s members and officers raised "
-               "{{ challenges_by_pa.count }} challenge" + plural("challenges_by_pa.count")
-               + " and {{ challenges_to_pa.count or 'none' }} "
-               + "{{ 'was' if challenges_to_pa.count == 1 else 'were' }}"
-               " raised with them. Actions whose date has passed are marked Overdue."
-               "{% else %}No challenges were recorded in the period.{% endif %}")
+    paper.para(
+        "7.1",
+        "{% if has_returns %}The Authority’s members and officers raised "
+        "{{ challenges_by_pa.count }} challenge"
+        + plural("challenges_by_pa.count")
+        + " and {{ challenges_to_pa.count or 'none' }} "
+        + "{{ 'was' if challenges_to_pa.count == 1 else 'were' }}"
+        " raised with them. Actions whose date has passed are marked Overdue."
+        "{% else %}No challenges were recorded in the period.{% endif %}",
+    )
     for field in ("challenges_by_pa", "challenges_to_pa"):
         paper.tag(f"{{%p if {field}.count %}}")
-        paper.loop_table(f"{{{{ labels.{field}.label }}}}", f"{field}.rows", (
-            TableColumn("Partnership", "{{ row.partnership }}", 0.16),
-            TableColumn("Meeting", "{{ row.meeting }}", 0.11),
-            TableColumn(f"{{{{ labels.{field}.challenge }}}}", "{{ row.challenge }}", 0.22),
-            TableColumn(f"{{{{ labels.{field}.action }}}}", "{{ row.action }}", 0.18),
-            TableColumn(f"{{{{ labels.{field}.by_whom }}}}", "{{ row.by_whom }}", 0.11),
-            TableColumn(f"{{{{ labels.{field}.by_when }}}}", "{{ row.by_when }}", 0.11),
-            TableColumn("Status", "{{ row.status }}", 0.11, emphasis=True),
-        ), more=field)
+        paper.loop_table(
+            f"{{{{ labels.{field}.label }}}}",
+            f"{field}.rows",
+            (
+                TableColumn("Partnership", "{{ row.partnership }}", 0.16),
+                TableColumn("Meeting", "{{ row.meeting }}", 0.11),
+                TableColumn(f"{{{{ labels.{field}.challenge }}}}", "{{ row.challenge }}", 0.22),
+                TableColumn(f"{{{{ labels.{field}.action }}}}", "{{ row.action }}", 0.18),
+                TableColumn(f"{{{{ labels.{field}.by_whom }}}}", "{{ row.by_whom }}", 0.11),
+                TableColumn(f"{{{{ labels.{field}.by_when }}}}", "{{ row.by_when }}", 0.11),
+                TableColumn("Status", "{{ row.status }}", 0.11, emphasis=True),
+            ),
+            more=field,
+        )
         paper.tag("{%p endif %}")
     paper.section("8", "Issues and decisions")
-    paper.para("8.1", "{% if has_returns %}The issues on the partnerships’ agendas relevant to the "
-               "Authority’s and the Force’s objectives, and the decisions made.{% else %}No issues or "
-               "decisions were recorded in the period.{% endif %}")
+    paper.para(
+        "8.1",
+        "{% if has_returns %}The issues on the partnerships’ agendas relevant to the "
+        "Authority’s and the Force’s objectives, and the decisions made.{% else %}No issues or "
+        "decisions were recorded in the period.{% endif %}",
+    )
     for field in ("pa_issues", "force_issues"):
         paper.tag(f"{{%p if {field}.count %}}")
-        paper.loop_table(f"{{{{ labels.{field}.label }}}}", f"{field}.rows", (
-            TableColumn("Partnership", "{{ row.partnership }}", 0.20),
-            TableColumn("Meeting", "{{ row.meeting }}", 0.12),
-            TableColumn(f"{{{{ labels.{field}.issue }}}}", "{{ row.issue }}", 0.34),
-            TableColumn(f"{{{{ labels.{field}.decision }}}}", "{{ row.decision }}", 0.34),
-        ), more=field)
+        paper.loop_table(
+            f"{{{{ labels.{field}.label }}}}",
+            f"{field}.rows",
+            (
+                TableColumn("Partnership", "{{ row.partnership }}", 0.20),
+                TableColumn("Meeting", "{{ row.meeting }}", 0.12),
+                TableColumn(f"{{{{ labels.{field}.issue }}}}", "{{ row.issue }}", 0.34),
+                TableColumn(f"{{{{ labels.{field}.decision }}}}", "{{ row.decision }}", 0.34),
+            ),
+            more=field,
+        )
         paper.tag("{%p endif %}")
     paper.section("9", "Recommendation")
-    paper.para("9.1", "The Committee is asked to note the returns received{% if overdue.count %}, to "
-               "seek an update on the overdue actions{% endif %}{% if review.count %} and to consider "
-               "whether the Authority’s involvement in the partnership" + plural("review.count")
-               + " listed in section 5 should continue{% endif %}.")
+    paper.para(
+        "9.1",
+        "The Committee is asked to note {% if has_returns %}the returns received{% else %}that no "
+        "returns were received for the period{% endif %}{% if overdue.count %}"
+        "{{ ',' if review.count else ' and' }} to "
+        "seek an update on the overdue actions{% endif %}{% if review.count %} and to consider "
+        "whether the Authority’s involvement in the partnership"
+        + plural("review.count")
+        + " listed in section 5 should continue{% endif %}.",
+    )
     paper.bibliography()
     return paper
 
@@ -159,60 +235,93 @@ def risk_register() -> ReportTemplate:
     paper = ReportTemplate(RISK_TITLE, "Scrutiny and Audit Committee")
     opening(paper)
     paper.section("1", "Purpose")
-    paper.para("1.1", "To present to the Committee, for its annual review, the risk status of the "
-               "partnerships the Authority works with, from the partnership risk assessment checklists "
-               "{{ assessed_phrase }}.")
+    paper.para(
+        "1.1",
+        "To present to the Committee, for its annual review, the risk status of the "
+        "partnerships the Authority works with, from the partnership risk assessment checklists "
+        "{{ assessed_phrase }}.",
+    )
     paper.section("2", "Background")
-    paper.para("2.1", "The Partnership Policy requires the risks to be considered before the Authority "
-               "joins a new partnership or renews or extends an existing one, using the {{ form_title }}. "
-               "Partnerships involving money, the allocation of resources, joint performance targets, "
-               "property or staff owned by the partnership, or contracts are high-risk, and every "
-               "question of the checklist must then be answered.")
-    paper.para("2.2", "For each partnership the register shows whether it is high-risk, whether its "
-               "checklist is complete, the questions answered “No” or “Not known yet” or not answered, "
-               "the accountable body ({{ accountable_body_question }}), when it was last assessed and "
-               "whether an equality impact assessment is held for it.")
+    paper.para(
+        "2.1",
+        "The Partnership Policy requires the risks to be considered before the Authority "
+        "joins a new partnership or renews or extends an existing one, using the {{ form_title }}. "
+        "Partnerships involving money, the allocation of resources, joint performance targets, "
+        "property or staff owned by the partnership, or contracts are high-risk, and every "
+        "question of the checklist must then be answered.",
+    )
+    paper.para(
+        "2.2",
+        "For each partnership the register shows whether it is high-risk, whether its "
+        "checklist is complete, the questions answered “No” or “Not known yet” or not answered, "
+        "the accountable body ({{ accountable_body_question }}), when it was last assessed and "
+        "whether an equality impact assessment is held for it.",
+    )
     paper.section("3", "The register")
-    paper.para("3.1", "{% if has_returns %}{{ partnerships }} partnership" + plural("partnerships")
-               + " {{ 'has' if partnerships == 1 else 'have' }} a current checklist: {{ high_risk_count }} "
-               "{{ 'is' if high_risk_count == 1 else 'are' }} high-risk and {{ complete_count }} "
-               "checklist" + plural("complete_count") + " {{ 'is' if complete_count == 1 else 'are' }} "
-               "complete.{% else %}{{ empty_message }}{% endif %}")
+    paper.para(
+        "3.1",
+        "{% if has_returns %}{{ partnerships }} partnership"
+        + plural("partnerships")
+        + " {{ 'has' if partnerships == 1 else 'have' }} a current checklist: {{ high_risk_count }} "
+        "{{ 'is' if high_risk_count == 1 else 'are' }} high-risk and {{ complete_count }} "
+        "checklist" + plural("complete_count") + " {{ 'is' if complete_count == 1 else 'are' }} "
+        "complete.{% else %}{{ empty_message }}{% endif %}",
+    )
     paper.tag("{%p if has_returns %}")
-    paper.para("3.2", "{% if incomplete_high_risk %}The checklists of these high-risk partnerships are "
-               "not complete: {{ incomplete_high_risk|join(', ') }}.{% else %}Every high-risk "
-               "partnership’s checklist is complete.{% endif %} {% if without_eia %}No equality impact "
-               "assessment is held for {{ without_eia|join(', ') }}.{% else %}An equality impact "
-               "assessment is held for every partnership.{% endif %}")
+    paper.para(
+        "3.2",
+        "{% if incomplete_high_risk %}The checklists of these high-risk partnerships are "
+        "not complete: {{ incomplete_high_risk|join(', ') }}.{% else %}Every high-risk "
+        "partnership’s checklist is complete.{% endif %} {% if without_eia %}No equality impact "
+        "assessment is held for {{ without_eia|join(', ') }}.{% else %}An equality impact "
+        "assessment is held for every partnership.{% endif %}",
+    )
     paper.tag("{%p endif %}")
     paper.tag("{%p if has_returns %}")
-    paper.loop_table("Partnership risk register", "register.rows", (
-        TableColumn("Partnership", "{{ row.partnership }}", 0.22),
-        TableColumn("High risk", "{{ row.high_risk }}", 0.08),
-        TableColumn("Checklist complete", "{{ row.complete }}", 0.10),
-        TableColumn("Questions answered No, Not known yet or not answered", "{{ row.questions }}", 0.19),
-        TableColumn("Accountable body", "{{ row.accountable_body }}", 0.17),
-        TableColumn("Last assessed", "{{ row.assessed_on }}", 0.12),
-        TableColumn("Equality impact assessment", "{{ row.eia }}", 0.12),
-    ), more="register")
+    paper.loop_table(
+        "Partnership risk register",
+        "register.rows",
+        (
+            TableColumn("Partnership", "{{ row.partnership }}", 0.20),
+            TableColumn("High risk", "{{ row.high_risk }}", 0.08),
+            TableColumn("Checklist complete", "{{ row.complete }}", 0.11),
+            TableColumn("Questions answered No, Not known yet or not answered", "{{ row.questions }}", 0.19),
+            TableColumn("Accountable body", "{{ row.accountable_body }}", 0.16),
+            TableColumn("Last assessed", "{{ row.assessed_on }}", 0.12),
+            TableColumn("Equality impact assessment held", "{{ row.eia }}", 0.14),
+        ),
+        more="register",
+    )
     paper.tag("{%p endif %}")
     paper.section("4", "Questions needing attention")
-    paper.para("4.1", "{% if questions.count %}The questions answered “No” or “Not known yet”, or not "
-               "answered, in each checklist:{% else %}No question in any checklist was answered “No” or "
-               "“Not known yet” or left unanswered.{% endif %}")
+    paper.para(
+        "4.1",
+        "{% if questions.count %}The questions answered “No” or “Not known yet”, or not "
+        "answered, in each checklist:{% else %}No question in any checklist was answered “No” or "
+        "“Not known yet” or left unanswered.{% endif %}",
+    )
     paper.tag("{%p if questions.count %}")
-    paper.loop_table("Questions needing attention", "questions.rows", (
-        TableColumn("Partnership", "{{ row.partnership }}", 0.24),
-        TableColumn("No.", "{{ row.number }}", 0.07),
-        TableColumn("Question", "{{ row.question }}", 0.51),
-        TableColumn("Answer", "{{ row.answer }}", 0.18, emphasis=True),
-    ), more="questions")
+    paper.loop_table(
+        "Questions needing attention",
+        "questions.rows",
+        (
+            TableColumn("Partnership", "{{ row.partnership }}", 0.24),
+            TableColumn("No.", "{{ row.number }}", 0.07),
+            TableColumn("Question", "{{ row.question }}", 0.51),
+            TableColumn("Answer", "{{ row.answer }}", 0.18, emphasis=True),
+        ),
+        more="questions",
+    )
     paper.tag("{%p endif %}")
     paper.section("5", "Recommendation")
-    paper.para("5.1", "The Committee is asked to note the register{% if incomplete_high_risk %}, to ask "
-               "the lead officers of the high-risk partnerships whose checklists are incomplete to "
-               "complete them{% endif %}{% if without_eia %} and to ask for an equality impact "
-               "assessment where none is held{% endif %}.")
+    paper.para(
+        "5.1",
+        "The Committee is asked to note the register{% if incomplete_high_risk %}"
+        "{{ ',' if without_eia else ' and' }} to ask "
+        "the lead officers of the high-risk partnerships whose checklists are incomplete to "
+        "complete them{% endif %}{% if without_eia %} and to ask for an equality impact "
+        "assessment where none is held{% endif %}.",
+    )
     paper.bibliography()
     return paper
 
@@ -221,51 +330,79 @@ def survey_results() -> ReportTemplate:
     paper = ReportTemplate(SURVEY_TITLE, "Communities and Partnerships Committee")
     opening(paper)
     paper.section("1", "Purpose")
-    paper.para("1.1", "To report the results of {% if years.this %}the {{ years.this }}{% else %}the "
-               "annual{% endif %} stakeholder survey of the partnerships the Authority works with, "
-               "compared with last year and with the baseline.")
+    paper.para(
+        "1.1",
+        "To report the results of {% if years.this %}the {{ years.this }}{% else %}the "
+        "annual{% endif %} stakeholder survey of the partnerships the Authority works with, "
+        "compared with last year and with the baseline.",
+    )
     paper.section("2", "Background")
-    paper.para("2.1", "The Authority’s partnership strategy requires a stakeholder survey each year to "
-               "assess the effectiveness of the Authority’s contribution to partnerships. The first "
-               "survey{% if years.baseline %} ({{ years.baseline }}){% endif %} set a baseline; each "
-               "later survey shows the movement in the partnerships’ views.")
-    paper.para("2.2", "Each partnership said how far it agrees that the Authority delivered each item "
-               "of its pledge to partnerships. Mean scores run from {{ scale }}; “% agree” is the share "
-               "who agreed or strongly agreed.")
+    paper.para(
+        "2.1",
+        "The Authority’s partnership strategy requires a stakeholder survey each year to "
+        "assess the effectiveness of the Authority’s contribution to partnerships. The first "
+        "survey{% if years.baseline %} ({{ years.baseline }}){% endif %} set a baseline; each "
+        "later survey shows the movement in the partnerships’ views.",
+    )
+    paper.para(
+        "2.2",
+        "Each partnership said how far it agrees that the Authority delivered each item "
+        "of its pledge to partnerships. Mean scores run from {{ scale }}; “% agree” is the share "
+        "who agreed or strongly agreed.",
+    )
     paper.section("3", "Respondents")
-    paper.para("3.1", "{% if has_returns %}{{ respondents_this }} partnership"
-               + plural("respondents_this") + " responded in {{ years.this }}{% if has_last %}, "
-               "against {{ respondents_last }} in {{ years.last }}{% endif %}.{% else %}"
-               "{{ empty_message }}{% endif %}")
+    paper.para(
+        "3.1",
+        "{% if has_returns %}{{ respondents_this }} partnership"
+        + plural("respondents_this")
+        + " responded in {{ years.this }}{% if has_last %}, "
+        "against {{ respondents_last }} in {{ years.last }}{% endif %}.{% else %}"
+        "{{ empty_message }}{% endif %}",
+    )
     paper.tag("{%p if has_returns %}")
-    paper.loop_table("Respondents by survey year", "respondents.rows", (
-        TableColumn("Survey year", "{{ row.year }}", 0.3),
-        TableColumn("Compared as", "{{ row.role }}", 0.4),
-        TableColumn("Respondents", "{{ row.respondents }}", 0.3, numeric=True),
-    ))
+    paper.loop_table(
+        "Respondents by survey year",
+        "respondents.rows",
+        (
+            TableColumn("Survey year", "{{ row.year }}", 0.3),
+            TableColumn("Compared as", "{{ row.role }}", 0.4),
+            TableColumn("Respondents", "{{ row.respondents }}", 0.3, numeric=True),
+        ),
+        keep_together=True,
+    )
     paper.tag("{%p endif %}")
     paper.section("4", "Results")
-    paper.para("4.1", "{% if has_returns %}The mean score for each pledge item, with the movement since "
-               "last year and since the baseline: ↑ an improvement, ↓ a decline, → no change."
-               "{% if declined %} Pledge item" + plural("declined|length") + " {{ declined|join(', ') }} "
-               "declined since last year.{% endif %}{% else %}There are no results to report."
-               "{% endif %}")
+    paper.para(
+        "4.1",
+        "{% if has_returns %}The mean score for each pledge item, with the movement since "
+        "last year and since the baseline: ↑ an improvement, ↓ a decline, → no change."
+        "{% if declined %} Pledge item" + plural("declined|length") + " {{ declined|join(', ') }} "
+        "declined since last year.{% endif %}{% else %}There are no results to report."
+        "{% endif %}",
+    )
     paper.tag("{%p if has_returns %}")
-    paper.loop_table("Results by pledge item", "results.rows", (
-        TableColumn("No.", "{{ row.number }}", 0.05),
-        TableColumn("Pledge item", "{{ row.pledge }}", 0.31),
-        TableColumn("{{ years.baseline }} baseline", "{{ row.baseline }}", 0.10, numeric=True),
-        TableColumn("{{ years.last or '' }} last year", "{{ row.last }}", 0.10, numeric=True),
-        TableColumn("{{ years.this }} this year", "{{ row.this }}", 0.10, numeric=True),
-        TableColumn("% agree {{ years.this }}", "{{ row.agree }}", 0.10, numeric=True),
-        TableColumn("On last year", "{{ row.change_last }}", 0.12),
-        TableColumn("On the baseline", "{{ row.change_baseline }}", 0.12),
-    ))
+    paper.loop_table(
+        "Results by pledge item",
+        "results.rows",
+        (
+            TableColumn("No.", "{{ row.number }}", 0.05),
+            TableColumn("Pledge item", "{{ row.pledge }}", 0.31),
+            TableColumn("{{ years.baseline }} baseline", "{{ row.baseline }}", 0.10, numeric=True),
+            TableColumn("{{ years.last or '' }} last year", "{{ row.last }}", 0.10, numeric=True),
+            TableColumn("{{ years.this }} this year", "{{ row.this }}", 0.10, numeric=True),
+            TableColumn("% agree {{ years.this }}", "{{ row.agree }}", 0.10, numeric=True),
+            TableColumn("On last year", "{{ row.change_last }}", 0.12),
+            TableColumn("On the baseline", "{{ row.change_baseline }}", 0.12),
+        ),
+    )
     paper.chart()
     paper.tag("{%p endif %}")
     paper.section("5", "Recommendation")
-    paper.para("5.1", "The Committee is asked to note the results{% if declined %} and to consider how "
-               "the Authority can improve its delivery of the pledge items that declined{% endif %}.")
+    paper.para(
+        "5.1",
+        "The Committee is asked to note the results{% if declined %} and to consider how "
+        "the Authority can improve its delivery of the pledge items that declined{% endif %}.",
+    )
     paper.bibliography()
     return paper
 

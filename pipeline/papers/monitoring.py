@@ -23,6 +23,7 @@ from pipeline.papers.figures import (
     PaperTable,
     period_words,
     same_partnership,
+    some_names,
 )
 from pipeline.papers.request import Period
 from pipeline.papers.source import StoredReturns, Submission, Test
@@ -52,11 +53,23 @@ class Tally:
     ratings: dict[str, Counter[str]] = field(default_factory=lambda: {r: Counter() for r in RATINGS})
 
 
-def monitoring_figures(source: StoredReturns, library: FormLibrary, period: Period, as_at: date,
-                       expected: Mapping[str, int] | None = None) -> Figures:
+def monitoring_figures(
+    source: StoredReturns,
+    library: FormLibrary,
+    period: Period,
+    as_at: date,
+    expected: Mapping[str, int] | None = None,
+) -> Figures:
     definition = library.get(FORM)
-    returns = list(source.submissions(FORM, [MEETING_DATE, *RATINGS], period_field=MEETING_DATE,
-                                      bounds=period.bounds(), with_superseded=True))
+    returns = list(
+        source.submissions(
+            FORM,
+            [MEETING_DATE, *RATINGS],
+            period_field=MEETING_DATE,
+            bounds=period.bounds(),
+            with_superseded=True,
+        )
+    )
     tallies = _tally(returns)
     current = [r for r in returns if r.current]
     source.choose([(r.id, _shown_name(tallies, r.partnership), r.values[MEETING_DATE]) for r in current])
@@ -71,9 +84,15 @@ def monitoring_figures(source: StoredReturns, library: FormLibrary, period: Peri
     ]
     context = _context(definition, period, tallies, tables, expected, len(current))
     chart = _chart(definition, rating_tables) if current else None
-    return Figures(title=TITLE, tables=tables, context=context, chart=chart,
-                   chart_title="Ratings given in the monitoring returns",
-                   markings=[r.marking for r in returns], notes=_notes(expected))
+    return Figures(
+        title=TITLE,
+        tables=tables,
+        context=context,
+        chart=chart,
+        chart_title="Ratings given in the monitoring returns",
+        markings=[r.marking for r in returns],
+        notes=_notes(expected),
+    )
 
 
 # --- per partnership ---------------------------------------------------------------------------
@@ -108,14 +127,27 @@ def _returns_table(tallies: dict[str, Tally], expected: Mapping[str, int] | None
     for key in sorted(names, key=lambda k: names[k].casefold()):
         tally = tallies.get(key) or Tally(names[key])
         missing = max(0, wanted[key] - tally.meetings) if key in wanted else None
-        rows.append({"partnership": names[key], "meetings": tally.meetings, "received": tally.received,
-                     "on_time": tally.meetings - tally.late, "late": tally.late, "missing": missing})
-    totals = {"partnership": "Total", "missing": sum(r["missing"] for r in rows) if expected else None}
+        rows.append(
+            {
+                "partnership": names[key],
+                "meetings": tally.meetings,
+                "received": tally.received,
+                "on_time": tally.meetings - tally.late,
+                "late": tally.late,
+                "missing": missing,
+            }
+        )
+    missing = [r["missing"] for r in rows if r["missing"] is not None]
+    totals = {"partnership": "Total", "missing": sum(missing) if expected is not None else None}
     totals |= {key: sum(r[key] for r in rows) for key in ("meetings", "received", "on_time", "late")}
-    columns = (Column("partnership", "Partnership"), Column("meetings", "Meetings attended", "number"),
-               Column("received", "Returns received", "number"),
-               Column("on_time", "On time", "number"), Column("late", "Late", "number"),
-               Column("missing", "Missing", "number"))
+    columns = (
+        Column("partnership", "Partnership"),
+        Column("meetings", "Meetings attended", "number"),
+        Column("received", "Returns received", "number"),
+        Column("on_time", "On time", "number"),
+        Column("late", "Late", "number"),
+        Column("missing", "Missing", "number"),
+    )
     return PaperTable("returns", "Returns by partnership", columns, rows, totals=totals, paper_limit=None)
 
 
@@ -125,12 +157,20 @@ def _rating_table(definition: FormDefinition, rating: str, tallies: dict[str, Ta
     for tally in tallies.values():
         counts.update(tally.ratings[rating])
     rated = sum(counts[c.value] for c in spec.choices)
-    rows = [{"level": choice.label, "meetings": counts[choice.value],
-             "percent": 100 * counts[choice.value] / rated if rated else None}
-            for choice in spec.choices]
+    rows = [
+        {
+            "level": choice.label,
+            "meetings": counts[choice.value],
+            "percent": 100 * counts[choice.value] / rated if rated else None,
+        }
+        for choice in spec.choices
+    ]
     totals = {"level": "Total", "meetings": rated, "percent": 100.0 if rated else None}
-    columns = (Column("level", spec.label), Column("meetings", "Meetings", "number"),
-               Column("percent", "Share of meetings", "percent"))
+    columns = (
+        Column("level", spec.label),
+        Column("meetings", "Meetings", "number"),
+        Column("percent", "Share of meetings", "percent"),
+    )
     name = "agenda" if rating == "agenda_rating" else "attendance"
     return PaperTable(name, spec.label, columns, rows, totals=totals, paper_limit=None)
 
@@ -142,12 +182,20 @@ def _review_table(definition: FormDefinition, tallies: dict[str, Tally]) -> Pape
         given = tally.ratings[ATTENDANCE]
         rated = sum(given.values())
         if rated and rated == tally.meetings and all(v in LOW_ATTENDANCE for v in given):
-            rows.append({"partnership": tally.name, "meetings": tally.meetings,
-                         "attendance": _rating_words(definition, ATTENDANCE, given),
-                         "agenda": _rating_words(definition, "agenda_rating", tally.ratings["agenda_rating"])})
-    columns = (Column("partnership", "Partnership"), Column("meetings", "Meetings attended", "number"),
-               Column("attendance", definition.field(ATTENDANCE).label),
-               Column("agenda", definition.field("agenda_rating").label))
+            rows.append(
+                {
+                    "partnership": tally.name,
+                    "meetings": tally.meetings,
+                    "attendance": _rating_words(definition, ATTENDANCE, given),
+                    "agenda": _rating_words(definition, "agenda_rating", tally.ratings["agenda_rating"]),
+                }
+            )
+    columns = (
+        Column("partnership", "Partnership"),
+        Column("meetings", "Meetings attended", "number"),
+        Column("attendance", definition.field(ATTENDANCE).label),
+        Column("agenda", definition.field("agenda_rating").label),
+    )
     return PaperTable("review", "Partnerships for review", columns, rows)
 
 
@@ -161,14 +209,18 @@ def _rating_words(definition: FormDefinition, rating: str, given: Counter[str]) 
 
 def _challenge_table(source: StoredReturns, definition: FormDefinition, name: str, as_at: date) -> PaperTable:
     spec = definition.field(name)
-    rows = source.table_rows(name, CHALLENGE_COLUMNS, order=("partnership", "meeting", DUE),
-                             limit=ANNEX_ROW_LIMIT)
+    rows, count = source.table_rows(
+        name, CHALLENGE_COLUMNS, order=("partnership", "meeting", DUE), limit=ANNEX_ROW_LIMIT
+    )
     for row in rows:
         row["status"] = OVERDUE if _overdue(row, as_at) else ""
-    columns = (Column("partnership", "Partnership"), Column("meeting", "Meeting", "date"),
-               *(Column(c.id, c.label, "date" if c.id == DUE else "text") for c in spec.columns),
-               Column("status", "Status", "flag"))
-    return PaperTable(name, spec.label, columns, rows, count=source.count_rows(name, CHALLENGE_COLUMNS))
+    columns = (
+        Column("partnership", "Partnership"),
+        Column("meeting", "Meeting", "date"),
+        *(Column(c.id, c.label, "date" if c.id == DUE else "text") for c in spec.columns),
+        Column("status", "Status", "flag"),
+    )
+    return PaperTable(name, spec.label, columns, rows, count=count)
 
 
 def _overdue_table(source: StoredReturns, definition: FormDefinition, as_at: date) -> PaperTable:
@@ -176,26 +228,36 @@ def _overdue_table(source: StoredReturns, definition: FormDefinition, as_at: dat
     late_test = (Test(DUE, "<", as_at.isoformat()),)
     rows, count = [], 0
     for name in CHALLENGE_TABLES:
-        found = source.table_rows(name, CHALLENGE_COLUMNS, late_test, order=(DUE, "partnership"),
-                                  limit=ANNEX_ROW_LIMIT)
+        found, in_all = source.table_rows(
+            name, CHALLENGE_COLUMNS, late_test, order=(DUE, "partnership"), limit=ANNEX_ROW_LIMIT
+        )
         rows += [{**row, "days": (as_at - date.fromisoformat(row[DUE])).days} for row in found]
-        count += source.count_rows(name, CHALLENGE_COLUMNS, late_test)
+        count += in_all
     rows.sort(key=lambda row: (row[DUE], row["partnership"].casefold(), row["meeting"]))
     spec = definition.field(CHALLENGE_TABLES[0])
     labels = {c.id: c.label for c in spec.columns}
-    columns = (Column("partnership", "Partnership"), Column("meeting", "Meeting", "date"),
-               Column("action", labels["action"]), Column("by_whom", labels["by_whom"]),
-               Column(DUE, labels[DUE], "date"), Column("days", "Days overdue", "number"))
+    columns = (
+        Column("partnership", "Partnership"),
+        Column("meeting", "Meeting", "date"),
+        Column("action", labels["action"]),
+        Column("by_whom", labels["by_whom"]),
+        Column(DUE, labels[DUE], "date"),
+        Column("days", "Days overdue", "number"),
+    )
     return PaperTable("overdue", "Overdue actions", columns, rows[:ANNEX_ROW_LIMIT], count=count)
 
 
-def _issue_table(source: StoredReturns, definition: FormDefinition, name: str,
-                 column_ids: tuple[str, ...]) -> PaperTable:
+def _issue_table(
+    source: StoredReturns, definition: FormDefinition, name: str, column_ids: tuple[str, ...]
+) -> PaperTable:
     spec = definition.field(name)
-    rows = source.table_rows(name, column_ids, order=("partnership", "meeting"), limit=ANNEX_ROW_LIMIT)
-    columns = (Column("partnership", "Partnership"), Column("meeting", "Meeting", "date"),
-               *(Column(c.id, c.label) for c in spec.columns if c.id in column_ids))
-    return PaperTable(name, spec.label, columns, rows, count=source.count_rows(name, column_ids))
+    rows, count = source.table_rows(name, column_ids, order=("partnership", "meeting"), limit=ANNEX_ROW_LIMIT)
+    columns = (
+        Column("partnership", "Partnership"),
+        Column("meeting", "Meeting", "date"),
+        *(Column(c.id, c.label) for c in spec.columns if c.id in column_ids),
+    )
+    return PaperTable(name, spec.label, columns, rows, count=count)
 
 
 def _overdue(row: Mapping[str, object], as_at: date) -> bool:
@@ -206,15 +268,22 @@ def _overdue(row: Mapping[str, object], as_at: date) -> bool:
 # --- what the sentences say -------------------------------------------------------------------
 
 
-def _context(definition: FormDefinition, period: Period, tallies: dict[str, Tally],
-             tables: list[PaperTable], expected: Mapping[str, int] | None, meetings: int) -> dict[str, object]:
+def _context(
+    definition: FormDefinition,
+    period: Period,
+    tallies: dict[str, Tally],
+    tables: list[PaperTable],
+    expected: Mapping[str, int] | None,
+    meetings: int,
+) -> dict[str, object]:
     by_name = {table.name: table for table in tables}
     late = sum(t.late for t in tallies.values())
     phrase = period.phrase()
     return {
         "has_returns": meetings > 0,
-        "empty_message": "No monitoring returns were received for meetings "
-        f"{phrase}." if phrase else "No monitoring returns have been received.",
+        "empty_message": f"No monitoring returns were received for meetings {phrase}."
+        if phrase
+        else "No monitoring returns have been received.",
         "meetings_phrase": f"meetings held {phrase}" if phrase else "all meetings to date",
         "period_words": period_words(period.start, period.end),
         "meetings": meetings,
@@ -223,10 +292,13 @@ def _context(definition: FormDefinition, period: Period, tallies: dict[str, Tall
         "on_time": meetings - late,
         "overdue_count": by_name["overdue"].count,
         "review_count": by_name["review"].count,
-        "review_names": [row["partnership"] for row in by_name["review"].rows],
+        "review_names": some_names(
+            [row["partnership"] for row in by_name["review"].rows], by_name["review"].count
+        ),
         "due_days": definition.due.days if definition.due else None,
-        "missing_note": None if expected is not None else
-        "Missing returns (—) can be counted once the partnership register says which meetings were due.",
+        "missing_note": None
+        if expected is not None
+        else "Missing returns (—) can be counted once the partnership register says which meetings were due.",
         "labels": _labels(definition),
         "form_title": definition.title,
     }
@@ -238,16 +310,22 @@ def _labels(definition: FormDefinition) -> dict[str, dict[str, str]]:
 
 
 def _notes(expected: Mapping[str, int] | None) -> list[str]:
-    notes = [f"Long lists show up to {ANNEX_ROW_LIMIT:,} rows here; the paper shows the first rows "
-             "and says how many more there are."]
+    notes = [
+        f"Long lists show up to {ANNEX_ROW_LIMIT:,} rows here; the paper shows the first rows "
+        "and says how many more there are."
+    ]
     if expected is None:
-        notes.append("Missing returns are not counted: expected returns come from the partnership "
-                      "register.")
+        notes.append("Missing returns are not counted: expected returns come from the partnership register.")
     return notes
 
 
 def _chart(definition: FormDefinition, rating_tables: list[PaperTable]) -> bytes:
-    panels = [(definition.field(rating).label, [row["level"] for row in table.rows],
-               [row["meetings"] for row in table.rows])
-              for rating, table in zip(RATINGS, rating_tables, strict=True)]
+    panels = [
+        (
+            definition.field(rating).label,
+            [row["level"] for row in table.rows],
+            [row["meetings"] for row in table.rows],
+        )
+        for rating, table in zip(RATINGS, rating_tables, strict=True)
+    ]
     return rating_bars(panels)

@@ -36,9 +36,16 @@ from pipeline.papers.survey import survey_figures
 ToPdf = Callable[[list[Path], Path], dict[Path, Path]]
 
 
-def write_paper(settings: Settings, library: FormLibrary, request: PaperRequest, out_dir: Path, *,
-                to_pdf: ToPdf | None = None, today: date | None = None,
-                expected: Mapping[str, int] | None = None) -> PaperFiles:
+def write_paper(
+    settings: Settings,
+    library: FormLibrary,
+    request: PaperRequest,
+    out_dir: Path,
+    *,
+    to_pdf: ToPdf | None = None,
+    today: date | None = None,
+    expected: Mapping[str, int] | None = None,
+) -> PaperFiles:
     """Write the paper `request` asks for into `out_dir/<meeting date or today>/`.
 
     `to_pdf` (e.g. `pipeline.convert.to_pdf`) makes the PDF; when it cannot (LibreOffice missing),
@@ -64,8 +71,13 @@ def write_paper(settings: Settings, library: FormLibrary, request: PaperRequest,
     return PaperFiles(docx=docx, annex=annex, manifest=manifest, pdf=pdf, pdf_note=note)
 
 
-def _figures(request: PaperRequest, source: StoredReturns, library: FormLibrary, today: date,
-             expected: Mapping[str, int] | None) -> Figures:
+def _figures(
+    request: PaperRequest,
+    source: StoredReturns,
+    library: FormLibrary,
+    today: date,
+    expected: Mapping[str, int] | None,
+) -> Figures:
     if request.kind == "monitoring-summary":
         return monitoring_figures(source, library, request.period, today, expected)
     if request.kind == "risk-register":
@@ -73,8 +85,9 @@ def _figures(request: PaperRequest, source: StoredReturns, library: FormLibrary,
     return survey_figures(source, library, request.period)
 
 
-def paper_context(request: PaperRequest, config: Config, figures: Figures, *, title: str, marking: str,
-                  today: date) -> dict[str, Any]:
+def paper_context(
+    request: PaperRequest, config: Config, figures: Figures, *, title: str, marking: str, today: date
+) -> dict[str, Any]:
     """Every name a template may use: the paper's metadata, then its figures and tables."""
     papers, paragraph = config.papers, request.exempt_paragraph
     return {
@@ -112,15 +125,23 @@ def _about(request: PaperRequest, context: Mapping[str, Any], template: Path) ->
         ("Meeting date", str(context["meeting_date"]) or "not set"),
         ("Period", str(context["period_words"])),
         ("Protective marking", str(context["marking"])),
-        ("Exempt information", f"Yes: paragraph {request.exempt_paragraph} of {SCHEDULE_12A}"
-         if request.exempt else "No"),
+        (
+            "Exempt information",
+            f"Yes: paragraph {request.exempt_paragraph} of {SCHEDULE_12A}" if request.exempt else "No",
+        ),
         ("Figures as at", str(context["as_at"])),
         ("Template", template.name),
     ]
 
 
-def _manifest(request: PaperRequest, context: Mapping[str, Any], figures: Figures, docx: Path,
-              annex: Path, pdf: Path | None) -> bytes:
+def _manifest(
+    request: PaperRequest,
+    context: Mapping[str, Any],
+    figures: Figures,
+    docx: Path,
+    annex: Path,
+    pdf: Path | None,
+) -> bytes:
     data = {
         "kind": request.kind,
         "title": context["title"],

@@ -33,7 +33,8 @@ def find_template(settings: Settings, kind: str) -> Path:
     raise GenerationError(
         f"There is no template for the {kind} paper: expected {settings.templates_dir / (kind + '.docx')} "
         f"or {DEFAULT_TEMPLATES / (kind + '.docx')}. Rebuild the defaults with "
-        "'python -m pipeline.papers.make_templates'.")
+        "'python -m pipeline.papers.make_templates'."
+    )
 
 
 def open_template(path: Path) -> DocxTemplate:
@@ -41,8 +42,10 @@ def open_template(path: Path) -> DocxTemplate:
         template = DocxTemplate(path)
         template.init_docx()
     except Exception as exc:  # python-docx raises several kinds for a damaged file
-        raise GenerationError(f"The paper template {path} could not be opened: it may be damaged or "
-                              "not a Word document. Save it again from Word as a .docx.") from exc
+        raise GenerationError(
+            f"The paper template {path} could not be opened: it may be damaged or "
+            "not a Word document. Save it again from Word as a .docx."
+        ) from exc
     return template
 
 
@@ -54,17 +57,23 @@ def template_title(template: DocxTemplate, default: str) -> str:
 
 def render_paper(template: DocxTemplate, path: Path, context: dict[str, Any], chart: bytes | None) -> bytes:
     """The filled paper's bytes."""
-    context = {**context, "chart": InlineImage(template, io.BytesIO(chart), width=CHART_WIDTH)
-               if chart else None}
+    context = {
+        **context,
+        "chart": InlineImage(template, io.BytesIO(chart), width=CHART_WIDTH) if chart else None,
+    }
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     try:
         template.render(context, jinja_env=environment, autoescape=True)
     except jinja2.UndefinedError as exc:
-        raise GenerationError(f"The paper template {path.name} uses a name the paper does not provide "
-                              f"({exc.message}). Correct the {{{{ }}}} tag in Word.") from exc
+        raise GenerationError(
+            f"The paper template {path.name} uses a name the paper does not provide "
+            f"({exc.message}). Correct the {{{{ }}}} tag in Word."
+        ) from exc
     except jinja2.TemplateError as exc:
-        raise GenerationError(f"The paper template {path.name} has a tag Word or a typing slip broke "
-                              f"({exc.message}). Check its {{{{ }}}} and {{% %}} tags in Word.") from exc
+        raise GenerationError(
+            f"The paper template {path.name} has a tag Word or a typing slip broke "
+            f"({exc.message}). Check its {{{{ }}}} and {{% %}} tags in Word."
+        ) from exc
     renumber_ids(template.docx.element.body)  # not get_docx(): after render it reloads the template
     buffer = io.BytesIO()
     template.save(buffer)

@@ -60,12 +60,13 @@ class Period:
 
     def bounds(self) -> tuple[str, str]:
         """The ends as ISO text for comparing with stored dates (open ends reach any date)."""
-        return (self.start.isoformat() if self.start else "0000-01-01",
-                self.end.isoformat() if self.end else "9999-12-31")
+        return (
+            self.start.isoformat() if self.start else "0000-01-01",
+            self.end.isoformat() if self.end else "9999-12-31",
+        )
 
     def contains_year(self, year: int) -> bool:
-        return (self.start is None or year >= self.start.year) and (
-            self.end is None or year <= self.end.year)
+        return (self.start is None or year >= self.start.year) and (self.end is None or year <= self.end.year)
 
 
 @dataclass(frozen=True)
@@ -84,15 +85,19 @@ class PaperRequest:
 
     def __post_init__(self) -> None:
         if self.kind not in PAPER_KINDS:
-            raise ConfigError(f"There is no paper called {self.kind!r}. "
-                              f"Choose one of: {', '.join(PAPER_KINDS)}.")
+            raise ConfigError(
+                f"There is no paper called {self.kind!r}. Choose one of: {', '.join(PAPER_KINDS)}."
+            )
         if self.period_from and self.period_to and self.period_from > self.period_to:
-            raise ConfigError(f"The period starts ({self.period_from}) after it ends "
-                              f"({self.period_to}): swap the dates.")
+            raise ConfigError(
+                f"The period starts ({self.period_from}) after it ends ({self.period_to}): swap the dates."
+            )
         paragraph = self.exempt_paragraph
         if paragraph is not None and (isinstance(paragraph, bool) or paragraph not in EXEMPT_PARAGRAPHS):
-            raise ConfigError(f"The exempt paragraph must be a number from 1 to 7 ({SCHEDULE_12A}); "
-                              f"{paragraph!r} is not one.")
+            raise ConfigError(
+                f"The exempt paragraph must be a number from 1 to 7 ({SCHEDULE_12A}); "
+                f"{paragraph!r} is not one."
+            )
 
     @property
     def exempt(self) -> bool:

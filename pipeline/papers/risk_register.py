@@ -11,11 +11,19 @@ date of assessment. Question numbers and wording come from the checklist's defin
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.definitions import Field, FormDefinition, FormLibrary, Group
-from pipeline.papers.figures import ANNEX_ROW_LIMIT, Column, Figures, PaperTable, period_words, same_partnership
+from pipeline.papers.figures import (
+    ANNEX_ROW_LIMIT,
+    Column,
+    Figures,
+    PaperTable,
+    period_words,
+    same_partnership,
+    some_names,
+)
 from pipeline.papers.request import Period
 from pipeline.papers.source import StoredReturns, Submission
 from pipeline.values import is_empty
@@ -27,7 +35,24 @@ ACCOUNTABLE_BODY = "q3_answer"
 ASSESSED_ON = "assessed_on"
 FLAGGED_ANSWERS = ("no", "not_known")
 NOT_ANSWERED = "Not answered"
+UNNAMED = "(partnership not given)"
 TITLE = "Partnership Risk Register: Annual Review"
+REGISTER_COLUMNS = (
+    Column("partnership", "Partnership"),
+    Column("high_risk", "High risk"),
+    Column("complete", "Checklist complete"),
+    Column("questions", "Questions answered No, Not known yet or not answered"),
+    Column("question_count", "How many", "number"),
+    Column("accountable_body", "Accountable body"),
+    Column("assessed_on", "Last assessed", "date"),
+    Column("eia", "Equality impact assessment held"),
+)
+QUESTION_COLUMNS = (
+    Column("partnership", "Partnership"),
+    Column("number", "Question"),
+    Column("question", "Question asked"),
+    Column("answer", "Answer"),
+)
 
 
 @dataclass(frozen=True)
@@ -39,30 +64,80 @@ class Question:
     text: str
 
 
-@dataclass(frozen=True)
-class Finding:
-    """A question of one checklist answered "No" or "Not known yet", or not answered."""
+@dataclass
+class Register:
+    """The register built one checklist at a time (100,000 checklists never sit in memory)."""
 
-    question: Question
-    answer: str
+    register: list[dict[str, Any]] = field(default_factory=list)
+    questions: list[dict[str, Any]] = field(default_factory=list)
+    partnerships: int = 0
+    findings: int = 0
+    high_risk: int = 0
+    complete: int = 0
+    incomplete_high_risk: list[str] = field(default_factory=list)
+    incomplete_high_risk_count: int = 0
+    without_eia: list[str] = field(default_factory=list)
+    without_eia_count: int = 0
+    markings: set[str | None] = field(default_factory=set)
+
+    def add(self, row: dict[str, Any], findings: list[dict[str, Any]]) -> None:
+        self.partnerships += 1
+        self.findings += len(findings)
+        self.high_risk += row["high_risk"] == "Yes"
+        self.complete += row["complete"] == "Yes"
+        if row["high_risk"] == "Yes" and row["complete"] == "No":
+            self.incomplete_high_risk_count += 1
+            _keep(self.incomplete_high_risk, row["partnership"])
+        if row["eia"] == "No":
+            self.without_eia_count += 1
+            _keep(self.without_eia, row["partnership"])
+        _keep(self.register, row)
+        for finding in findings:
+            _keep(self.questions, finding)
+
+
+def _keep(rows: list[Any], item: Any) -> None:
+    if len(rows) < ANNEX_ROW_LIMIT:
+        rows.append(item)
 
 
 def risk_register_figures(source: StoredReturns, library: FormLibrary, period: Period) -> Figures:
     definition = library.get(FORM)
     questions = list(checklist_questions(definition))
-    fields = _fields_wanted(definition, questions)
-    checklists = list(source.submissions(FORM, fields, period_field=ASSESSED_ON, bounds=period.bounds()))
-    checklists.sort(key=lambda c: same_partnership(c.partnership))
     eias = [(same_partnership(name), marking) for name, marking in source.partnerships(EIA_FORM)]
     with_eia = {name for name, _ in eias if name}
-    findings = {c.id: _findings(definition, questions, c.values) for c in checklists}
-    register = _register_table(definition, checklists, findings, with_eia)
-    detail = _findings_table(checklists, findings)
-    drawn_on = {same_partnership(c.partnership) for c in checklists}
-    markings = [c.marking for c in checklists] + [m for name, m in eias if name in drawn_on]
-    context = _context(definition, period, register)
-    return Figures(title=TITLE, tables=[register, detail], context=context, markings=markings,
-                   notes=[f"Long lists show up to {ANNEX_ROW_LIMIT:,} rows here."])
+    built = Register()
+    for checklist in source.submissions(
+        FORM,
+        _fields_wanted(definition, questions),
+        period_field=ASSESSED_ON,
+        bounds=period.bounds(),
+        by_partnership=True,
+    ):
+        found = _findings(definition, questions, checklist.values)
+        row = _register_row(definition, checklist, found, with_eia)
+        built.add(row, [_finding_row(row["partnership"], question, answer) for question, answer in found])
+        built.markings.add(checklist.marking)
+    drawn_on = {same_partnership(row["partnership"]) for row in built.register}
+    built.markings.update(marking for name, marking in eias if name in drawn_on)
+    register = PaperTable(
+        "register", "Risk register", REGISTER_COLUMNS, built.register, count=built.partnerships
+    )
+    detail = PaperTable(
+        "questions",
+        "Questions needing attention",
+        QUESTION_COLUMNS,
+        built.questions,
+        count=built.findings,
+        paper_limit=60,
+    )
+    return Figures(
+        title=TITLE,
+        tables=[register, detail],
+        context=_context(definition, period, built),
+        markings=list(built.markings),
+        notes=[f"Long lists show up to {ANNEX_ROW_LIMIT:,} rows here."],
+    )
 
 
 def checklist_questions(definition: FormDefinition) -> Iterator[Question]:
@@ -87,8 +162,7 @@ def _question_text(group: Group, f: Field) -> str:
 
 def _fields_wanted(definition: FormDefinition, questions: list[Question]) -> list[str]:
     tested = [field_id for condition in definition.conditions.values() for field_id, _ in condition.tests]
-    ids = [ASSESSED_ON, ACCOUNTABLE_BODY, *tested, *(q.field.id for q in questions)]
-    return list(dict.fromkeys(ids))
+    return list(dict.fromkeys([ASSESSED_ON, ACCOUNTABLE_BODY, *tested, *(q.field.id for q in questions)]))
 
 
 def _needed(definition: FormDefinition, question: Question, values: Mapping[str, Any]) -> bool:
@@ -99,82 +173,67 @@ def _needed(definition: FormDefinition, question: Question, values: Mapping[str,
     return definition.conditions[condition].holds(values)
 
 
-def _findings(definition: FormDefinition, questions: list[Question], values: Mapping[str, Any]) -> list[Finding]:
+def _findings(
+    definition: FormDefinition, questions: list[Question], values: Mapping[str, Any]
+) -> list[tuple[Question, str]]:
+    """The questions answered "No" or "Not known yet" (as the form words it), or not answered."""
     found = []
     for question in questions:
         answer = values.get(question.field.id)
         if is_empty(answer):
             if _needed(definition, question, values):
-                found.append(Finding(question, NOT_ANSWERED))
+                found.append((question, NOT_ANSWERED))
         elif answer in FLAGGED_ANSWERS and question.field.choices:
-            found.append(Finding(question, question.field.choice_label(str(answer))))
+            found.append((question, question.field.choice_label(str(answer))))
     return found
 
 
-def _is_high_risk(definition: FormDefinition, values: Mapping[str, Any]) -> bool:
+def _register_row(
+    definition: FormDefinition, checklist: Submission, found: list[tuple[Question, str]], with_eia: set[str]
+) -> dict[str, Any]:
     condition = definition.conditions.get(HIGH_RISK)
-    return bool(condition and condition.holds(values))
-
-
-def _register_table(definition: FormDefinition, checklists: list[Submission],
-                    findings: dict[int, list[Finding]], with_eia: set[str]) -> PaperTable:
-    rows = []
-    for checklist in checklists:
-        found = findings[checklist.id]
-        rows.append({
-            "partnership": checklist.partnership or "(partnership not given)",
-            "high_risk": "Yes" if _is_high_risk(definition, checklist.values) else "No",
-            "complete": "No" if any(f.answer == NOT_ANSWERED for f in found) else "Yes",
-            "questions": ", ".join(f.question.number for f in found) or "None",
-            "question_count": len(found),
-            "accountable_body": checklist.values.get(ACCOUNTABLE_BODY),
-            "assessed_on": checklist.values.get(ASSESSED_ON),
-            "eia": "Yes" if same_partnership(checklist.partnership) in with_eia else "No",
-        })
-    columns = (Column("partnership", "Partnership"), Column("high_risk", "High risk"),
-               Column("complete", "Checklist complete"),
-               Column("questions", "Questions answered No, Not known yet or not answered"),
-               Column("question_count", "How many", "number"),
-               Column("accountable_body", "Accountable body"),
-               Column("assessed_on", "Last assessed", "date"), Column("eia", "Equality impact assessment"))
-    return PaperTable("register", "Risk register", columns, rows[:ANNEX_ROW_LIMIT], count=len(rows))
-
-
-def _findings_table(checklists: list[Submission], findings: dict[int, list[Finding]]) -> PaperTable:
-    rows = [{"partnership": checklist.partnership or "(partnership not given)",
-             "number": finding.question.number, "question": finding.question.text,
-             "answer": finding.answer}
-            for checklist in checklists for finding in findings[checklist.id]]
-    columns = (Column("partnership", "Partnership"), Column("number", "Question"),
-               Column("question", "Question asked"), Column("answer", "Answer"))
-    return PaperTable("questions", "Questions needing attention", columns, rows[:ANNEX_ROW_LIMIT],
-                      count=len(rows), paper_limit=60)
-
-
-def _context(definition: FormDefinition, period: Period, register: PaperTable) -> dict[str, object]:
-    rows = register.rows
-    phrase = period.phrase()
-    high = [r for r in rows if r["high_risk"] == "Yes"]
     return {
-        "has_returns": bool(rows),
+        "partnership": " ".join((checklist.partnership or "").split()) or UNNAMED,
+        "high_risk": "Yes" if condition and condition.holds(checklist.values) else "No",
+        "complete": "No" if any(answer == NOT_ANSWERED for _, answer in found) else "Yes",
+        "questions": ", ".join(question.number for question, _ in found) or "None",
+        "question_count": len(found),
+        "accountable_body": checklist.values.get(ACCOUNTABLE_BODY),
+        "assessed_on": checklist.values.get(ASSESSED_ON),
+        "eia": "Yes" if same_partnership(checklist.partnership) in with_eia else "No",
+    }
+
+
+def _finding_row(partnership: str, question: Question, answer: str) -> dict[str, Any]:
+    return {
+        "partnership": partnership,
+        "number": question.number,
+        "question": question.text,
+        "answer": answer,
+    }
+
+
+def _context(definition: FormDefinition, period: Period, built: Register) -> dict[str, object]:
+    phrase = period.phrase()
+    return {
+        "has_returns": built.partnerships > 0,
         "empty_message": f"No partnership risk assessment checklists were completed {phrase}."
-        if phrase else "No partnership risk assessment checklists have been received.",
+        if phrase
+        else "No partnership risk assessment checklists have been received.",
         "period_words": period_words(period.start, period.end),
         "assessed_phrase": f"assessed {phrase}" if phrase else "assessed to date",
-        "partnerships": register.count,
-        "high_risk_count": len(high),
-        "complete_count": sum(1 for r in rows if r["complete"] == "Yes"),
-        "incomplete_high_risk": [r["partnership"] for r in high if r["complete"] == "No"],
-        "without_eia": [r["partnership"] for r in rows if r["eia"] == "No"],
-        "high_risk_test": definition.conditions[HIGH_RISK].label if HIGH_RISK in definition.conditions
-        else "",
-        "accountable_body_question": _group_label(definition, ACCOUNTABLE_BODY),
+        "partnerships": built.partnerships,
+        "high_risk_count": built.high_risk,
+        "complete_count": built.complete,
+        "incomplete_high_risk": some_names(built.incomplete_high_risk, built.incomplete_high_risk_count),
+        "without_eia": some_names(built.without_eia, built.without_eia_count),
+        "accountable_body_question": _question_number(definition, ACCOUNTABLE_BODY),
         "form_title": definition.title,
     }
 
 
-def _group_label(definition: FormDefinition, field_id: str) -> str:
+def _question_number(definition: FormDefinition, field_id: str) -> str:
     for question in checklist_questions(definition):
         if question.field.id == field_id:
-            return f"{question.number}. {question.text}"
+            return f"question {question.number}"
     return definition.field(field_id).label

@@ -60,9 +60,11 @@ class StoredReturns:
             connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
             connection.execute("PRAGMA busy_timeout = 10000")
             has_tables = connection.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'submissions'").fetchone()[0]
-            connection.execute(f"CREATE TABLE {CHOSEN} (id INTEGER PRIMARY KEY, partnership TEXT,"
-                               " meeting TEXT)")
+                "SELECT count(*) FROM sqlite_master WHERE name = 'submissions'"
+            ).fetchone()[0]
+            connection.execute(
+                f"CREATE TABLE {CHOSEN} (id INTEGER PRIMARY KEY, partnership TEXT, meeting TEXT)"
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"The database at {path} could not be read for the paper: {exc}.") from exc
         try:
@@ -70,12 +72,20 @@ class StoredReturns:
         finally:
             connection.close()
 
-    def submissions(self, form_id: str, fields: Sequence[str], *, period_field: str | None = None,
-                    bounds: tuple[object, object] | None = None,
-                    with_superseded: bool = False) -> Iterator[Submission]:
-        """Returns of `form_id` (current, or every status) with `fields`, by id.
+    def submissions(
+        self,
+        form_id: str,
+        fields: Sequence[str],
+        *,
+        period_field: str | None = None,
+        bounds: tuple[object, object] | None = None,
+        with_superseded: bool = False,
+        by_partnership: bool = False,
+    ) -> Iterator[Submission]:
+        """Returns of `form_id` (current, or every status) with `fields`, by id (or by partnership).
 
         With `period_field` and `bounds`, only returns whose `period_field` lies within them.
+        Streamed from the cursor: 100,000 returns are never all in memory at once.
         """
         if self._db is None:
             return
@@ -86,21 +96,33 @@ class StoredReturns:
             having = f'HAVING "{_checked(period_field)}" BETWEEN ? AND ?'
             params += list(bounds)
         status = "" if with_superseded else "AND s.status = 'current'"
-        sql = (f"SELECT s.id, s.partnership, s.late, s.status, s.marking, s.received_at, {picked}"
-               " FROM submissions s JOIN answers a ON a.submission_id = s.id AND a.row_index = -1"
-               f" WHERE s.form_id = ? {status} AND a.field_id IN ({', '.join('?' * len(names))})"
-               f" GROUP BY s.id {having} ORDER BY s.id")
-        for row in self._query(sql, params):
+        sql = (
+            f"SELECT s.id, s.partnership, s.late, s.status, s.marking, s.received_at, {picked}"
+            " FROM submissions s JOIN answers a ON a.submission_id = s.id AND a.row_index = -1"
+            f" WHERE s.form_id = ? {status} AND a.field_id IN ({', '.join('?' * len(names))})"
+            f" GROUP BY s.id {having} ORDER BY "
+            + ("s.partnership COLLATE NOCASE, s.id" if by_partnership else "s.id")
+        )
+        for row in self._stream(sql, params):
             ident, partnership, late, status_text, marking, received, *values = row
-            yield Submission(ident, partnership, bool(late), status_text == "current", marking,
-                             received, dict(zip(names, values, strict=True)))
+            yield Submission(
+                ident,
+                partnership,
+                bool(late),
+                status_text == "current",
+                marking,
+                received,
+                dict(zip(names, values, strict=True)),
+            )
 
     def partnerships(self, form_id: str) -> list[tuple[str | None, str | None]]:
         """(partnership, marking) of every current return of `form_id`."""
         if self._db is None:
             return []
-        return self._query("SELECT partnership, marking FROM submissions"
-                           " WHERE form_id = ? AND status = 'current'", (form_id,))
+        return self._query(
+            "SELECT partnership, marking FROM submissions WHERE form_id = ? AND status = 'current'",
+            (form_id,),
+        )
 
     def choose(self, chosen: Sequence[tuple[int, str, str]]) -> None:
         """Remember the returns (id, partnership shown, meeting date) whose table rows are wanted."""
@@ -109,37 +131,49 @@ class StoredReturns:
         self._db.execute(f"DELETE FROM {CHOSEN}")
         self._db.executemany(f"INSERT INTO {CHOSEN} VALUES (?, ?, ?)", chosen)
 
-    def count_rows(self, field_id: str, columns: Sequence[str], tests: Sequence[Test] = ()) -> int:
-        """How many rows of table `field_id`, among the chosen returns, pass every test."""
-        if self._db is None:
-            return 0
-        inner, params = self._pivot(field_id, columns)
-        where, more = _where(tests)
-        return int(self._query(f"SELECT count(*) FROM ({inner}) {where}", [*params, *more])[0][0])
+    def table_rows(
+        self,
+        field_id: str,
+        columns: Sequence[str],
+        tests: Sequence[Test] = (),
+        *,
+        order: Sequence[str],
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Rows of table `field_id` among the chosen returns, with `partnership` and `meeting`,
+        and how many rows pass the tests in all (one pass: the count rides along as a window).
 
-    def table_rows(self, field_id: str, columns: Sequence[str], tests: Sequence[Test] = (), *,
-                   order: Sequence[str], limit: int) -> list[dict[str, Any]]:
-        """Rows of table `field_id` among the chosen returns, with `partnership` and `meeting`.
-
-        `order` names columns (prefix "-" for descending); at most `limit` rows.
+        `order` names columns (prefix "-" for descending); at most `limit` rows are returned.
         """
         if self._db is None:
-            return []
+            return [], 0
         inner, params = self._pivot(field_id, columns)
         where, more = _where(tests)
         ordering = ", ".join(_order_term(term) for term in (*order, "submission_id", "row_index"))
-        sql = f"SELECT * FROM ({inner}) {where} ORDER BY {ordering} LIMIT ?"
+        sql = f"SELECT *, count(*) OVER () FROM ({inner}) {where} ORDER BY {ordering} LIMIT ?"
         names = ["submission_id", "row_index", "partnership", "meeting", *columns]
-        return [dict(zip(names, row, strict=True))
-                for row in self._query(sql, [*params, *more, limit])]
+        found = self._query(sql, [*params, *more, limit])
+        rows = [dict(zip(names, row[:-1], strict=True)) for row in found]
+        return rows, int(found[0][-1]) if found else 0
 
     def _pivot(self, field_id: str, columns: Sequence[str]) -> tuple[str, list[object]]:
         names = [_checked(column) for column in columns]
         picked = ", ".join(f'MAX(CASE WHEN a.column_id = ? THEN a.value END) AS "{n}"' for n in names)
-        sql = (f"SELECT a.submission_id, a.row_index, c.partnership, c.meeting, {picked}"
-               f" FROM {CHOSEN} c JOIN answers a ON a.submission_id = c.id AND a.field_id = ?"
-               " GROUP BY a.submission_id, a.row_index")
+        sql = (
+            f"SELECT a.submission_id, a.row_index, c.partnership, c.meeting, {picked}"
+            f" FROM {CHOSEN} c JOIN answers a ON a.submission_id = c.id AND a.field_id = ?"
+            " GROUP BY a.submission_id, a.row_index"
+        )
         return sql, [*names, field_id]
+
+    def _stream(self, sql: str, params: Sequence[object]) -> Iterator[Any]:
+        assert self._db is not None
+        try:
+            cursor = self._db.execute(sql, tuple(params))
+            while batch := cursor.fetchmany(1000):
+                yield from batch
+        except sqlite3.Error as exc:
+            raise StoreError(f"The database could not be read for the paper: {exc}.") from exc
 
     def _query(self, sql: str, params: Sequence[object]) -> list[Any]:
         assert self._db is not None

@@ -29,7 +29,8 @@ class Answers:
     """Every survey's answers, counted: year -> field -> choice value -> how many."""
 
     counts: dict[int, dict[str, Counter[str]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(Counter)))
+        default_factory=lambda: defaultdict(lambda: defaultdict(Counter))
+    )
     respondents: Counter[int] = field(default_factory=Counter)
     markings: dict[int, list[str | None]] = field(default_factory=lambda: defaultdict(list))
 
@@ -53,8 +54,14 @@ def survey_figures(source: StoredReturns, library: FormLibrary, period: Period) 
     context = _context(definition, period, years, answers)
     context["declined"] = [row["number"] for row in results.rows if (row["change_last"] or 0) < 0]
     chart = _chart(pledges, results, years) if years.this is not None else None
-    return Figures(title=TITLE, tables=[respondents, results], context=context, markings=markings,
-                   chart=chart, chart_title="Mean score per pledge item")
+    return Figures(
+        title=TITLE,
+        tables=[respondents, results],
+        context=context,
+        markings=markings,
+        chart=chart,
+        chart_title="Mean score per pledge item",
+    )
 
 
 def pledge_fields(definition: FormDefinition) -> list[Field]:
@@ -118,13 +125,16 @@ def _change(now: float | None, before: float | None) -> float | None:
 
 def _results_table(pledges: list[Field], answers: Answers, years: Years) -> PaperTable:
     rows = [_pledge_row(pledge, answers, years) for pledge in pledges]
-    columns = (Column("number", "No."), Column("pledge", "Pledge item"),
-               Column("baseline", f"Mean score, {_named(years.baseline, 'baseline')}", "score"),
-               Column("last", f"Mean score, {_named(years.last, 'last year')}", "score"),
-               Column("this", f"Mean score, {_named(years.this, 'this year')}", "score"),
-               Column("agree", f"% agree, {_named(years.this, 'this year')}", "percent"),
-               Column("change_last", "Movement on last year", "movement"),
-               Column("change_baseline", "Movement on the baseline", "movement"))
+    columns = (
+        Column("number", "No."),
+        Column("pledge", "Pledge item"),
+        Column("baseline", f"Mean score, {_named(years.baseline, 'baseline')}", "score"),
+        Column("last", f"Mean score, {_named(years.last, 'last year')}", "score"),
+        Column("this", f"Mean score, {_named(years.this, 'this year')}", "score"),
+        Column("agree", f"% agree, {_named(years.this, 'this year')}", "percent"),
+        Column("change_last", "Movement on last year", "movement"),
+        Column("change_baseline", "Movement on the baseline", "movement"),
+    )
     return PaperTable("results", "Results by pledge item", columns, rows, paper_limit=None)
 
 
@@ -136,8 +146,11 @@ def _pledge_row(pledge: Field, answers: Answers, years: Years) -> dict[str, obje
     this, last, baseline = mean(years.this), mean(years.last), mean(years.baseline)
     agree = _agree(pledge, answers.counts[years.this][pledge.id]) if years.this is not None else None
     return {
-        "number": pledge.number, "pledge": pledge.label,
-        "baseline": baseline, "last": last, "this": this,
+        "number": pledge.number,
+        "pledge": pledge.label,
+        "baseline": baseline,
+        "last": last,
+        "this": this,
         "agree": round(agree, 1) if agree is not None else None,
         "change_last": _change(this, last),
         "change_baseline": _change(this, baseline) if years.baseline != years.this else None,
@@ -150,16 +163,25 @@ def _named(year: int | None, role: str) -> str:
 
 def _respondents_table(answers: Answers, years: Years) -> PaperTable:
     shown = [y for y in sorted(answers.respondents) if years.this is not None and y <= years.this]
-    rows = [{"year": str(y), "role": _roles(y, years), "respondents": answers.respondents[y]}
-            for y in shown]
-    columns = (Column("year", "Survey year"), Column("role", "Compared as"),
-               Column("respondents", "Respondents", "number"))
+    rows = [{"year": str(y), "role": _roles(y, years), "respondents": answers.respondents[y]} for y in shown]
+    columns = (
+        Column("year", "Survey year"),
+        Column("role", "Compared as"),
+        Column("respondents", "Respondents", "number"),
+    )
     return PaperTable("respondents", "Respondents by year", columns, rows, paper_limit=None)
 
 
 def _roles(year: int, years: Years) -> str:
-    named = [name for role_year, name in ((years.baseline, "Baseline"), (years.last, "Last year"),
-                                           (years.this, "This year")) if role_year == year]
+    named = [
+        name
+        for role_year, name in (
+            (years.baseline, "Baseline"),
+            (years.last, "Last year"),
+            (years.this, "This year"),
+        )
+        if role_year == year
+    ]
     return " and ".join(named)
 
 
@@ -168,7 +190,8 @@ def _context(definition: FormDefinition, period: Period, years: Years, answers: 
     return {
         "has_returns": years.this is not None,
         "empty_message": f"No stakeholder survey returns were received for {phrase}."
-        if phrase else "No stakeholder survey returns have been received.",
+        if phrase
+        else "No stakeholder survey returns have been received.",
         "years": {"this": years.this, "last": years.last, "baseline": years.baseline},
         "respondents_this": answers.respondents[years.this] if years.this is not None else 0,
         "respondents_last": answers.respondents[years.last] if years.last is not None else 0,
@@ -182,8 +205,11 @@ def _context(definition: FormDefinition, period: Period, years: Years, answers: 
 def _years_phrase(period: Period) -> str:
     start, end = period.start, period.end
     if start and end:
-        return f"the survey year {start.year}" if start.year == end.year else \
-            f"the survey years {start.year} to {end.year}"
+        return (
+            f"the survey year {start.year}"
+            if start.year == end.year
+            else f"the survey years {start.year} to {end.year}"
+        )
     if start:
         return f"survey years from {start.year}"
     if end:
@@ -201,11 +227,17 @@ def _scale_words(definition: FormDefinition) -> str:
 
 def _chart(pledges: list[Field], results: PaperTable, years: Years) -> bytes:
     series: dict[int, tuple[str, list[float | None]]] = {}
-    for role, year, name in (("baseline", years.baseline, "baseline"), ("last", years.last, "last year"),
-                             ("this", years.this, "this year")):
+    for role, year, name in (
+        ("baseline", years.baseline, "baseline"),
+        ("last", years.last, "last year"),
+        ("this", years.this, "this year"),
+    ):
         if year is not None and year not in series:
             series[year] = (f"{year} ({name})", [row[role] for row in results.rows])
     maximum = max((len(p.choices) for p in pledges), default=5)
-    return grouped_bars([f"Pledge {p.number}" for p in pledges],
-                        list(series.values()), maximum=maximum,
-                        axis_label=f"Mean score ({maximum} = strongly agree, 1 = strongly disagree)")
+    return grouped_bars(
+        [f"Pledge {p.number}" for p in pledges],
+        list(series.values()),
+        maximum=maximum,
+        axis_label=f"Mean score ({maximum} = strongly agree, 1 = strongly disagree)",
+    )

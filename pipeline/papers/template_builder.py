@@ -34,11 +34,15 @@ CONSULTATION_NOTE = (
     "A report will not be sent to the Authority unless this box has been satisfactorily completed "
     "and all necessary consultation carried out - the responsibility for which rests with the "
     "originator (except for consultation with the Chairman and this will be undertaken by the "
-    "Chief Executive).")
-EXEMPT_QUESTION = ("Is it considered that this report contains ‘exempt information’ and should be "
-                   "considered in private?")
-EXEMPT_CLAUSE = ("If the answer is “YES”, please state the nature of the exempt information and the "
-                 "relevant clause in Part 1 of revised Schedule 12A to the Local Government Act 1972.")
+    "Chief Executive)."
+)
+EXEMPT_QUESTION = (
+    "Is it considered that this report contains ‘exempt information’ and should be considered in private?"
+)
+EXEMPT_CLAUSE = (
+    "If the answer is “YES”, please state the nature of the exempt information and the "
+    "relevant clause in Part 1 of revised Schedule 12A to the Local Government Act 1972."
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,9 @@ class ReportTemplate:
         normal.paragraph_format.space_after = Pt(6)
         normal.paragraph_format.line_spacing = 1.1
         rpr = normal.element.get_or_add_rPr()
-        rpr.get_or_add_rFonts().set("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia", FONT)
+        rpr.get_or_add_rFonts().set(
+            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia", FONT
+        )
 
     def _marking(self) -> None:
         section = self.doc.sections[0]
@@ -96,8 +102,16 @@ class ReportTemplate:
         """A paragraph holding only a {%p ... %} tag: docxtpl removes it when rendering."""
         self.doc.add_paragraph(jinja)
 
-    def line(self, text: str, *, bold: bool = False, size: int | None = None, italic: bool = False,
-             space_after: int | None = None, centre: bool = False) -> Paragraph:
+    def line(
+        self,
+        text: str,
+        *,
+        bold: bool = False,
+        size: int | None = None,
+        italic: bool = False,
+        space_after: int | None = None,
+        centre: bool = False,
+    ) -> Paragraph:
         paragraph = self.doc.add_paragraph()
         run = paragraph.add_run(text)
         run.bold, run.italic = bold, italic
@@ -168,9 +182,20 @@ class ReportTemplate:
 
     # --- tables ------------------------------------------------------------------------------
 
-    def loop_table(self, caption: str, rows: str, columns: Sequence[TableColumn], *,
-                   totals: bool = False, more: str | None = None) -> None:
-        """A captioned table with a header row, one row per item of `rows`, and a totals row."""
+    def loop_table(
+        self,
+        caption: str,
+        rows: str,
+        columns: Sequence[TableColumn],
+        *,
+        totals: bool = False,
+        more: str | None = None,
+        keep_together: bool = False,
+    ) -> None:
+        """A captioned table with a header row, one row per item of `rows`, and a totals row.
+
+        `keep_together`: a short table is never split across two pages.
+        """
         self.caption(caption)  # not numbered: a table left out for want of rows would break the sequence
         table = self._grid(4 + int(totals), [c.width for c in columns])
         header, opener, body, closer = table.rows[:4]
@@ -189,10 +214,16 @@ class ReportTemplate:
             for cell, column in zip(table.rows[4].cells, columns, strict=True):
                 self._cell(cell, column.total, bold=True, size=9, numeric=column.numeric)
                 shade(cell, TOTAL_FILL)
+        if keep_together:
+            for row in (header, body):
+                for cell in row.cells:
+                    cell.paragraphs[0].paragraph_format.keep_with_next = True
         if more:
             self.tag(f"{{%p if {more}.more %}}")
-            self.note(f"The table shows the first {{{{ {more}.rows|length }}}} of {{{{ {more}.count }}}}; "
-                      "the annex lists the rest.")
+            self.note(
+                f"The table shows the first {{{{ {more}.rows|length }}}} of {{{{ {more}.count }}}}; "
+                "the annex lists the rest."
+            )
             self.tag("{%p endif %}")
         self.doc.add_paragraph().paragraph_format.space_after = Pt(0)
 
@@ -210,8 +241,15 @@ class ReportTemplate:
                 cell.width = int(TEXT_WIDTH * share / total)
         return table
 
-    def _cell(self, cell, text: str, *, bold: bool = False, size: int = 10,  # type: ignore[no-untyped-def]
-              numeric: bool = False):
+    def _cell(
+        self,
+        cell,
+        text: str,
+        *,
+        bold: bool = False,
+        size: int = 10,  # type: ignore[no-untyped-def]
+        numeric: bool = False,
+    ):
         paragraph = cell.paragraphs[0]
         paragraph.paragraph_format.space_after = Pt(0)
         if numeric:
@@ -228,18 +266,25 @@ class ReportTemplate:
         table = self._grid(9, [0.34, 0.33, 0.33])
         rows = table.rows
         self._span(rows[0], "BIBLIOGRAPHY", bold=True, fill=HEADER_FILL)
-        for cell, text in zip(rows[1].cells, ("Source Document(s)", "Contact Officer", "Location"),
-                              strict=True):
+        for cell, text in zip(
+            rows[1].cells, ("Source Document(s)", "Contact Officer", "Location"), strict=True
+        ):
             self._cell(cell, text, bold=True)
         self._cell(rows[2].cells[0], "{{ source_documents }}")
-        self._cell(rows[2].cells[1], "{{ contact_officer }}{% if contact_phone %} {{ contact_phone }}{% endif %}")
+        self._cell(
+            rows[2].cells[1], "{{ contact_officer }}{% if contact_phone %} {{ contact_phone }}{% endif %}"
+        )
         self._cell(rows[2].cells[2], "{{ location }}")
         self._labelled(rows[3], "Originating Officer", "{{ originating_officer }}")
         self._labelled(rows[4], EXEMPT_QUESTION, "{{ exempt_answer }}", answer_bold=True)
         self._span(rows[5], EXEMPT_CLAUSE)
-        rows[5].cells[0].add_paragraph().add_run("{{ exempt_statement }}").bold = True
-        self._labelled(rows[6], "The attached report has been cleared with the undermentioned Officer:",
-                       "{{ cleared_with }}")
+        statement = rows[5].cells[0].add_paragraph().add_run("{{ exempt_statement }}")
+        statement.bold, statement.font.size = True, Pt(10)
+        self._labelled(
+            rows[6],
+            "The attached report has been cleared with the undermentioned Officer:",
+            "{{ cleared_with }}",
+        )
         self._labelled(rows[7], "Submitted on", "{{ submitted_on }}")
         self._span(rows[8], CONSULTATION_NOTE, italic=True, size=9)
         for row in rows:
@@ -250,8 +295,16 @@ class ReportTemplate:
         self._cell(label_cell, label, bold=True)
         self._cell(row.cells[2], value, bold=answer_bold)
 
-    def _span(self, row, text: str, *, bold: bool = False, italic: bool = False, size: int = 10,  # type: ignore[no-untyped-def]
-              fill: str | None = None) -> None:
+    def _span(
+        self,
+        row,
+        text: str,
+        *,
+        bold: bool = False,
+        italic: bool = False,
+        size: int = 10,  # type: ignore[no-untyped-def]
+        fill: str | None = None,
+    ) -> None:
         cell = row.cells[0].merge(row.cells[2])
         run = self._cell(cell, text, bold=bold, size=size)
         run.italic = italic
@@ -262,4 +315,3 @@ class ReportTemplate:
         buffer = io.BytesIO()
         self.doc.save(buffer)
         return buffer.getvalue()
-

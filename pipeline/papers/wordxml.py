@@ -12,40 +12,60 @@ from docx.table import Table, _Cell, _Row
 from lxml import etree
 
 # A start and its end share one id; both get the same new one.
-PAIRED = {qn("w:bookmarkStart"): qn("w:bookmarkEnd"), qn("w:permStart"): qn("w:permEnd"),
-          qn("w:moveFromRangeStart"): qn("w:moveFromRangeEnd"),
-          qn("w:moveToRangeStart"): qn("w:moveToRangeEnd")}
+PAIRED = {
+    qn("w:bookmarkStart"): qn("w:bookmarkEnd"),
+    qn("w:permStart"): qn("w:permEnd"),
+    qn("w:moveFromRangeStart"): qn("w:moveFromRangeEnd"),
+    qn("w:moveToRangeStart"): qn("w:moveToRangeEnd"),
+}
 # These point at another part (comments, notes): their ids must not change.
-REFERENCES = {qn("w:commentRangeStart"), qn("w:commentRangeEnd"), qn("w:commentReference"),
-              qn("w:footnoteReference"), qn("w:endnoteReference")}
+REFERENCES = {
+    qn("w:commentRangeStart"),
+    qn("w:commentRangeEnd"),
+    qn("w:commentReference"),
+    qn("w:footnoteReference"),
+    qn("w:endnoteReference"),
+}
 
 
 def renumber_ids(root: etree._Element) -> int:
-    """Give each repeated `w:id` a new number (bookmark pairs stay paired); returns how many changed."""
-    w_id, ends = qn("w:id"), set(PAIRED.values())
-    taken = {el.get(w_id) for el in root.iter() if el.get(w_id) is not None}
-    next_id = max((int(v) for v in taken if v.lstrip("-").isdigit()), default=0) + 1
+    """Give each repeated id a new number (bookmark pairs stay paired); returns how many changed.
+
+    Ids are the `w:id` attribute (bookmarks, revisions) and the `w:id` element's `w:val` (content
+    controls). References into other parts (comments, notes) keep theirs.
+    """
+    carriers = [(el, _id_attribute(el)) for el in root.iter() if _id_attribute(el)]
+    numbers = [int(v) for el, attr in carriers if (v := el.get(attr) or "").lstrip("-").isdigit()]
+    next_id = max(numbers, default=0) + 1
+    ends = set(PAIRED.values())
     seen: set[tuple[str, str]] = set()
     pending: dict[tuple[str, str], deque[str]] = defaultdict(deque)
     changed = 0
-    for el in root.iter():
-        old = el.get(w_id)
-        if old is None or el.tag in REFERENCES:
-            continue
+    for el, attr in carriers:
+        old = el.get(attr) or ""
         if el.tag in ends:
             queue = pending[(el.tag, old)]
             if queue:
-                el.set(w_id, queue.popleft())
-                changed += 1
+                changed += queue[0] != old
+                el.set(attr, queue.popleft())
             continue
         if (_family(el.tag), old) in seen:
-            el.set(w_id, str(next_id))
+            el.set(attr, str(next_id))
             next_id, changed = next_id + 1, changed + 1
         seen.add((_family(el.tag), old))
         if el.tag in PAIRED:
-            pending[(PAIRED[el.tag], old)].append(el.get(w_id))
+            pending[(PAIRED[el.tag], old)].append(el.get(attr) or "")
     _unique_bookmark_names(root)
     return changed
+
+
+def _id_attribute(el: etree._Element) -> str | None:
+    """The attribute holding `el`'s id, or None when it has none or must keep it."""
+    if not isinstance(el.tag, str) or el.tag in REFERENCES:
+        return None
+    if el.tag == qn("w:id"):
+        return qn("w:val")
+    return qn("w:id") if el.get(qn("w:id")) is not None else None
 
 
 def _family(tag: str) -> str:
@@ -73,21 +93,41 @@ def shade(cell: _Cell, fill: str) -> None:
     shading.set(qn("w:color"), "auto")
     shading.set(qn("w:fill"), fill)
     cell._tc.get_or_add_tcPr().insert_element_before(
-        shading, "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark",
-        "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange")
+        shading,
+        "w:noWrap",
+        "w:tcMar",
+        "w:textDirection",
+        "w:tcFitText",
+        "w:vAlign",
+        "w:hideMark",
+        "w:headers",
+        "w:cellIns",
+        "w:cellDel",
+        "w:cellMerge",
+        "w:tcPrChange",
+    )
 
 
 def repeat_as_header(row: _Row) -> None:
     """Word repeats this row at the top of each page the table runs onto."""
     row._tr.get_or_add_trPr().insert_element_before(
-        _on("w:tblHeader"), "w:tblCellSpacing", "w:jc", "w:hidden", "w:ins", "w:del", "w:trPrChange")
+        _on("w:tblHeader"), "w:tblCellSpacing", "w:jc", "w:hidden", "w:ins", "w:del", "w:trPrChange"
+    )
 
 
 def keep_row_whole(row: _Row) -> None:
     """The row is never split across two pages."""
     row._tr.get_or_add_trPr().insert_element_before(
-        _on("w:cantSplit"), "w:trHeight", "w:tblHeader", "w:tblCellSpacing", "w:jc", "w:hidden",
-        "w:ins", "w:del", "w:trPrChange")
+        _on("w:cantSplit"),
+        "w:trHeight",
+        "w:tblHeader",
+        "w:tblCellSpacing",
+        "w:jc",
+        "w:hidden",
+        "w:ins",
+        "w:del",
+        "w:trPrChange",
+    )
 
 
 def cell_margins(table: Table, twips: int) -> None:
@@ -97,8 +137,9 @@ def cell_margins(table: Table, twips: int) -> None:
         edge.set(qn("w:w"), str(twips if side in ("left", "right") else twips // 2))
         edge.set(qn("w:type"), "dxa")
         margins.append(edge)
-    table._tbl.tblPr.insert_element_before(margins, "w:tblLook", "w:tblCaption", "w:tblDescription",
-                                           "w:tblPrChange")
+    table._tbl.tblPr.insert_element_before(
+        margins, "w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange"
+    )
 
 
 def _on(tag: str) -> etree._Element:

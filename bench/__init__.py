@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline against the floor: run `./run bench` (see bench/README.md)."""

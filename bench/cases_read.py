@@ -1,0 +1,150 @@
+"""Reading returns: parse one .docx against the zipfile+lxml floor; ingest one .docx or .xlsx end
+to end against python-docx's or openpyxl's load of the same file alone.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import docx
+import openpyxl
+from lxml import etree
+
+from pipeline.config import Settings
+from pipeline.ingest import Ingest, Outcome
+from pipeline.recognise import read_form
+from pipeline.store import Store
+
+from bench.context import Context
+from bench.measure import Result, Timings, per_item, ratio, timed
+from bench.returns import Return, same_answers, xlsx_return
+
+PARSE_TARGET = 5.0
+
+
+def floor_parse(data: bytes) -> tuple[etree._Element, etree._Element]:
+    """The least any reader must do: unzip and parse the document and the custom properties."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return (etree.fromstring(archive.read("word/document.xml")),
+                etree.fromstring(archive.read("docProps/custom.xml")))
+
+
+def compare(repeats: int, items: Sequence[object], ours: Callable[[object], object],
+            baseline: Callable[[object], object]) -> tuple[Timings, Timings]:
+    """Seconds per item for each repeat, the two sides alternating which goes first."""
+    mine, theirs = Timings(), Timings()
+    for repeat in range(repeats):
+        sides = [(mine, ours), (theirs, baseline)]
+        for timings, action in sides if repeat % 2 == 0 else reversed(sides):
+            total, _ = timed(lambda action=action: [action(item) for item in items])
+            timings.runs.append(per_item(total, len(items)))
+    return mine, theirs
+
+
+def parse_docx(ctx: Context) -> Result:
+    returns = ctx.pool[: ctx.sizes.parse_files]
+    library = ctx.library
+    for item in returns:  # warm both sides (imports, caches)
+        floor_parse(item.data)
+        read_form(item.data, item.name, library)
+    ours, floor = compare(ctx.sizes.repeats, returns,
+                          lambda r: read_form(r.data, r.name, library),  # type: ignore[attr-defined]
+                          lambda r: floor_parse(r.data))  # type: ignore[attr-defined]
+    wrong = [r.name for r in returns if not same_answers(r.answers, read_form(r.data, r.name, library).raw)]
+    got = ratio(ours.median, floor.median)
+    return Result(
+        name="parse-docx", baseline="zipfile + lxml parse of document.xml and custom.xml",
+        median_s=ours.median, spread_s=ours.spread, baseline_median_s=floor.median, ratio=got,
+        target=f"<= {PARSE_TARGET:g}x floor", met=got is not None and got <= PARSE_TARGET,
+        per_second=1 / ours.median, correct=not wrong, repeats=ctx.sizes.repeats,
+        notes=_wrong_note(wrong) or f"read_form (identify + controls + values); per file, "
+        f"{len(returns)} different filled returns per repeat",
+    )
+
+
+# --- ingest end to end ------------------------------------------------------------------------
+
+
+def ingest_docx(ctx: Context) -> Result:
+    count, repeats = ctx.sizes.ingest_files, ctx.sizes.repeats
+    batches = [ctx.pool[3 + i * count: 3 + (i + 1) * count] for i in range(repeats)]
+    return _ingest(ctx, "ingest-docx", ctx.pool[:3], batches,
+                   "python-docx Document() load of the same file",
+                   lambda path: docx.Document(str(path)))
+
+
+def ingest_xlsx(ctx: Context) -> Result:
+    count, repeats = ctx.sizes.xlsx_files, ctx.sizes.repeats
+    made = [xlsx_return(ctx.monitoring, index) for index in range(3 + count * repeats)]
+    batches = [made[3 + i * count: 3 + (i + 1) * count] for i in range(repeats)]
+    return _ingest(ctx, "ingest-xlsx", made[:3], batches,
+                   "openpyxl.load_workbook of the same file",
+                   lambda path: openpyxl.load_workbook(path))
+
+
+def _ingest(ctx: Context, name: str, warm: list[Return], batches: list[list[Return]], baseline: str,
+            load: Callable[[Path], object]) -> Result:
+    home = ctx.folder(name)
+    source = home / "returns"
+    source.mkdir()
+    for item in [*warm, *(r for batch in batches for r in batch)]:
+        (source / item.name).write_bytes(item.data)
+    settings = Settings(home)
+    with Store.open(settings.database) as store:
+        ingest = Ingest(settings, ctx.library, store)
+        outcomes = _run_batch(ingest, settings, source, warm)
+        for path in source.iterdir():  # warm the loader and the page cache
+            load(path)
+        ours, theirs = Timings(), Timings()
+        for number, batch in enumerate(batches):
+            paths = [source / item.name for item in batch]
+            first = number % 2
+            if first:
+                theirs.runs.append(per_item(timed(lambda: [load(p) for p in paths])[0], len(paths)))
+            total, found = timed(lambda batch=batch: _run_batch(ingest, settings, source, batch))
+            ours.runs.append(per_item(total, len(batch)))
+            outcomes += found  # type: ignore[arg-type]
+            if not first:
+                theirs.runs.append(per_item(timed(lambda: [load(p) for p in paths])[0], len(paths)))
+        correct, note = _stored_correctly(store, [*warm, *(r for b in batches for r in b)], outcomes)
+    got = ratio(ours.median, theirs.median)
+    per_batch = len(batches[0])
+    return Result(
+        name=name, baseline=baseline, median_s=ours.median, spread_s=ours.spread,
+        baseline_median_s=theirs.median, ratio=got, target="< 1.0x the load alone",
+        met=got is not None and got < 1.0, per_second=1 / ours.median, correct=correct,
+        repeats=len(batches),
+        notes=note or f"claim, hash, identify, read, validate, store (SQLite on disk), archive; "
+        f"per file, {per_batch} new files per repeat, one warm Ingest",
+    )
+
+
+def _run_batch(ingest: Ingest, settings: Settings, source: Path, batch: list[Return]) -> list[str]:
+    """Ingest each return from the inbox, as the watcher hands them over; their outcomes."""
+    for item in batch:  # put in place before the clock starts: only the ingest is timed
+        (settings.inbox / item.name).write_bytes((source / item.name).read_bytes())
+    outcomes = []
+    for item in batch:
+        outcomes += [result.outcome for result in ingest.ingest_path(settings.inbox / item.name)]
+    return outcomes
+
+
+def _stored_correctly(store: Store, returns: list[Return], outcomes: list[str]) -> tuple[bool, str]:
+    records = store.records("monitoring")
+    by_key = {(r.partnership, r.values.get("meeting_date")): r.values for r in records}
+    wrong = [r.name for r in returns
+             if not same_answers(r.answers, by_key.get((r.answers["partnership"],
+                                                        r.answers["meeting_date"]), {}))]
+    accepted = sum(outcome == Outcome.ACCEPTED for outcome in outcomes)
+    if accepted != len(returns) or len(records) != len(returns):
+        return False, f"WRONG: {accepted} accepted and {len(records)} stored of {len(returns)} files"
+    return not wrong, _wrong_note(wrong)
+
+
+def _wrong_note(wrong: list[str]) -> str:
+    if not wrong:
+        return ""
+    return f"WRONG: {len(wrong)} file(s) did not read back as filled, e.g. {', '.join(wrong[:3])}"
