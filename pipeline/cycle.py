@@ -253,8 +253,11 @@ class Cycle:
                 request = papers.PaperRequest(kind=kind, period_from=self._period_start(meeting),
                                               period_to=self.today, meeting_date=meeting.date,
                                               committee=meeting.committee)
+                asked = expected.expected_returns(self.db, "monitoring", request.period_from,
+                                                  request.period_to)
                 files = papers.write_paper(self.settings, self.library, request, self._papers_dir(),
-                                           to_pdf=to_pdf, today=self.today)
+                                           to_pdf=to_pdf, today=self.today,
+                                           expected=asked if kind == "monitoring-summary" else None)
                 self._record_paper(kind, meeting, files)
                 written.append(files.docx)
                 report.papers.append(files.docx)

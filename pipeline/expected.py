@@ -153,3 +153,13 @@ def status(db: sqlite3.Connection, today: date) -> list[StatusRow]:
 
 def _late_submissions(db: sqlite3.Connection) -> set[int]:
     return {r[0] for r in db.execute("SELECT id FROM submissions WHERE late = 1")}
+
+
+def expected_returns(db: sqlite3.Connection, form_id: str, start: date | None,
+                     end: date | None) -> dict[str, int]:
+    """Partnership -> how many returns of `form_id` were asked for meetings in the period."""
+    rows = db.execute(
+        "SELECT p.name, COUNT(*) FROM sent_forms s JOIN partnerships p ON p.id = s.partnership_id"
+        " WHERE s.form_id = ? AND s.meeting_date BETWEEN ? AND ? GROUP BY p.name",
+        (form_id, (start or date.min).isoformat(), (end or date.max).isoformat()))
+    return {name: count for name, count in rows}

@@ -20,39 +20,48 @@ LOCAL = struct.Struct("<4s5H3L2H")
 CENTRAL = struct.Struct("<4s6H3L5H2L")
 END = struct.Struct("<4s4H2LH")
 UTF8_FLAG = 0x800
+DEFLATE_LEVEL = 3  # a 60 KB document: 0.09 ms and 4.4 KB, against 0.5 ms and 3.7 KB at level 6
 
 
 def rewrite(data: bytes, replace: dict[str, bytes]) -> bytes:
     """A copy of the zip `data` with the members named in `replace` given new contents."""
-    try:
-        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except zipfile.BadZipFile as exc:
-        raise GenerationError("The document to personalise is not a valid package.") from exc
-    missing = set(replace) - {i.filename for i in infos}
-    if missing:
-        raise GenerationError(f"The document has no part named {', '.join(sorted(missing))}.")
-    out = io.BytesIO()
-    central = []
-    ends = sorted(i.header_offset for i in infos)[1:] + [_central_start(data, infos)]
-    end_of = dict(zip(sorted(i.header_offset for i in infos), ends, strict=True))
-    for info in infos:
-        offset = out.tell()
-        if info.filename in replace:
-            crc, size, compressed = _deflate(replace[info.filename])
-            out.write(_local_header(info, crc, len(compressed), size))
-            out.write(compressed)
-            central.append(_central_entry(info, offset, crc, len(compressed), size, fresh=True))
-        else:
-            out.write(data[info.header_offset:end_of[info.header_offset]])
-            central.append(_central_entry(info, offset, info.CRC, info.compress_size,
-                                          info.file_size, fresh=False))
-    directory_start = out.tell()
-    for entry in central:
-        out.write(entry)
-    directory_size = out.tell() - directory_start
-    out.write(END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), directory_size,
-                       directory_start, 0))
-    return out.getvalue()
+    return PreparedZip(data).rewrite(replace)
+
+
+class PreparedZip:
+    """A zip read once and kept as its members' stored bytes, to be copied many times."""
+
+    def __init__(self, data: bytes) -> None:
+        try:
+            infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+        except zipfile.BadZipFile as exc:
+            raise GenerationError("The document to personalise is not a valid package.") from exc
+        starts = sorted(i.header_offset for i in infos)
+        end_of = dict(zip(starts, [*starts[1:], _central_start(data, infos)], strict=True))
+        self._members = [(info, data[info.header_offset:end_of[info.header_offset]]) for info in infos]
+        self._names = frozenset(info.filename for info in infos)
+
+    def rewrite(self, replace: dict[str, bytes]) -> bytes:
+        """A copy with the members named in `replace` given new contents, the rest as stored."""
+        missing = set(replace) - self._names
+        if missing:
+            raise GenerationError(f"The document has no part named {', '.join(sorted(missing))}.")
+        chunks: list[bytes] = []
+        central: list[bytes] = []
+        offset = 0
+        for info, stored in self._members:
+            if info.filename in replace:
+                crc, size, compressed = _deflate(replace[info.filename])
+                stored = _local_header(info, crc, len(compressed), size) + compressed
+                central.append(_central_entry(info, offset, crc, len(compressed), size, fresh=True))
+            else:
+                central.append(_central_entry(info, offset, info.CRC, info.compress_size,
+                                              info.file_size, fresh=False))
+            chunks.append(stored)
+            offset += len(stored)
+        directory = b"".join(central)
+        end = END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), offset, 0)
+        return b"".join([*chunks, directory, end])
 
 
 def _central_start(data: bytes, infos: list[zipfile.ZipInfo]) -> int:
@@ -63,7 +72,7 @@ def _central_start(data: bytes, infos: list[zipfile.ZipInfo]) -> int:
 
 
 def _deflate(content: bytes) -> tuple[int, int, bytes]:
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    compressor = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
     return zlib.crc32(content), len(content), compressor.compress(content) + compressor.flush()
 
 
