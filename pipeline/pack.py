@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
-from pipeline import convert
+from pipeline import convert, marking
 from pipeline.config import DEFAULT_MARKING, AuthorityConfig
 from pipeline.errors import ConfigError, ConversionError, GenerationError
 
@@ -30,21 +30,6 @@ KIND_ORDER = ("monitoring-summary", "risk-register", "survey-results")
 SCHEDULE_12A = "Part 1 of Schedule 12A to the Local Government Act 1972"
 MARKING_METADATA_KEY = "/ProtectiveMarking"
 
-# Government Protective Marking Scheme and its successor, lowest first. Unknown text ranks just
-# above "not protectively marked", so an unfamiliar marking is shown rather than dropped.
-MARKING_RANK = {
-    "NOT PROTECTIVELY MARKED": 0,
-    "UNCLASSIFIED": 0,
-    "OFFICIAL": 1,
-    "PROTECT": 1,
-    "OFFICIAL-SENSITIVE": 2,
-    "OFFICIAL SENSITIVE": 2,
-    "RESTRICTED": 2,
-    "CONFIDENTIAL": 3,
-    "SECRET": 4,
-    "TOP SECRET": 5,
-}
-UNKNOWN_MARKING_RANK = 1
 
 ConvertToPdf = Callable[[list[Path], Path], dict[Path, Path]]
 
@@ -134,13 +119,8 @@ def pack_summary(path: Path) -> dict:
 
 
 def highest_marking(markings: Iterable[str]) -> str:
-    """The most protective of `markings` (the first one given on a tie); unmarked when none."""
-    chosen, chosen_rank = DEFAULT_MARKING, -1
-    for marking in markings:
-        rank = MARKING_RANK.get(_normal_marking(marking), UNKNOWN_MARKING_RANK)
-        if rank > chosen_rank:
-            chosen, chosen_rank = marking.strip(), rank
-    return chosen
+    """The most protective of the papers' markings (one order for papers and packs)."""
+    return marking.highest_marking(None, markings)
 
 
 def long_date(day: date) -> str:
@@ -559,7 +539,7 @@ def _item_cell(item: AgendaItem, heading: PackHeading, styles: dict) -> list:
     if heading.part == 2:
         paragraph = f"paragraph {paper.exempt_paragraph}" if paper.exempt_paragraph else "Schedule 12A"
         details.append(f"Exempt: {paragraph}")
-    if _normal_marking(paper.marking) != DEFAULT_MARKING:
+    if marking.normal_marking(paper.marking) != DEFAULT_MARKING:
         details.append(escape(paper.marking))
     cell = [Paragraph(escape(paper.title), styles["cell_bold"])]
     if details:
@@ -600,10 +580,6 @@ def _marking_lines(canvas, pagesize: tuple[float, float], marking: str) -> None:
 
 def _short_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
-
-
-def _normal_marking(marking: str) -> str:
-    return " ".join(marking.replace("_", " ").upper().split())
 
 
 # --- page stamps ----------------------------------------------------------------------------------

@@ -250,7 +250,7 @@ def test_a_paper_with_neither_pdf_nor_word_file_says_to_write_it_again(tmp_path:
 
 def test_markings_and_dates_as_a_committee_writes_them():
     assert highest_marking(["NOT PROTECTIVELY MARKED", "RESTRICTED", "PROTECT"]) == "RESTRICTED"
-    assert highest_marking(["OFFICIAL", "official-sensitive"]) == "official-sensitive"
+    assert highest_marking(["OFFICIAL", "official-sensitive"]) == "OFFICIAL-SENSITIVE"
     assert highest_marking([]) == "NOT PROTECTIVELY MARKED"
     assert long_date(date(2026, 1, 6)) == "Tuesday 6 January 2026"
     assert part2_statement([1, 3, 7]).endswith(

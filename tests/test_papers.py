@@ -27,7 +27,7 @@ from pipeline.generate import form_bytes
 from pipeline.identity import Personalisation
 from pipeline.ingest import Ingest, Outcome
 from pipeline.papers import PAPER_KINDS, PaperFiles, PaperRequest, write_paper
-from pipeline.papers.marking import highest_marking, marking_rank
+from pipeline.marking import highest_marking, marking_rank
 from pipeline.papers.render import DEFAULT_TEMPLATES
 from pipeline.papers.wordxml import renumber_ids
 from pipeline.store import NewIntake, NewSubmission, Record, Store

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from math import ceil
 from typing import Any
 
 from openpyxl import Workbook
@@ -31,6 +32,7 @@ NUMBER_FORMATS = {
     "date": "dd/mm/yyyy",
     "movement": '"↑ "0.00;"↓ "0.00;"→ "0.00',
 }
+LINE_HEIGHT = 15
 WIDTHS = {"text": 40, "number": 12, "percent": 12, "score": 12, "date": 12, "movement": 14}
 
 
@@ -74,8 +76,10 @@ def _table_sheet(sheet: Worksheet, table: PaperTable) -> None:
         set_text(cell, column.heading)
         cell.font, cell.fill, cell.alignment = BOLD, HEADING_FILL, TOP_WRAP
         sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(column.kind, 14)
+    _fit_height(sheet, 1, table.columns, {c.key: c.heading for c in table.columns})
     for row_number, row in enumerate(table.rows, start=2):
         _write_row(sheet, row_number, table.columns, row)
+        _fit_height(sheet, row_number, table.columns, row)
     next_row = len(table.rows) + 2
     if table.totals:
         _write_row(sheet, next_row, table.columns, table.totals, bold=True)
@@ -89,6 +93,18 @@ def _table_sheet(sheet: Worksheet, table: PaperTable) -> None:
     sheet.freeze_panes = "A2"
 
 
+def _fit_height(sheet: Worksheet, row_number: int, columns: tuple[Column, ...], row: dict[str, Any]) -> None:
+    """Room for the wrapped lines of the longest text (spreadsheets do not grow rows on opening)."""
+    lines = 1
+    for column in columns:
+        value = row.get(column.key)
+        if isinstance(value, str):
+            per_line = max(1, int(WIDTHS.get(column.kind, 14) * 1.1))
+            lines = max(lines, sum(ceil(max(1, len(part)) / per_line) for part in value.split("\n")))
+    if lines > 1:
+        sheet.row_dimensions[row_number].height = LINE_HEIGHT * lines
+
+
 def _write_row(
     sheet: Worksheet, row_number: int, columns: tuple[Column, ...], row: dict[str, Any], *, bold: bool = False
 ) -> None:
@@ -99,12 +115,11 @@ def _write_row(
             value = _as_date(value)
         if isinstance(value, str):
             set_text(cell, value)
-            if column.kind == "text":
-                cell.alignment = TOP_WRAP  # long answers wrap; numbers and dates need no style
         elif value is not None:
             cell.value = value
             if column.kind in NUMBER_FORMATS:
                 cell.number_format = NUMBER_FORMATS[column.kind]
+        cell.alignment = TOP_WRAP
         if bold:
             cell.font = BOLD
 

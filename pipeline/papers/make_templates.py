@@ -40,6 +40,20 @@ def opening(paper: ReportTemplate) -> None:
 def monitoring_summary() -> ReportTemplate:
     paper = ReportTemplate(MONITORING_TITLE, "Communities and Partnerships Committee")
     opening(paper)
+    _monitoring_purpose(paper)
+    _monitoring_background(paper)
+    _monitoring_returns_received(paper)
+    _monitoring_ratings(paper)
+    _monitoring_partnerships_for_review(paper)
+    _monitoring_overdue_actions(paper)
+    _monitoring_challenges_and_actions(paper)
+    _monitoring_issues_and_decisions(paper)
+    _monitoring_recommendation(paper)
+    paper.bibliography()
+    return paper
+
+
+def _monitoring_purpose(paper: ReportTemplate) -> None:
     paper.section("1", "Purpose")
     paper.para(
         "1.1",
@@ -47,6 +61,9 @@ def monitoring_summary() -> ReportTemplate:
         "officers who represent the Authority show for {{ meetings_phrase }}, and to identify any "
         "partnership in which the Authority’s involvement should be reviewed.",
     )
+
+
+def _monitoring_background(paper: ReportTemplate) -> None:
     paper.section("2", "Background")
     paper.para(
         "2.1",
@@ -67,10 +84,15 @@ def monitoring_summary() -> ReportTemplate:
         "The figures are counted from the returns held on {{ as_at }}. The annex to this "
         "report gives the data behind every table and the chart.",
     )
+
+
+def _monitoring_returns_received(paper: ReportTemplate) -> None:
     paper.section("3", "Returns received")
     paper.para(
         "3.1",
-        "{% if has_returns %}{{ meetings }} return" + plural("meetings") + " were received "
+        "{% if has_returns %}{{ meetings }} return"
+        + plural("meetings")
+        + " {{ 'was' if meetings == 1 else 'were' }} received "
         "for {{ meetings_phrase }}, from {{ partnerships }} partnership"
         + plural("partnerships")
         + "; {{ on_time }} arrived on time and {{ late }} late.{% else %}{{ empty_message }}{% endif %}",
@@ -95,6 +117,9 @@ def monitoring_summary() -> ReportTemplate:
     )
     paper.note("Returns received include corrected copies sent again. {{ missing_note or '' }}")
     paper.tag("{%p endif %}")
+
+
+def _monitoring_ratings(paper: ReportTemplate) -> None:
     paper.section("4", "Ratings")
     paper.para(
         "4.1",
@@ -120,6 +145,9 @@ def monitoring_summary() -> ReportTemplate:
         )
     paper.chart()
     paper.tag("{%p endif %}")
+
+
+def _monitoring_partnerships_for_review(paper: ReportTemplate) -> None:
     paper.section("5", "Partnerships for review")
     paper.para(
         "5.1",
@@ -143,6 +171,9 @@ def monitoring_summary() -> ReportTemplate:
         more="review",
     )
     paper.tag("{%p endif %}")
+
+
+def _monitoring_overdue_actions(paper: ReportTemplate) -> None:
     paper.section("6", "Overdue actions")
     paper.para(
         "6.1",
@@ -167,6 +198,9 @@ def monitoring_summary() -> ReportTemplate:
         more="overdue",
     )
     paper.tag("{%p endif %}")
+
+
+def _monitoring_challenges_and_actions(paper: ReportTemplate) -> None:
     paper.section("7", "Challenges and actions")
     paper.para(
         "7.1",
@@ -195,6 +229,9 @@ def monitoring_summary() -> ReportTemplate:
             more=field,
         )
         paper.tag("{%p endif %}")
+
+
+def _monitoring_issues_and_decisions(paper: ReportTemplate) -> None:
     paper.section("8", "Issues and decisions")
     paper.para(
         "8.1",
@@ -216,6 +253,9 @@ def monitoring_summary() -> ReportTemplate:
             more=field,
         )
         paper.tag("{%p endif %}")
+
+
+def _monitoring_recommendation(paper: ReportTemplate) -> None:
     paper.section("9", "Recommendation")
     paper.para(
         "9.1",
@@ -227,13 +267,21 @@ def monitoring_summary() -> ReportTemplate:
         + plural("review.count")
         + " listed in section 5 should continue{% endif %}.",
     )
-    paper.bibliography()
-    return paper
 
 
 def risk_register() -> ReportTemplate:
     paper = ReportTemplate(RISK_TITLE, "Scrutiny and Audit Committee")
     opening(paper)
+    _risk_purpose(paper)
+    _risk_background(paper)
+    _risk_the_register(paper)
+    _risk_questions_needing_attention(paper)
+    _risk_recommendation(paper)
+    paper.bibliography()
+    return paper
+
+
+def _risk_purpose(paper: ReportTemplate) -> None:
     paper.section("1", "Purpose")
     paper.para(
         "1.1",
@@ -241,6 +289,9 @@ def risk_register() -> ReportTemplate:
         "partnerships the Authority works with, from the partnership risk assessment checklists "
         "{{ assessed_phrase }}.",
     )
+
+
+def _risk_background(paper: ReportTemplate) -> None:
     paper.section("2", "Background")
     paper.para(
         "2.1",
@@ -257,6 +308,9 @@ def risk_register() -> ReportTemplate:
         "the accountable body ({{ accountable_body_question }}), when it was last assessed and "
         "whether an equality impact assessment is held for it.",
     )
+
+
+def _risk_the_register(paper: ReportTemplate) -> None:
     paper.section("3", "The register")
     paper.para(
         "3.1",
@@ -293,6 +347,9 @@ def risk_register() -> ReportTemplate:
         more="register",
     )
     paper.tag("{%p endif %}")
+
+
+def _risk_questions_needing_attention(paper: ReportTemplate) -> None:
     paper.section("4", "Questions needing attention")
     paper.para(
         "4.1",
@@ -313,6 +370,9 @@ def risk_register() -> ReportTemplate:
         more="questions",
     )
     paper.tag("{%p endif %}")
+
+
+def _risk_recommendation(paper: ReportTemplate) -> None:
     paper.section("5", "Recommendation")
     paper.para(
         "5.1",
@@ -322,13 +382,21 @@ def risk_register() -> ReportTemplate:
         "complete them{% endif %}{% if without_eia %} and to ask for an equality impact "
         "assessment where none is held{% endif %}.",
     )
-    paper.bibliography()
-    return paper
 
 
 def survey_results() -> ReportTemplate:
     paper = ReportTemplate(SURVEY_TITLE, "Communities and Partnerships Committee")
     opening(paper)
+    _survey_purpose(paper)
+    _survey_background(paper)
+    _survey_respondents(paper)
+    _survey_results(paper)
+    _survey_recommendation(paper)
+    paper.bibliography()
+    return paper
+
+
+def _survey_purpose(paper: ReportTemplate) -> None:
     paper.section("1", "Purpose")
     paper.para(
         "1.1",
@@ -336,6 +404,9 @@ def survey_results() -> ReportTemplate:
         "annual{% endif %} stakeholder survey of the partnerships the Authority works with, "
         "compared with last year and with the baseline.",
     )
+
+
+def _survey_background(paper: ReportTemplate) -> None:
     paper.section("2", "Background")
     paper.para(
         "2.1",
@@ -350,6 +421,9 @@ def survey_results() -> ReportTemplate:
         "of its pledge to partnerships. Mean scores run from {{ scale }}; “% agree” is the share "
         "who agreed or strongly agreed.",
     )
+
+
+def _survey_respondents(paper: ReportTemplate) -> None:
     paper.section("3", "Respondents")
     paper.para(
         "3.1",
@@ -371,6 +445,9 @@ def survey_results() -> ReportTemplate:
         keep_together=True,
     )
     paper.tag("{%p endif %}")
+
+
+def _survey_results(paper: ReportTemplate) -> None:
     paper.section("4", "Results")
     paper.para(
         "4.1",
@@ -397,14 +474,15 @@ def survey_results() -> ReportTemplate:
     )
     paper.chart()
     paper.tag("{%p endif %}")
+
+
+def _survey_recommendation(paper: ReportTemplate) -> None:
     paper.section("5", "Recommendation")
     paper.para(
         "5.1",
         "The Committee is asked to note the results{% if declined %} and to consider how "
         "the Authority can improve its delivery of the pledge items that declined{% endif %}.",
     )
-    paper.bibliography()
-    return paper
 
 
 BUILDERS: dict[str, Callable[[], ReportTemplate]] = {

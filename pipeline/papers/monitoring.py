@@ -90,7 +90,7 @@ def monitoring_figures(
         context=context,
         chart=chart,
         chart_title="Ratings given in the monitoring returns",
-        markings=[r.marking for r in returns],
+        markings=list({r.marking for r in returns}),
         notes=_notes(expected),
     )
 

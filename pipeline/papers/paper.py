@@ -19,7 +19,7 @@ from pipeline.definitions import FormLibrary
 from pipeline.errors import ConversionError, GenerationError
 from pipeline.papers.annex import annex_bytes
 from pipeline.papers.figures import Figures, period_words
-from pipeline.papers.marking import highest_marking
+from pipeline.marking import highest_marking
 from pipeline.papers.monitoring import monitoring_figures
 from pipeline.papers.render import find_template, open_template, render_paper, template_title
 from pipeline.papers.request import (

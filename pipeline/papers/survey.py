@@ -32,7 +32,7 @@ class Answers:
         default_factory=lambda: defaultdict(lambda: defaultdict(Counter))
     )
     respondents: Counter[int] = field(default_factory=Counter)
-    markings: dict[int, list[str | None]] = field(default_factory=lambda: defaultdict(list))
+    markings: dict[int, set[str | None]] = field(default_factory=lambda: defaultdict(set))
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def survey_figures(source: StoredReturns, library: FormLibrary, period: Period) 
     results = _results_table(pledges, answers, years)
     respondents = _respondents_table(answers, years)
     used = {y for y in (years.this, years.last, years.baseline) if y is not None}
-    markings = [m for year in used for m in answers.markings[year]]
+    markings = list({m for year in used for m in answers.markings[year]})
     context = _context(definition, period, years, answers)
     context["declined"] = [row["number"] for row in results.rows if (row["change_last"] or 0) < 0]
     chart = _chart(pledges, results, years) if years.this is not None else None
@@ -84,7 +84,7 @@ def _count(source: StoredReturns, pledges: list[Field]) -> Answers:
         if year is None:
             continue
         answers.respondents[year] += 1
-        answers.markings[year].append(survey.marking)
+        answers.markings[year].add(survey.marking)
         for pledge in pledges:
             value = survey.values.get(pledge.id)
             if value is not None:
