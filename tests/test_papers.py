@@ -29,7 +29,7 @@ from pipeline.ingest import Ingest, Outcome
 from pipeline.papers import PAPER_KINDS, PaperFiles, PaperRequest, write_paper
 from pipeline.marking import highest_marking, marking_rank
 from pipeline.papers.render import DEFAULT_TEMPLATES
-from pipeline.papers.wordxml import renumber_ids
+from pipeline.ooxml.paperxml import renumber_ids
 from pipeline.store import NewIntake, NewSubmission, Record, Store
 from tests.filling import fill_docx, soffice
 

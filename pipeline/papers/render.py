@@ -18,7 +18,7 @@ from docxtpl import DocxTemplate, InlineImage
 import pipeline
 from pipeline.config import Settings
 from pipeline.errors import GenerationError
-from pipeline.papers.wordxml import renumber_ids
+from pipeline.ooxml.paperxml import renumber_ids
 
 DEFAULT_TEMPLATES = Path(pipeline.__file__).resolve().parent.parent / "templates" / "docx"
 CHART_WIDTH = Mm(150)

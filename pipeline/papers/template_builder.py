@@ -19,7 +19,7 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from pipeline.papers.wordxml import cell_margins, keep_row_whole, repeat_as_header, shade
+from pipeline.ooxml.paperxml import cell_margins, keep_row_whole, repeat_as_header, shade
 
 FONT = "Arial"
 PAGE_WIDTH, MARGIN = Cm(21.0), Cm(2.2)
