@@ -16,11 +16,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.returns import answers
 from pipeline.definitions import FormDefinition
 from pipeline.ingest import record_key
 from pipeline.store import Store
-
-from bench.returns import answers
 
 CORRECTED_EVERY = 20
 DUE_DAYS = 7

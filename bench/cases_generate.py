@@ -12,14 +12,13 @@ import jinja2
 from docxtpl import DocxTemplate
 from lxml import etree
 
+from bench.context import Context
+from bench.measure import Result, Timings, ratio, timed
+from bench.returns import person
 from pipeline.docx_form import fill_docx_form
 from pipeline.generate import form_bytes
 from pipeline.identity import FormIdentity, Personalisation
 from pipeline.recognise import read_form
-
-from bench.context import Context
-from bench.measure import Result, Timings, ratio, timed
-from bench.returns import person
 
 TARGET = 10.0
 CHECK_EVERY = 50  # read back every 50th copy in full (the token of every copy is checked)

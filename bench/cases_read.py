@@ -13,14 +13,13 @@ import docx
 import openpyxl
 from lxml import etree
 
+from bench.context import Context
+from bench.measure import Result, Timings, per_item, ratio, timed
+from bench.returns import Return, same_answers, xlsx_return
 from pipeline.config import Settings
 from pipeline.ingest import Ingest, Outcome
 from pipeline.recognise import read_form
 from pipeline.store import Store
-
-from bench.context import Context
-from bench.measure import Result, Timings, per_item, ratio, timed
-from bench.returns import Return, same_answers, xlsx_return
 
 PARSE_TARGET = 5.0
 
@@ -103,12 +102,12 @@ def _ingest(ctx: Context, name: str, warm: list[Return], batches: list[list[Retu
             paths = [source / item.name for item in batch]
             first = number % 2
             if first:
-                theirs.runs.append(per_item(timed(lambda: [load(p) for p in paths])[0], len(paths)))
+                theirs.runs.append(_load_all(load, paths))
             total, found = timed(lambda batch=batch: _run_batch(ingest, settings, source, batch))
             ours.runs.append(per_item(total, len(batch)))
             outcomes += found  # type: ignore[arg-type]
             if not first:
-                theirs.runs.append(per_item(timed(lambda: [load(p) for p in paths])[0], len(paths)))
+                theirs.runs.append(_load_all(load, paths))
         correct, note = _stored_correctly(store, [*warm, *(r for b in batches for r in b)], outcomes)
     got = ratio(ours.median, theirs.median)
     per_batch = len(batches[0])
@@ -120,6 +119,11 @@ def _ingest(ctx: Context, name: str, warm: list[Return], batches: list[list[Retu
         notes=note or f"claim, hash, identify, read, validate, store (SQLite on disk), archive; "
         f"per file, {per_batch} new files per repeat, one warm Ingest",
     )
+
+
+def _load_all(load: Callable[[Path], object], paths: list[Path]) -> float:
+    """Seconds per file for the baseline to load each of `paths`."""
+    return per_item(timed(lambda: [load(path) for path in paths])[0], len(paths))
 
 
 def _run_batch(ingest: Ingest, settings: Settings, source: Path, batch: list[Return]) -> list[str]:

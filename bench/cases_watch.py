@@ -110,6 +110,13 @@ class _Taken(threading.Thread):
         self.inbox, self.at, self.stop = inbox, {}, threading.Event()
         self._seen: set[str] = set()
 
+    def when(self, name: str) -> float:
+        """When `name` left the inbox, waiting for the next look if it has not been seen yet."""
+        deadline = time.time() + READY_TIMEOUT_S
+        while name not in self.at and time.time() < deadline:
+            time.sleep(LOOK_EVERY / 2)
+        return self.at[name]
+
     def run(self) -> None:
         while not self.stop.is_set():
             now = time.time()
@@ -185,7 +192,7 @@ def _watch(home: Path, burst: list[Return], idle: list[Return], *, polling: bool
             time.sleep(SETTLE_S)
             landed.update(_drop(home / "inbox", [item]))
             watcher.wait_for(number)
-            idle_waits.append(taken.at[item.name] - landed[item.name])
+            idle_waits.append(taken.when(item.name) - landed[item.name])
     finally:
         taken.stop.set()
         watcher.stop()

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from pipeline.definitions import FormDefinition, FormLibrary
-
 from bench.returns import Return, docx_return
+from pipeline.definitions import FormDefinition, FormLibrary
 
 REPO = Path(__file__).resolve().parent.parent
 

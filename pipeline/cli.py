@@ -259,9 +259,11 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         for row in rows:
             print(f"{row['partnership'][:42]:<42} {row['form']:<20} {row['sent']:>4} "
                   f"{row['returned']:>4} {row['late']:>4} {row['missing']:>7}")
+    from pipeline.messages import long_date
+
     for meeting in summary["meetings"]:
-        print(f"Next: {meeting['committee']} on {meeting['date']}: papers must be published by "
-              f"{meeting['publication_deadline']}.")
+        when, by = (long_date(date.fromisoformat(meeting[k])) for k in ("date", "publication_deadline"))
+        print(f"Next: {meeting['committee']} meets on {when}; its papers must be published by {by}.")
     return 0
 
 

@@ -47,7 +47,7 @@ def test_the_quick_run_measures_everything_and_writes_well_formed_json(tmp_path:
                      "inbox-wait-alone-events", "inbox-wait-alone-polling"):
         assert expected in names
     for row in report["results"]:
-        assert SCHEMA <= set(row), row["name"]
+        assert set(row) >= SCHEMA, row["name"]
         assert row["correct"] is True, (row["name"], row["notes"])
         assert row["met"] in (True, False, None)
         if row["median_s"] is not None:
@@ -82,7 +82,7 @@ def test_the_bulk_built_returns_are_the_rows_the_store_writes(tmp_path: Path) ->
                 late=False, due_date=date(2026, 3, 1), marking=MONITORING.marking, values=values),
                 intake_id=None)
     assert _current_answers(tmp_path / "bulk.sqlite3") == _current_answers(tmp_path / "store.sqlite3")
-    assert expected.received == 45 and expected.received - expected.meetings == 2  # corrected copies
+    assert expected.received == 45 and expected.meetings == 42  # returns 0, 20 and 40 were corrected
     assert sum(expected.agenda.values()) == expected.meetings
 
 

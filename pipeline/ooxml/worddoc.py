@@ -119,6 +119,8 @@ class _Stencil:
 
     @classmethod
     def cut(cls, filled: bytes, marks: dict[bytes, tuple[str, str]]) -> _Stencil:
+        if not marks:
+            return cls((filled,), ())
         pattern = re.compile(b"|".join(re.escape(mark) for mark in marks))
         pieces, slots, start = [], [], 0
         for found in pattern.finditer(filled):
