@@ -85,8 +85,11 @@ def _print_result(result: object, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
         return
-    print(f"{result.outcome.value.upper():<10} {result.path}: {result.message.splitlines()[0]}",
-          flush=True)
+    first = result.message.splitlines()[0] if result.message else ""
+    label = "ACCEPTED" if result.outcome.value == "superseded" else result.outcome.value.upper()
+    if result.outcome.value == "superseded":
+        first += " (it replaces the earlier return for the same meeting, which is kept in the history)"
+    print(f"{label:<10} {result.path}: {first}", flush=True)
     for problem in result.problems:
         print(f"           - {problem.label}: {problem.message}")
     if result.report:
@@ -96,6 +99,9 @@ def _print_result(result: object, as_json: bool) -> None:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.service import ingest_files
 
+    missing = [str(p) for p in args.paths if not p.is_file()]
+    if missing:
+        raise ConfigError(f"No such file: {', '.join(missing)}. Nothing was ingested.")
     ingest_files(settings, library_for(settings), args.paths,
                  lambda result: _print_result(result, args.json))
     return 0
@@ -121,9 +127,18 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def existing_home(settings: Settings) -> Settings:
+    """For commands that only read: a home that is not there is a typing mistake, not a new one."""
+    if not settings.database.exists():
+        raise ConfigError(f"There is no pipeline database in {settings.home}. Check --home (or "
+                          "PIPELINE_HOME), or ingest some returns first.")
+    return settings
+
+
 def cmd_records(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.service import record_json, records
 
+    existing_home(settings)
     definition = library_for(settings).get(args.form)
     found = records(settings, definition.id)
     if args.json:
@@ -195,11 +210,14 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import committees
     from pipeline.store import Store
 
+    if args.action == "import" and (args.file is None or not args.file.is_file()):
+        raise ConfigError("Say which file to import: pipeline calendar import FILE.ics "
+                          "--committee NAME (or a committees.yaml)"
+                          + (f"; there is no file {args.file}" if args.file else ""))
+    if args.action == "list":
+        existing_home(settings)
     with Store.open(settings.database) as store:
         if args.action == "import":
-            if args.file is None:
-                raise ConfigError("Say which file to import: pipeline calendar import FILE.ics "
-                                  "--committee NAME (or a committees.yaml)")
             if args.file.suffix.lower() in (".yaml", ".yml"):
                 result = committees.load_yaml(store, args.file)
             else:
@@ -243,6 +261,7 @@ def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.service import status
 
+    existing_home(settings)
     summary = status(settings, today=_now(args).date())
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -378,7 +397,8 @@ def build_parser() -> Parser:
                                help="do whatever is due now (send, chase, reply, write papers)")
     tick.add_argument("--now", type=iso_minute, help="act as if it were this time, YYYY-MM-DDTHH:MM")
     tick.add_argument("--dry-run", action="store_true",
-                      help="write emails to outbox/mail as .eml instead of sending them")
+                      help="write each email to outbox/mail as an .eml file instead of sending it "
+                           "by SMTP; they count as sent (for sending by hand)")
     tick.add_argument("--json", action="store_true", help="print what was done as JSON")
     tick.set_defaults(run=cmd_tick)
 
@@ -391,7 +411,8 @@ def build_parser() -> Parser:
     serve = commands.add_parser("serve", parents=[common],
                                 help="run the watcher and the scheduler together until stopped")
     serve.add_argument("--polling", action="store_true", help="poll the inbox (network shares)")
-    serve.add_argument("--dry-run", action="store_true", help="write emails as .eml, don't send")
+    serve.add_argument("--dry-run", action="store_true",
+                       help="write emails to outbox/mail as .eml files instead of sending them")
     serve.add_argument("--tick-seconds", type=float, default=60.0,
                        help="how often the scheduler looks for work (default 60)")
     serve.set_defaults(run=cmd_serve)
@@ -424,3 +445,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pipeline: stopped.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `pipeline records --json | head`
+        return 0
+    except Exception as exc:  # a bug: the clerk gets one line, the details go to a log file
+        return _unexpected(exc, getattr(args, "home", None))
+
+
+def _unexpected(exc: Exception, home: str | None) -> int:
+    import traceback
+
+    try:
+        log_file = settings_for(home).home / "pipeline-errors.log"
+        with open(log_file, "a", encoding="utf-8") as out:
+            out.write(f"--- {datetime.now(UTC).isoformat()}\n{traceback.format_exc()}\n")
+        where = f"the details are in {log_file}"
+    except (OSError, PipelineError):
+        where = "the details could not be saved"
+    print(f"pipeline: something went wrong inside the pipeline ({type(exc).__name__}); {where}. "
+          "Nothing was lost: files stay where they were.", file=sys.stderr)
+    return 1

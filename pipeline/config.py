@@ -101,6 +101,7 @@ class SmtpConfig:
 class ScheduleConfig:
     papers_lead_days: int = 2  # generate papers this many working days before the deadline
     chase_interval_days: int = 3
+    max_chasers: int = 3  # then the form shows as missing in 'pipeline status', unchased
     send_receipts: bool = True
     monitoring_send_days_before: int = 3  # personalised monitoring forms go this long ahead
     survey_month: int = 4  # the annual stakeholder survey goes out from this month (April)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from pipeline import committees, expected, messages, register
 from pipeline.config import Config, Settings
 from pipeline.definitions import FormLibrary
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, SendError
 from pipeline.generate import form_bytes, slug
 from pipeline.identity import Personalisation
 from pipeline.mailer import Mailer
@@ -50,6 +50,13 @@ class TickReport:
 
     def to_json(self) -> dict[str, object]:
         return {"done": self.done, "problems": self.problems, "papers": [str(p) for p in self.papers]}
+
+
+def _partnership_contact(partnership: register.Partnership) -> tuple[str | None, str | None]:
+    """Who answers the stakeholder survey: the partnership's own lead, else our representative."""
+    if partnership.lead_officer_email:
+        return partnership.lead_officer, partnership.lead_officer_email
+    return partnership.representative, partnership.representative_email
 
 
 class Cycle:
@@ -82,13 +89,21 @@ class Cycle:
             " AND i.outcome IN ('accepted', 'rejected') ORDER BY i.id").fetchall()
         for row in rows:
             message = self._reply_for(row)
-            where = self.mailer.send(message) if message is not None else "not needed"
-            with self.store.transaction():
-                self.db.execute("INSERT INTO replies (intake_id, kind, sent_at, detail)"
-                                " VALUES (?,?,?,?)",
-                                (row["id"], row["outcome"], utc_text(self.now), where))
+            where = self._send(message, report) if message is not None else "not needed"
+            if where is None:
+                continue  # not sent: tried again at the next tick
+            self.store.record_reply(row["id"], row["outcome"], where, self.now)
             if message is not None:
                 report.add(f"Replied to {row['sender']} about {row['original_name']} ({row['outcome']})")
+
+    def _send(self, message: EmailMessage, report: TickReport) -> str | None:
+        """Send one message; a refusal is reported and skipped, never blocking the others."""
+        try:
+            return self.mailer.send(message)
+        except SendError as exc:
+            report.problems.append(str(exc))
+            log.error("%s", exc)
+            return None
 
     def _reply_for(self, row: object) -> EmailMessage | None:
         smtp, authority = self.config.smtp, self.config.authority.name
@@ -166,35 +181,41 @@ class Cycle:
             return
         start_of_year = datetime(self.today.year, 1, 1, tzinfo=LONDON)
         for partnership in register.partnerships(self.store):
-            if not partnership.representative_email:
+            contact, email = _partnership_contact(partnership)
+            if not email:
                 continue
             if expected.was_sent(self.db, partnership.id, "survey", since=start_of_year):
                 continue
-            person = Personalisation(partnership=partnership.name, member=partnership.representative)
+            person = Personalisation(partnership=partnership.name, member=contact)
             self._send_form("stakeholder-survey", "survey", partnership, person,
-                            self.today + timedelta(days=SURVEY_DUE_DAYS), report)
+                            self.today + timedelta(days=SURVEY_DUE_DAYS), report, to=(contact, email))
 
     def _send_form(self, form_id: str, purpose: str, partnership: register.Partnership,
-                   person: Personalisation, due: date, report: TickReport) -> None:
+                   person: Personalisation, due: date, report: TickReport,
+                   to: tuple[str | None, str | None] | None = None) -> None:
+        """Send a personal copy: to the Authority's representative unless `to` says otherwise."""
+        name_to, email_to = to or (partnership.representative, partnership.representative_email)
         definition = self.library.get(form_id)
         data, identity = form_bytes(definition, "docx", person)
         name = f"{form_id}-{slug(partnership.name)}.docx"
         message = messages.form_request(
-            to=partnership.representative_email, member=partnership.representative or "",
+            to=email_to, member=name_to or "",
             partnership=partnership.name, form_title=definition.title, due=due,
             meeting_date=person.meeting_date, meeting_title=person.meeting_title,
             attachment=(name, data), authority=self.config.authority.name,
             sender=self.config.smtp.sender, reply_to=self.config.smtp.reply_to or None,
             token=identity.token, now=self.now)
-        where = self.mailer.send(message)
+        where = self._send(message, report)
+        if where is None:
+            return
         with self.store.transaction():
             expected.record_sent(
                 self.db, token=identity.token or "", form_id=form_id, form_version=definition.version,
-                partnership_id=partnership.id, recipient_name=partnership.representative,
-                recipient_email=partnership.representative_email or "",
+                partnership_id=partnership.id, recipient_name=name_to,
+                recipient_email=email_to or "",
                 meeting_date=person.meeting_date, due_date=due, purpose=purpose, sent_at=self.now,
                 message_path=where)
-        report.add(f"Sent the {definition.title} to {partnership.representative_email} "
+        report.add(f"Sent the {definition.title} to {email_to} "
                    f"({partnership.name}), due {messages.long_date(due)}")
 
     # --- chasing ------------------------------------------------------------------------------
@@ -205,18 +226,21 @@ class Cycle:
         for sent in expected.outstanding(self.db):
             if not sent.overdue(self.today) or not self._chase_due(sent, interval):
                 continue
+            if sent.chase_count >= self.config.schedule.max_chasers or expected.replaced(self.db, sent):
+                continue
             definition = self.library.get(sent.form_id)
             person = self._person_for(sent)
             data, _ = form_bytes(definition, "docx", person)
             message = messages.chaser(
                 to=sent.recipient_email, member=sent.recipient_name or "",
                 partnership=sent.partnership or "", form_title=definition.title,
-                due=sent.due_date, meeting_date=sent.meeting_date, meeting_title=None,
+                due=sent.due_date, meeting_date=sent.meeting_date, meeting_title=person.meeting_title,
                 attachment=(f"{sent.form_id}-{slug(sent.partnership or 'form')}.docx", data),
                 authority=self.config.authority.name, sender=self.config.smtp.sender,
                 reply_to=self.config.smtp.reply_to or None, token=sent.token, today=self.today,
                 now=self.now)
-            self.mailer.send(message)
+            if self._send(message, report) is None:
+                continue
             with self.store.transaction():
                 expected.mark_chased(self.db, sent.id, self.now)
             report.add(f"Chased {sent.recipient_email} for the {definition.title} "
@@ -232,8 +256,15 @@ class Cycle:
 
     def _person_for(self, sent: expected.SentForm) -> Personalisation:
         """The same personal copy again, with the same token, so the return still matches."""
+        title = place = None
+        if sent.meeting_date and sent.partnership_id:
+            found = self.db.execute(
+                "SELECT title, place FROM partnership_meetings WHERE partnership_id = ? AND meeting_date = ?",
+                (sent.partnership_id, sent.meeting_date.isoformat())).fetchone()
+            title, place = (found["title"], found["place"]) if found else (None, None)
         return Personalisation(partnership=sent.partnership, member=sent.recipient_name,
-                               meeting_date=sent.meeting_date, token=sent.token)
+                               meeting_title=title, meeting_date=sent.meeting_date, meeting_place=place,
+                               token=sent.token)
 
     # --- committee papers ------------------------------------------------------------------
 
@@ -261,14 +292,17 @@ class Cycle:
                 self._record_paper(kind, meeting, files)
                 written.append(files.docx)
                 report.papers.append(files.docx)
+                note = f" ({files.pdf_note})" if files.pdf_note else ""
                 report.add(f"Wrote the {kind} paper for {meeting.committee} on "
-                           f"{messages.long_date(meeting.date)}" + (f" ({files.pdf_note})" if files.pdf_note else ""))
+                           f"{messages.long_date(meeting.date)}{note}")
             if written or not self._pack_written(meeting):
-                packs = pack.build_packs(meeting.date, self._papers_dir(), self.settings.outbox / "packs",
-                                         committee=meeting.committee, authority=self.config.authority.name)
+                packs = pack.build_packs(meeting.date, self._papers_dir(),
+                                         self.settings.outbox / "packs", committee=meeting.committee,
+                                         authority=self.config.authority.name)
                 self._record_pack(meeting, packs)
                 report.papers += packs
-                report.add(f"Built the agenda pack for {meeting.committee} on {messages.long_date(meeting.date)}")
+                report.add(f"Built the agenda pack for {meeting.committee} "
+                           f"on {messages.long_date(meeting.date)}")
                 self._tell_clerk(meeting, [*written, *packs])
 
     def _papers_dir(self) -> Path:
@@ -276,8 +310,9 @@ class Cycle:
 
     def _period_start(self, meeting: committees.Meeting) -> date:
         earlier = self.db.execute(
-            "SELECT MAX(m.meeting_date) FROM committee_meetings m JOIN committees c ON c.id = m.committee_id"
-            " WHERE c.name = ? AND m.meeting_date < ?", (meeting.committee, meeting.date.isoformat())).fetchone()[0]
+            "SELECT MAX(m.meeting_date) FROM committee_meetings m"
+            " JOIN committees c ON c.id = m.committee_id WHERE c.name = ? AND m.meeting_date < ?",
+            (meeting.committee, meeting.date.isoformat())).fetchone()[0]
         return date.fromisoformat(earlier) if earlier else meeting.date - PERIOD_WHEN_NO_EARLIER_MEETING
 
     def _paper_written(self, kind: str, meeting: committees.Meeting) -> bool:

@@ -8,8 +8,8 @@ and the label beside each. When the layout does not match, the form is rejected,
 from __future__ import annotations
 
 import re
-from datetime import date
 from collections.abc import Sequence
+from datetime import date
 
 from pipeline.definitions import Field, FormDefinition
 from pipeline.docx_form import Slot, input_slots

@@ -109,19 +109,44 @@ def all_sent(db: sqlite3.Connection) -> list[SentForm]:
     return [_row(r) for r in db.execute(_SELECT + " ORDER BY s.sent_at, s.id")]
 
 
+_NOT_YET_LINKED = (" AND s.status = 'current' AND s.id NOT IN"
+                   " (SELECT returned_submission_id FROM sent_forms"
+                   "  WHERE returned_submission_id IS NOT NULL)")
+
+
 def match_return(db: sqlite3.Connection, sent: SentForm) -> int | None:
-    """The current submission that answers `sent`: by token, else by form, partnership, meeting."""
-    found = db.execute("SELECT id FROM submissions WHERE token = ? AND status = 'current'",
-                       (sent.token,)).fetchone()
+    """The current submission that answers `sent`: by token, else by form and partnership.
+
+    Either way it must be for the same meeting (monitoring) or year (survey), and not already
+    the answer to another form sent.
+    """
+    same, args = _same_occasion(sent)
+    found = db.execute("SELECT s.id FROM submissions s WHERE s.token = ?" + _NOT_YET_LINKED + same,
+                       [sent.token, *args]).fetchone()
     if found is None and sent.partnership:
-        query = ("SELECT id FROM submissions WHERE form_id = ? AND status = 'current'"
-                 " AND partnership = ? COLLATE NOCASE AND received_at >= ?")
-        args: list[object] = [sent.form_id, sent.partnership, sent.sent_at]
-        if sent.meeting_date:
-            query += " AND record_key LIKE ?"
-            args.append(f"%{sent.meeting_date.isoformat()}%")
-        found = db.execute(query + " ORDER BY received_at LIMIT 1", args).fetchone()
+        found = db.execute(
+            "SELECT s.id FROM submissions s WHERE s.form_id = ? AND s.partnership = ? COLLATE NOCASE"
+            " AND s.received_at >= ?" + _NOT_YET_LINKED + same + " ORDER BY s.received_at LIMIT 1",
+            [sent.form_id, sent.partnership, sent.sent_at, *args]).fetchone()
     return int(found[0]) if found else None
+
+
+def _same_occasion(sent: SentForm) -> tuple[str, list[object]]:
+    if sent.meeting_date:
+        return " AND s.record_key LIKE ?", [f"%{sent.meeting_date.isoformat()}%"]
+    if sent.purpose == "survey":
+        return (" AND EXISTS (SELECT 1 FROM answers a WHERE a.submission_id = s.id"
+                " AND a.field_id = 'survey_year' AND CAST(a.value AS INTEGER) = ?)", [int(sent.sent_at[:4])])
+    return "", []
+
+
+def replaced(db: sqlite3.Connection, sent: SentForm) -> bool:
+    """A newer form of the same kind has gone to the same partnership since (stop chasing this)."""
+    found = db.execute("SELECT 1 FROM sent_forms WHERE partnership_id = ? AND purpose = ?"
+                       " AND sent_at > ? AND id != ? AND meeting_date IS ?",
+                       (sent.partnership_id, sent.purpose, sent.sent_at, sent.id,
+                        sent.meeting_date.isoformat() if sent.meeting_date else None)).fetchone()
+    return found is not None
 
 
 def mark_returned(db: sqlite3.Connection, sent_id: int, submission_id: int) -> None:

@@ -70,6 +70,8 @@ def write_new_file(folder: Path, name: str, data: bytes, *, reuse_identical: boo
         handle, temp = tempfile.mkstemp(dir=folder, prefix=".writing-")
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+            out.flush()
+            os.fsync(out.fileno())  # on disk before any original is removed
         stem, dot, suffix = name.rpartition(".")
         for attempt in range(1, 10_000):
             target = folder / (name if attempt == 1 else f"{stem}-{attempt}{dot}{suffix}")
@@ -78,6 +80,7 @@ def write_new_file(folder: Path, name: str, data: bytes, *, reuse_identical: boo
             except FileExistsError:
                 continue
             os.unlink(temp)
+            _sync_folder(folder)
             return target
     except OSError as exc:
         raise GenerationError(f"Could not write {name} into {folder}: {exc.strerror}.") from exc
@@ -93,3 +96,15 @@ def _identical(folder: Path, name: str, data: bytes) -> Path | None:
         if candidate.stat().st_size == len(data) and candidate.read_bytes() == data:
             return candidate
     return None
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a new name in `folder` survive a power cut (a no-op where folders can't be opened)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)

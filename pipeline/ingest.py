@@ -22,12 +22,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pipeline.config import Settings
 from pipeline.definitions import FormDefinition, FormLibrary
 from pipeline.errors import PipelineError, RejectedFile, UnreadableFile, UnsafeFile
 from pipeline.generate import slug, write_new_file
 from pipeline.mail import Envelope, is_email, read_email
+from pipeline.messages import long_date
 from pipeline.recognise import ACCEPTED_KINDS, ReadForm, looks_like_form, read_form
 from pipeline.store import IntakeOutcome, IntakeRow, NewIntake, NewSubmission, Problem, Store
 from pipeline.validation import Checked, check, describe
@@ -35,6 +37,9 @@ from pipeline.values import to_json_value
 
 log = logging.getLogger("pipeline.ingest")
 MAX_FILE_BYTES = 50 * 1024 * 1024
+LONDON = ZoneInfo("Europe/London")
+UNREADABLE = ("The file could not be read: it may be damaged, or made by a program that changed "
+              "the form. Please fill in the form again in Word, LibreOffice or Excel and send it.")
 PROCESSING = ".processing"
 Clock = Callable[[], datetime]
 
@@ -60,6 +65,7 @@ class FileResult:
     report: str | None = None
     sender: str | None = None
     late: bool = False
+    intake_id: int | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -113,11 +119,14 @@ class Ingest:
         """Finish files a stopped or killed run left half-done in `inbox/.processing/`."""
         results: list[FileResult] = []
         for claimed in sorted(self.processing.iterdir()):
-            if claimed.is_file():
+            if claimed.is_file() and not claimed.name.startswith("."):
                 original = claimed.name.split("--", 1)[-1]
                 log.info("Finishing %s, left over from an interrupted run", original)
-                results += self._process_claimed(claimed, original=original, source=str(claimed),
-                                                 sender=None)
+                try:
+                    results += self._process_claimed(claimed, original=original,
+                                                     source=str(claimed), sender=None)
+                except PipelineError as exc:  # leave it for the next run; carry on with the rest
+                    log.error("Could not finish %s yet: %s", original, exc)
         return results
 
     # --- claim ---------------------------------------------------------------------------------
@@ -131,8 +140,10 @@ class Ingest:
         try:
             if inside_inbox:
                 os.replace(path, target)
-            else:
-                shutil.copy2(path, target)
+            else:  # copied under a hidden name first: a copy cut short is never taken as a file
+                partial = self.processing / f".copying-{target.name}"
+                shutil.copy2(path, partial)
+                os.replace(partial, target)
         except OSError as exc:
             raise PipelineError(f"Could not take {path.name} from {path.parent}: {exc.strerror}.") from exc
         return target
@@ -143,7 +154,7 @@ class Ingest:
         done = self.store.intake_by_name(claimed.name)
         if done is not None and done.finished and done.sha256 == hashlib.sha256(data).hexdigest():
             claimed.unlink(missing_ok=True)  # stored before a crash: only the tidy-up was left
-            return [self._result_of(done)]
+            return self._result_of(done)
         arrived = datetime.fromtimestamp(claimed.stat().st_mtime, UTC)
         job = Job(original, data, claimed.name, source, sender, min(arrived, self.clock()))
         results = self._run(job, parent=None)
@@ -154,6 +165,7 @@ class Ingest:
 
     def _run(self, job: Job, parent: int | None) -> list[FileResult]:
         intake_id = self._start_intake(job, parent)
+        read: ReadForm | None = None
         try:
             self._preflight(job)
             if is_email(job.name):
@@ -165,11 +177,16 @@ class Ingest:
             checked = self._validate(job, intake_id, read)
             return [self._store_and_archive(job, intake_id, read, checked)]
         except _Invalid as invalid:
-            return [self._reject(job, intake_id, invalid.reason, invalid.problems)]
+            return [self._reject(job, intake_id, invalid.reason, invalid.problems, read)]
         except _EmailWithoutForm as empty:
             return [self._reject(replace(job, sender=empty.sender), intake_id, empty.reason, ())]
         except RejectedFile as rejection:
-            return [self._reject(job, intake_id, rejection.reason, ())]
+            return [self._reject(job, intake_id, rejection.reason, (), read)]
+        except PipelineError:
+            raise  # the pipeline itself failed (database, disk): the file stays to be retried
+        except Exception:  # an odd file met a reader's blind spot: never leave it stuck
+            log.exception("Unexpected error reading %s; rejecting it, file kept", job.name)
+            return [self._reject(job, intake_id, UNREADABLE, (), read)]
 
     def _start_intake(self, job: Job, parent: int | None) -> int:
         existing = self.store.intake_by_name(job.intake_name)
@@ -197,7 +214,7 @@ class Ingest:
         return read
 
     def _validate(self, job: Job, intake_id: int, read: ReadForm) -> Checked:
-        checked = check(read.definition, read.raw, received=job.received_at.date())
+        checked = check(read.definition, read.raw, received=local_day(job.received_at))
         if not checked.ok:
             problems = tuple(Problem(p.field_id, p.label, p.message) for p in checked.problems)
             raise _Invalid(describe(read.definition.title, checked.problems), problems)
@@ -225,11 +242,15 @@ class Ingest:
                            intake_id=intake_id, submission_id=submission_id)
         outcome = Outcome.SUPERSEDED if superseded else Outcome.ACCEPTED
         message = f"Accepted {definition.title}" + (" (late)" if checked.late else "")
+        stored = self.store.submission_by_sha256(job.sha256)
+        if stored is not None and stored.status == "superseded":
+            message += ("; a later return for the same meeting was already held, so this one is "
+                        "kept in the history")
         return FileResult(job.source_path, outcome, definition.id, submission_id, (), message,
-                          str(archived), sender=job.sender, late=checked.late)
+                          str(archived), sender=job.sender, late=checked.late, intake_id=intake_id)
 
     def _archive(self, job: Job, definition: FormDefinition, partnership: str | None) -> Path:
-        day = job.received_at.date().isoformat()
+        day = local_day(job.received_at).isoformat()
         parts = [day, definition.id, slug(partnership) if partnership else "no-partnership",
                  job.sha256[:8]]
         name = "-".join(parts) + Path(job.name).suffix.lower()
@@ -238,7 +259,7 @@ class Ingest:
         return path
 
     def _duplicate(self, job: Job, intake_id: int, of: int, form_id: str) -> FileResult:
-        day = job.received_at.date().isoformat()
+        day = local_day(job.received_at).isoformat()
         copy = write_new_file(self.settings.archive / "duplicates", f"{day}-{job.name}", job.data,
                               reuse_identical=True)
         with self.store.transaction():
@@ -251,9 +272,9 @@ class Ingest:
         return FileResult(job.source_path, Outcome.DUPLICATE, form_id, of, (), message, str(copy),
                           sender=job.sender)
 
-    def _reject(self, job: Job, intake_id: int, reason: str,
-                problems: tuple[Problem, ...]) -> FileResult:
-        day = job.received_at.date().isoformat()
+    def _reject(self, job: Job, intake_id: int, reason: str, problems: tuple[Problem, ...],
+                read: ReadForm | None = None) -> FileResult:
+        day = local_day(job.received_at).isoformat()
         kept = write_new_file(self.settings.rejected, f"{day}-{job.name}", job.data,
                               reuse_identical=True)
         report = write_new_file(self.settings.rejected, f"{kept.name}.what-to-fix.txt",
@@ -263,8 +284,9 @@ class Ingest:
                                      archived_path=str(kept), report_path=str(report),
                                      problems=list(problems))
             self.store.log("reject", "rejected", reason.splitlines()[0], intake_id=intake_id)
-        return FileResult(job.source_path, Outcome.REJECTED, None, None, problems, reason,
-                          str(kept), str(report), sender=job.sender)
+        form = read.definition.id if read else None
+        return FileResult(job.source_path, Outcome.REJECTED, form, None, problems, reason,
+                          str(kept), str(report), sender=job.sender, intake_id=intake_id)
 
     # --- emails ----------------------------------------------------------------------------------
 
@@ -281,12 +303,22 @@ class Ingest:
             child = Job(attachment.name, attachment.data, f"{job.intake_name}#{index}",
                         f"{job.source_path}#{attachment.name}", sender, sent)
             done = self.store.intake_by_name(child.intake_name)
-            results += [self._result_of(done)] if done and done.finished else self._run(child, intake_id)
+            results += self._result_of(done) if done and done.finished else self._run(child, intake_id)
+        self._quiet_non_forms(results)
         self._finish_container(job, intake_id, envelope)
         return results
 
+    def _quiet_non_forms(self, results: list[FileResult]) -> None:
+        """An email with a form and a covering letter: the letter is kept, but nobody is told off."""
+        if not any(r.form for r in results):
+            return
+        for result in results:
+            if result.outcome is Outcome.REJECTED and not result.form and result.intake_id:
+                self.store.record_reply(result.intake_id, "none",
+                                        "not a form, sent alongside one", self.clock())
+
     def _finish_container(self, job: Job, intake_id: int, envelope: Envelope) -> None:
-        day = job.received_at.date().isoformat()
+        day = local_day(job.received_at).isoformat()
         copy = write_new_file(self.settings.archive / "emails", f"{day}-{job.name}", job.data,
                               reuse_identical=True)
         with self.store.transaction():
@@ -295,12 +327,17 @@ class Ingest:
             self.store.log("archive", "ok", f"email from {envelope.sender}: {copy}",
                            intake_id=intake_id)
 
-    def _result_of(self, row: IntakeRow) -> FileResult:
+    def _result_of(self, row: IntakeRow) -> list[FileResult]:
+        """What a finished intake came to (an email: what each of its attachments came to)."""
+        if row.outcome is IntakeOutcome.CONTAINER:
+            return [r for child in self.store.children(row.id) for r in self._result_of(child)]
         outcome = {IntakeOutcome.ACCEPTED: Outcome.ACCEPTED, IntakeOutcome.DUPLICATE: Outcome.DUPLICATE,
                    }.get(row.outcome, Outcome.REJECTED)
-        return FileResult(row.source_path or row.original_name, outcome, None,
-                          row.submission_id or row.duplicate_of, row.problems, row.reason or "",
-                          row.archived_path, row.report_path, sender=row.sender)
+        message = row.reason or ("Accepted" if outcome is Outcome.ACCEPTED else "")
+        return [FileResult(row.source_path or row.original_name, outcome, None,
+                           row.submission_id or row.duplicate_of, row.problems, message,
+                           row.archived_path, row.report_path, sender=row.sender,
+                           intake_id=row.id)]
 
 
 class _Invalid(RejectedFile):
@@ -344,8 +381,13 @@ def _normal_key(value: object) -> object:
     return " ".join(value.lower().split()) if isinstance(value, str) else value
 
 
+def local_day(moment: datetime) -> date:
+    """The day it was in England and Wales at `moment` (due dates are counted in local days)."""
+    return moment.astimezone(LONDON).date()
+
+
 def rejection_report(job: Job, reason: str) -> str:
-    when = job.received_at.strftime("%d %B %Y")
+    when = long_date(local_day(job.received_at))
     return (f"File: {job.name}\nReceived: {when}\n"
             + (f"From: {job.sender}\n" if job.sender else "")
             + f"\n{reason}\n\nThe file you sent has been kept; nothing has been lost.\n")
@@ -353,7 +395,9 @@ def rejection_report(job: Job, reason: str) -> str:
 
 def iter_inbox(inbox: Path) -> Iterator[Path]:
     """Files waiting in the inbox (not hidden, not in progress), oldest first."""
-    files = [p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")]
+    from pipeline.watcher import ignored
+
+    files = [p for p in inbox.iterdir() if p.is_file() and not ignored(p, inbox)]
     yield from sorted(files, key=lambda p: p.stat().st_mtime)
 
 

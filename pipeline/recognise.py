@@ -79,6 +79,11 @@ def _notes(identity: FormIdentity | None, definition: FormDefinition) -> tuple[s
 def _read_docx(package: Package, library: FormLibrary) -> ReadForm:
     identity = FormIdentity.from_properties(read_custom_properties(package))
     controls = document_controls(package)
+    if not controls and identity is not None:
+        raise UnknownForm(
+            "The answer boxes have been taken out of this form: this happens when it is edited in "
+            "a program that does not keep Word's form boxes (Google Docs or Word on the web, for "
+            "example). Please fill in the form again in Word or LibreOffice and send it.")
     if not controls:
         raise UnknownForm("This Word document has no boxes to fill in, so it is not one of our forms.")
     definition = (_definition_for(identity, library) if identity
@@ -96,6 +101,8 @@ def _recognise_docx(controls: list[Control], library: FormLibrary) -> FormDefini
 def _only(candidates: list[FormDefinition]) -> FormDefinition:
     if len(candidates) == 1:
         return candidates[0]
+    if candidates and len({d.id for d in candidates}) == 1:
+        return max(candidates, key=lambda d: d.version)  # versions share a layout: read the latest
     if not candidates:
         raise UnknownForm(
             "We could not tell which form this is: it carries none of our form markings and "

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline.config import Settings
-from pipeline.definitions import FormDefinition, FormLibrary
 from pipeline.cycle import TickReport
+from pipeline.definitions import FormDefinition, FormLibrary
 from pipeline.errors import PipelineError, RejectedFile
 from pipeline.ingest import FileResult, Ingest, Outcome, iter_inbox
 from pipeline.store import Record, Store
@@ -98,8 +98,30 @@ def run_tick(settings: Settings, library: FormLibrary, *, now: datetime, dry_run
     config = load_config(settings)
     settings.ensure_folders()
     mailer = mailer_for(config.smtp, dry_run=dry_run, outbox=settings.outbox / "mail")
-    with Store.open(settings.database) as store:
-        return Cycle(settings, config, library, store, mailer, now).tick()
+    with _tick_lock(settings) as free:
+        if not free:
+            report = TickReport()
+            report.add("Another tick is still running for this folder; this one did nothing.")
+            return report
+        with Store.open(settings.database) as store:
+            return Cycle(settings, config, library, store, mailer, now).tick()
+
+
+@contextmanager
+def _tick_lock(settings: Settings) -> Iterator[bool]:
+    """One tick at a time per home (cron and `serve` may overlap): yields False when busy."""
+    import fcntl
+
+    with open(settings.home / ".tick.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def status(settings: Settings, *, today: date) -> dict[str, object]:
@@ -147,6 +169,8 @@ def serve(settings: Settings, library: FormLibrary, *, polling: bool = False, dr
             run_tick(settings, library, now=datetime.now(UTC), dry_run=dry_run)
         except PipelineError as exc:
             log.error("The scheduler could not finish: %s", exc)
+        except Exception:  # a bug must not stop the watcher mid-file: log it, try again later
+            log.exception("The scheduler failed unexpectedly; it will try again")
         stop.wait(tick_seconds)
     watcher.join()
     log.info("Stopped cleanly.")

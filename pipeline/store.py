@@ -467,6 +467,16 @@ class Store:
             )
         return _row_id(cursor)
 
+    def record_reply(self, intake_id: int, kind: str, detail: str, at: datetime) -> None:
+        """Note that the sender of this intake was answered (or needs no answer): once each."""
+        with self._writing("record a reply"):
+            self._db.execute("INSERT OR IGNORE INTO replies (intake_id, kind, sent_at, detail)"
+                             " VALUES (?, ?, ?, ?)", (intake_id, kind, utc_text(at), detail))
+
+    def children(self, intake_id: int) -> list[IntakeRow]:
+        """The attachments taken from an email's intake, in order."""
+        return self._intakes("WHERE parent_intake_id = ? ORDER BY id", (intake_id,))
+
     def set_sender(self, intake_id: int, sender: str | None, sent_at: datetime | None) -> None:
         """Record who sent a file once it is known (an email's From, read after it was taken)."""
         with self._writing("record the sender"):
@@ -540,19 +550,23 @@ class Store:
     def add_submission(self, new: NewSubmission, intake_id: int) -> tuple[int, list[int]]:
         """Store `new` as the current return for its key; returns (its id, ids it superseded).
 
-        Whatever is stored later supersedes, whatever its `received_at`.
+        The later return (by `received_at`) is the current one: a return older than the current one
+        (emails saved into the inbox out of order) goes straight into the history, superseded.
         """
         answers = _encode_values(new.values)
         with self._writing(f"store a return of form {new.form_id}") as db:
-            superseded = [
-                row[0]
-                for row in db.execute(
-                    "SELECT id FROM submissions WHERE form_id=? AND record_key=? AND status='current'",
-                    (new.form_id, new.record_key),
-                )
-            ]
+            current = db.execute(
+                "SELECT id, received_at FROM submissions"
+                " WHERE form_id=? AND record_key=? AND status='current'",
+                (new.form_id, new.record_key),
+            ).fetchall()
+            newer = [row[0] for row in current if row[1] > utc_text(new.received_at)]
+            superseded = [] if newer else [row[0] for row in current]
             _set_status(db, superseded, SubmissionStatus.SUPERSEDED)
-            submission_id = _insert_submission(db, new, intake_id)
+            status = SubmissionStatus.SUPERSEDED if newer else SubmissionStatus.CURRENT
+            submission_id = _insert_submission(db, new, intake_id, status)
+            if newer:
+                db.execute("UPDATE submissions SET superseded_by=? WHERE id=?", (newer[0], submission_id))
             db.executemany(
                 "INSERT INTO answers (submission_id, field_id, row_index, column_id, item, value)"
                 " VALUES (?,?,?,?,?,?)",
@@ -658,7 +672,7 @@ def _configure(connection: sqlite3.Connection) -> None:
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA busy_timeout = 10000")  # first, so the pragmas below can wait
     connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute("PRAGMA synchronous = FULL")  # a return reported stored survives a power cut
     connection.execute("PRAGMA foreign_keys = ON")
 
 
@@ -736,7 +750,8 @@ def _set_status(db: sqlite3.Connection, ids: list[int], status: SubmissionStatus
     db.executemany("UPDATE submissions SET status=? WHERE id=?", [(status.value, i) for i in ids])
 
 
-def _insert_submission(db: sqlite3.Connection, new: NewSubmission, intake_id: int) -> int:
+def _insert_submission(db: sqlite3.Connection, new: NewSubmission, intake_id: int,
+                       status: SubmissionStatus = SubmissionStatus.CURRENT) -> int:
     cursor = db.execute(
         "INSERT INTO submissions (intake_id, form_id, form_version, form_hash, token,"
         " partnership, record_key, sha256, sender, received_at, late, due_date, status,"
@@ -754,7 +769,7 @@ def _insert_submission(db: sqlite3.Connection, new: NewSubmission, intake_id: in
             utc_text(new.received_at),
             int(new.late),
             None if new.due_date is None else new.due_date.isoformat(),
-            SubmissionStatus.CURRENT.value,
+            status.value,
             new.marking,
             utc_text(datetime.now(UTC)),
         ),

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from pipeline.definitions import Choice, Column, Condition, Field, FieldType, FormDefinition
+from pipeline.ooxml.wordml import PLACEHOLDERS as WORD_PLACEHOLDERS
 from pipeline.values import RawValues, TypedValue, TypedValues, is_empty
 
 MAX_TEXT = 1_000_000  # longer text is cut before any other work: no regex ever sees more
@@ -21,18 +22,9 @@ MAX_SHORT = 64  # a date or a number longer than this cannot be one
 DATE_EXAMPLE = "for example 14/03/2026"
 NUMBER_EXAMPLE = "for example 12 or 1,200.50"
 
-# Text a reader may hand over for a box nobody filled in: Word's own defaults and ours.
-PLACEHOLDERS = frozenset(
-    {
-        "choose an item",
-        "click here to enter text",
-        "click or tap here to enter text",
-        "click here to enter a date",
-        "click or tap to enter a date",
-        "click here to pick a date",
-        "type here",
-    }
-)
+# Text a reader may hand over for a box nobody filled in: Word's own defaults and ours,
+# compared without case or the closing full stop.
+PLACEHOLDERS = frozenset(text.lower().rstrip(".") for text in WORD_PLACEHOLDERS)
 
 # Control characters are removed, except tab and newline; other line breaks become newlines.
 _LINE_BREAKS = {ord("\r"): "\n", 0x0B: "\n", 0x0C: "\n"}

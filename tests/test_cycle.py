@@ -21,8 +21,8 @@ from pipeline.config import settings_for
 from pipeline.definitions import FormLibrary
 from pipeline.ooxml.package import Package, read_custom_properties
 from pipeline.register import import_register, write_register_template
-from pipeline.store import Store
 from pipeline.service import run_tick, watch_inbox
+from pipeline.store import Store
 from tests.filling import fill_docx, soffice
 from tests.smtp_server import LoopbackSmtp
 
@@ -105,7 +105,8 @@ def return_form(home: Path, data: bytes, values: dict, name: str, when: str, sen
 
 
 def complete_monitoring_values() -> dict:
-    return {"meeting_length": "2 hours", "pa_issues": [{"issue": "Night-time economy", "decision": "Patrols"}],
+    return {"meeting_length": "2 hours",
+            "pa_issues": [{"issue": "Night-time economy", "decision": "Patrols"}],
             "agenda_rating": ["highly_relevant"], "attendance_rating": ["of_value"]}
 
 

@@ -85,7 +85,7 @@ class TestOpening:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
-        assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
     def test_reopening_keeps_data_and_does_not_migrate_again(self, tmp_path: Path):
         path = tmp_path / "pipeline.sqlite3"
@@ -393,3 +393,25 @@ class TestEventsAndCounts:
         assert counts["accepted"] == 2 and counts["rejected"] == 1
         assert counts["processing"] == 1 and counts["duplicate"] == 0
         assert (counts["current"], counts["superseded"]) == (1, 1)
+
+
+def test_an_older_return_stored_after_a_newer_one_goes_into_the_history(tmp_path):
+    from datetime import UTC, datetime
+
+    from pipeline.store import NewIntake, NewSubmission, Store
+
+    def submit(store: Store, name: str, received: datetime, length: str) -> int:
+        intake = store.add_intake(NewIntake(name, name, None, name, 1, None, None, received))
+        new = NewSubmission("monitoring", 1, None, None, "Hull", '["monitoring","hull"]', name,
+                            None, received, False, None, None, {"meeting_length": length})
+        return store.add_submission(new, intake)[0]
+
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        newer = submit(store, "b", datetime(2026, 11, 14, tzinfo=UTC), "3 hours")
+        older = submit(store, "a", datetime(2026, 11, 12, tzinfo=UTC), "9 hours")
+        current = store.records("monitoring")
+        assert [r.submission_id for r in current] == [newer]
+        assert current[0].values["meeting_length"] == "3 hours"
+        history = {r.submission_id: r.superseded_by
+                   for r in store.history("monitoring", '["monitoring","hull"]')}
+        assert history == {newer: None, older: newer}

@@ -17,9 +17,9 @@ from typing import Any
 from pipeline.config import Config, Settings, load_config
 from pipeline.definitions import FormLibrary
 from pipeline.errors import ConversionError, GenerationError
+from pipeline.marking import highest_marking
 from pipeline.papers.annex import annex_bytes
 from pipeline.papers.figures import Figures, period_words
-from pipeline.marking import highest_marking
 from pipeline.papers.monitoring import monitoring_figures
 from pipeline.papers.render import find_template, open_template, render_paper, template_title
 from pipeline.papers.request import (
