@@ -26,10 +26,10 @@ from pipeline.errors import ConfigError, GenerationError
 from pipeline.generate import form_bytes
 from pipeline.identity import Personalisation
 from pipeline.ingest import Ingest, Outcome
-from pipeline.papers import PAPER_KINDS, PaperFiles, PaperRequest, write_paper
 from pipeline.marking import highest_marking, marking_rank
-from pipeline.papers.render import DEFAULT_TEMPLATES
 from pipeline.ooxml.paperxml import renumber_ids
+from pipeline.papers import PAPER_KINDS, PaperFiles, PaperRequest, write_paper
+from pipeline.papers.render import DEFAULT_TEMPLATES
 from pipeline.store import NewIntake, NewSubmission, Record, Store
 from tests.filling import fill_docx, soffice
 
