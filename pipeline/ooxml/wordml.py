@@ -272,7 +272,7 @@ _BLOCK = {qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")}
 
 def read_controls(root: etree._Element) -> list[Control]:
     """Every input in the body (content controls and legacy form fields), in document order."""
-    body = root.find("w:body", NS)
+    body = root.find(qn("w:body"))
     if body is None:
         return []
     # Keep the table proxies alive: lxml hands back the same object only while one is referenced.
@@ -294,16 +294,16 @@ def _attr(element: etree._Element | None, name: str = "w:val") -> str | None:
 
 
 def _is_container(sdt: etree._Element) -> bool:
-    content = sdt.find("w:sdtContent", NS)
+    content = sdt.find(qn("w:sdtContent"))
     if content is None:
         return True
-    if content.find(".//w:sdt", NS) is not None:
+    if next(content.iter(qn("w:sdt")), None) is not None:
         return True
     return any(child.tag in _BLOCK for child in content) and _kind(sdt) is None
 
 
 def _kind(sdt: etree._Element) -> str | None:
-    pr = sdt.find("w:sdtPr", NS)
+    pr = sdt.find(qn("w:sdtPr"))
     if pr is None:
         return None
     for child in pr:
@@ -336,18 +336,18 @@ def _paragraphs_or_self(content: etree._Element) -> list[etree._Element]:
 def _read_sdt(sdt: etree._Element, tables: dict[int, int]) -> Control | None:
     if _is_container(sdt):
         return None
-    pr = sdt.find("w:sdtPr", NS)
-    content = sdt.find("w:sdtContent", NS)
+    pr = sdt.find(qn("w:sdtPr"))
+    content = sdt.find(qn("w:sdtContent"))
     kind = _kind(sdt) or "text"
     text = _shown_text(content)
-    placeholder = pr.find("w:showingPlcHdr", NS) is not None
+    placeholder = pr.find(qn("w:showingPlcHdr")) is not None
     if kind != "checkbox" and (placeholder or text.strip() in PLACEHOLDERS):
         text = ""
     table, row, cell = _position(sdt, tables)
     return Control(
         kind=kind,
-        tag=_attr(pr.find("w:tag", NS)),
-        alias=_attr(pr.find("w:alias", NS)),
+        tag=_attr(pr.find(qn("w:tag"))),
+        alias=_attr(pr.find(qn("w:alias"))),
         text=text,
         checked=_checked(pr) if kind == "checkbox" else None,
         date=_full_date(pr) if kind == "date" and text else None,
@@ -366,7 +366,7 @@ def _checked(pr: etree._Element) -> bool:
 
 
 def _full_date(pr: etree._Element) -> str | None:
-    full = _attr(pr.find("w:date", NS), "w:fullDate")
+    full = _attr(pr.find(qn("w:date")), "w:fullDate")
     return full[:10] if full and len(full) >= 10 else None
 
 
@@ -425,24 +425,24 @@ def _context(sdt: etree._Element) -> str:
 def _read_legacy(begin: etree._Element, tables: dict[int, int]) -> Control | None:
     if begin.get(qn("w:fldCharType")) != "begin":
         return None
-    ff = begin.find("w:ffData", NS)
+    ff = begin.find(qn("w:ffData"))
     if ff is None:
         return None
-    name = _attr(ff.find("w:name", NS)) or None
+    name = _attr(ff.find(qn("w:name"))) or None
     table, row, cell = _position(begin, tables)
     base = {"tag": name, "alias": None, "table": table, "row": row, "cell": cell,
             "context": _context_of_run(begin), "legacy": True}
-    box = ff.find("w:checkBox", NS)
+    box = ff.find(qn("w:checkBox"))
     if box is not None:
-        state = box.find("w:checked", NS)
+        state = box.find(qn("w:checked"))
         if state is None:
-            state = box.find("w:default", NS)
+            state = box.find(qn("w:default"))
         checked = state is not None and (_attr(state) or "1") not in ("0", "false", "off")
         return Control(kind="checkbox", text="", checked=checked, **base)
-    drop = ff.find("w:ddList", NS)
+    drop = ff.find(qn("w:ddList"))
     if drop is not None:
         entries = [_attr(e) or "" for e in drop.findall("w:listEntry", NS)]
-        index = int(_attr(drop.find("w:result", NS)) or _attr(drop.find("w:default", NS)) or 0)
+        index = int(_attr(drop.find(qn("w:result"))) or _attr(drop.find(qn("w:default"))) or 0)
         text = entries[index] if 0 <= index < len(entries) else ""
         return Control(kind="dropdown", text=text, **base)
     text = _field_result(begin)
