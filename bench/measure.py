@@ -108,6 +108,7 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -81,9 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (RESULTS if not args.quick and not args.only else WORK / "results-partial.json")
     ctx = Context(QUICK if args.quick else FULL, args.work)
     ctx.work.mkdir(parents=True, exist_ok=True)
-    started, clock = now_text(), time.perf_counter()
+    host, started, clock = machine(), now_text(), time.perf_counter()
     results = [result for name in chosen for result in run_case(name, CASES[name], ctx)]
-    report = {"machine": machine(), "run_at": started, "quick": args.quick,
+    report = {"machine": {**host, "load_average_at_end": [round(v, 2) for v in os.getloadavg()]},
+              "run_at": started, "quick": args.quick,
               "duration_s": round(time.perf_counter() - clock, 1),
               "results": [result.to_json() for result in results]}
     print(table(results, previous_results(RESULTS)))

@@ -6,7 +6,7 @@ declaration (the door to entity expansion and external entities) before lxml see
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from lxml import etree
 
@@ -40,7 +40,7 @@ _WIDE_DTD_MARKERS: tuple[bytes, ...] = tuple(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def qn(tag: str) -> str:
     """Clark notation for a prefixed name: `qn("w:tag")` -> `"{http://...main}tag"`."""
     prefix, _, local = tag.partition(":")
