@@ -101,6 +101,7 @@ class Ingest:
                  clock: Clock | None = None) -> None:
         self.settings, self.library, self.store = settings, library, store
         self.clock = clock or (lambda: datetime.now(UTC))
+        self._notes: list[tuple[str, str, str]] = []
         settings.ensure_folders()
         self.processing.mkdir(parents=True, exist_ok=True)
 
@@ -165,6 +166,7 @@ class Ingest:
 
     def _run(self, job: Job, parent: int | None) -> list[FileResult]:
         intake_id = self._start_intake(job, parent)
+        self._notes.clear()
         read: ReadForm | None = None
         try:
             self._preflight(job)
@@ -205,12 +207,12 @@ class Ingest:
             raise UnsafeFile("The file is larger than 50 MB, far larger than any of our forms.")
         if not (is_email(job.name) or looks_like_form(job.name) or job.data[:5] == b"%PDF-"):
             raise UnreadableFile(f"This is not a form we can read. Please send {ACCEPTED_KINDS}.")
-        self.store.log("preflight", "ok", f"{job.name}, {len(job.data)} bytes, sha256 {job.sha256}")
+        self._note("preflight", "ok", f"{job.name}, {len(job.data)} bytes, sha256 {job.sha256}")
 
     def _identify(self, job: Job, intake_id: int) -> ReadForm:
         read = read_form(job.data, job.name, self.library)
         detail = f"{read.definition.id} v{read.definition.version} from {read.kind}"
-        self.store.log("identify", "ok", "; ".join((detail, *read.notes)), intake_id=intake_id)
+        self._note("identify", "ok", "; ".join((detail, *read.notes)))
         return read
 
     def _validate(self, job: Job, intake_id: int, read: ReadForm) -> Checked:
@@ -218,7 +220,7 @@ class Ingest:
         if not checked.ok:
             problems = tuple(Problem(p.field_id, p.label, p.message) for p in checked.problems)
             raise _Invalid(describe(read.definition.title, checked.problems), problems)
-        self.store.log("validate", "ok", "late" if checked.late else "on time", intake_id=intake_id)
+        self._note("validate", "ok", "late" if checked.late else "on time")
         return checked
 
     def _store_and_archive(self, job: Job, intake_id: int, read: ReadForm,
@@ -237,6 +239,7 @@ class Ingest:
             submission_id, superseded = self.store.add_submission(new, intake_id)
             self.store.finish_intake(intake_id, outcome=IntakeOutcome.ACCEPTED,
                                      archived_path=str(archived), submission_id=submission_id)
+            self._flush_notes(intake_id)
             self.store.log("store", "accepted", f"submission {submission_id}"
                            + (f", supersedes {superseded}" if superseded else ""),
                            intake_id=intake_id, submission_id=submission_id)
@@ -255,7 +258,7 @@ class Ingest:
                  job.sha256[:8]]
         name = "-".join(parts) + Path(job.name).suffix.lower()
         path = write_new_file(self.settings.archive / day[:7], name, job.data, reuse_identical=True)
-        self.store.log("archive", "ok", str(path))
+        self._note("archive", "ok", str(path))
         return path
 
     def _duplicate(self, job: Job, intake_id: int, of: int, form_id: str) -> FileResult:
@@ -266,6 +269,7 @@ class Ingest:
             self.store.finish_intake(intake_id, outcome=IntakeOutcome.DUPLICATE,
                                      archived_path=str(copy), duplicate_of=of,
                                      reason=f"The same file was received before (submission {of}).")
+            self._flush_notes(intake_id)
             self.store.log("preflight", "duplicate", f"same bytes as submission {of}",
                            intake_id=intake_id, submission_id=of)
         message = f"Already received: this exact file was stored before as submission {of}."
@@ -283,10 +287,20 @@ class Ingest:
             self.store.finish_intake(intake_id, outcome=IntakeOutcome.REJECTED, reason=reason,
                                      archived_path=str(kept), report_path=str(report),
                                      problems=list(problems))
+            self._flush_notes(intake_id)
             self.store.log("reject", "rejected", reason.splitlines()[0], intake_id=intake_id)
         form = read.definition.id if read else None
         return FileResult(job.source_path, Outcome.REJECTED, form, None, problems, reason,
                           str(kept), str(report), sender=job.sender, intake_id=intake_id)
+
+    def _note(self, step: str, outcome: str, detail: str) -> None:
+        """An event for the log, written with the file's outcome (one commit, not one each)."""
+        self._notes.append((step, outcome, detail))
+
+    def _flush_notes(self, intake_id: int) -> None:
+        for step, outcome, detail in self._notes:
+            self.store.log(step, outcome, detail, intake_id=intake_id)
+        self._notes.clear()
 
     # --- emails ----------------------------------------------------------------------------------
 
@@ -295,6 +309,7 @@ class Ingest:
         sender = job.sender or envelope.sender
         sent = envelope.sent_at or job.received_at
         self.store.set_sender(intake_id, sender, envelope.sent_at)
+        self._flush_notes(intake_id)  # the email's own notes, before its attachments' 
         forms = [a for a in envelope.attachments if looks_like_form(a.name) or a.data[:5] == b"%PDF-"]
         if not forms:
             raise _EmailWithoutForm(_no_form_reason(envelope), sender)
@@ -324,6 +339,7 @@ class Ingest:
         with self.store.transaction():
             self.store.finish_intake(intake_id, outcome=IntakeOutcome.CONTAINER,
                                      archived_path=str(copy))
+            self._flush_notes(intake_id)
             self.store.log("archive", "ok", f"email from {envelope.sender}: {copy}",
                            intake_id=intake_id)
 
