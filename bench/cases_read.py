@@ -44,7 +44,7 @@ def compare(repeats: int, items: Sequence[object], ours: Callable[[object], obje
 
 
 def parse_docx(ctx: Context) -> Result:
-    returns = ctx.pool[: ctx.sizes.parse_files]
+    returns = ctx.returns(ctx.sizes.parse_files)
     library = ctx.library
     for item in returns:  # warm both sides (imports, caches)
         floor_parse(item.data)
@@ -69,8 +69,9 @@ def parse_docx(ctx: Context) -> Result:
 
 def ingest_docx(ctx: Context) -> Result:
     count, repeats = ctx.sizes.ingest_files, ctx.sizes.repeats
-    batches = [ctx.pool[3 + i * count: 3 + (i + 1) * count] for i in range(repeats)]
-    return _ingest(ctx, "ingest-docx", ctx.pool[:3], batches,
+    pool = ctx.returns(3 + count * repeats)
+    batches = [pool[3 + i * count: 3 + (i + 1) * count] for i in range(repeats)]
+    return _ingest(ctx, "ingest-docx", pool[:3], batches,
                    "python-docx Document() load of the same file",
                    lambda path: docx.Document(str(path)))
 

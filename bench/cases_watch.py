@@ -55,7 +55,8 @@ class Modes:
 
 def watch_burst(ctx: Context) -> list[Result]:
     count = ctx.sizes.burst
-    burst, idle = ctx.pool[:count], ctx.pool[count: count + ctx.sizes.idle_drops]
+    pool = ctx.returns(count + ctx.sizes.idle_drops)
+    burst, idle = pool[:count], pool[count:]
     source = ctx.folder("burst-returns")
     for item in burst:
         (source / item.name).write_bytes(item.data)
@@ -187,6 +188,8 @@ def _watch(home: Path, burst: list[Return], idle: list[Return], *, polling: bool
         start = time.time()
         landed = _drop(home / "inbox", burst)
         total = watcher.wait_for(len(burst)) - start
+        for item in burst:  # the last files' results can be printed before the next look
+            taken.when(item.name)
         idle_waits = []
         for number, item in enumerate(idle, start=len(burst) + 1):
             time.sleep(SETTLE_S)

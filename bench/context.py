@@ -40,17 +40,17 @@ class Context:
     sizes: Sizes
     work: Path  # emptied at the start of a run
     library: FormLibrary = field(default_factory=FormLibrary.load)
+    _pool: list[Return] = field(default_factory=list, repr=False)
 
     @cached_property
     def monitoring(self) -> FormDefinition:
         return self.library.get("monitoring")
 
-    @cached_property
-    def pool(self) -> list[Return]:
-        """Distinct Word returns, enough for the largest benchmark that needs them."""
-        count = max(self.sizes.burst + self.sizes.idle_drops, self.sizes.parse_files,
-                    self.sizes.repeats * self.sizes.ingest_files + 3)
-        return [docx_return(self.monitoring, index) for index in range(count)]
+    def returns(self, count: int) -> list[Return]:
+        """The first `count` of a pool of distinct Word returns, made as they are first asked for."""
+        while len(self._pool) < count:
+            self._pool.append(docx_return(self.monitoring, len(self._pool)))
+        return self._pool[:count]
 
     def folder(self, name: str) -> Path:
         path = self.work / name

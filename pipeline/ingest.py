@@ -309,7 +309,7 @@ class Ingest:
         sender = job.sender or envelope.sender
         sent = envelope.sent_at or job.received_at
         self.store.set_sender(intake_id, sender, envelope.sent_at)
-        self._flush_notes(intake_id)  # the email's own notes, before its attachments' 
+        self._flush_notes(intake_id)  # the email's own notes, before its attachments'
         forms = [a for a in envelope.attachments if looks_like_form(a.name) or a.data[:5] == b"%PDF-"]
         if not forms:
             raise _EmailWithoutForm(_no_form_reason(envelope), sender)
