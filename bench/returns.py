@@ -22,24 +22,12 @@ from pipeline.definitions import FormDefinition
 from pipeline.generate import form_bytes
 from pipeline.identity import Personalisation
 from pipeline.ooxml import zipcopy
+from pipeline.samples import AGENDA, ATTENDANCE, CHALLENGES, ISSUES
 from tests.filling import fill_docx
 
 DOCUMENT = "word/document.xml"
 FIRST_MEETING = date(2026, 1, 5)
 PLACES = ("Guildhall, Hull", "County Hall, Beverley", "Church Square House", "Wilson Centre")
-AGENDA = ("wholly_relevant", "highly_relevant", "partially_relevant", "little_relevance", "no_value")
-ATTENDANCE = ("significant_value", "high_value", "of_value", "low_value", "no_value")
-ISSUES = (
-    ("Night-time economy violence in the city centre", "Extra patrols funded for December"),
-    ("Anti-social behaviour on the Orchard Park estate", "Joint problem-solving group set up"),
-    ("Domestic abuse referrals up 12% on last year", "MARAC capacity to be reviewed"),
-    ("Youth diversion funding ends in March", "Partners to explore match funding"),
-)
-CHALLENGES = (
-    ("Asked for victim satisfaction figures by ward", "Provide ward breakdown", "Insp. K. Lowe"),
-    ("Challenged delay in CCTV upgrade", "Report revised timetable", "Council CCTV manager"),
-    ("Questioned police share of pooled budget", "Circulate budget breakdown", "Treasurer"),
-)
 PARTNERSHIP_COUNT = 60
 
 
