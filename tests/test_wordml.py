@@ -64,3 +64,9 @@ def test_placeholder_text_reads_as_empty_even_without_the_placeholder_flag():
             "<w:r><w:t>Click here to enter text.</w:t></w:r></w:sdtContent></w:sdt></w:p>")
     (length,) = read_controls(document(body))
     assert length.text == ""
+
+
+def test_a_control_without_properties_is_read_as_plain_text():
+    body = "<w:p><w:sdt><w:sdtContent><w:r><w:t>Guildhall</w:t></w:r></w:sdtContent></w:sdt></w:p>"
+    (place,) = read_controls(document(body))
+    assert (place.kind, place.tag, place.text) == ("text", None, "Guildhall")

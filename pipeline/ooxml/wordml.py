@@ -337,6 +337,8 @@ def _read_sdt(sdt: etree._Element, tables: dict[int, int]) -> Control | None:
     if _is_container(sdt):
         return None
     pr = sdt.find(qn("w:sdtPr"))
+    if pr is None:  # optional in the format: a control with no properties is plain text
+        pr = etree.Element(qn("w:sdtPr"))
     content = sdt.find(qn("w:sdtContent"))
     kind = _kind(sdt) or "text"
     text = _shown_text(content)
