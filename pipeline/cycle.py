@@ -281,14 +281,13 @@ class Cycle:
             for kind in meeting.papers:
                 if self._paper_written(kind, meeting):
                     continue
-                request = papers.PaperRequest(kind=kind, period_from=self._period_start(meeting),
+                start = (self.today - timedelta(days=CHECKLIST_VALID_DAYS) if kind == "risk-register"
+                         else self._period_start(meeting))  # the annual review covers a year
+                request = papers.PaperRequest(kind=kind, period_from=start,
                                               period_to=self.today, meeting_date=meeting.date,
                                               committee=meeting.committee)
-                asked = expected.expected_returns(self.db, "monitoring", request.period_from,
-                                                  request.period_to)
                 files = papers.write_paper(self.settings, self.library, request, self._papers_dir(),
-                                           to_pdf=to_pdf, today=self.today,
-                                           expected=asked if kind == "monitoring-summary" else None)
+                                           to_pdf=to_pdf, today=self.today)
                 self._record_paper(kind, meeting, files)
                 written.append(files.docx)
                 report.papers.append(files.docx)
