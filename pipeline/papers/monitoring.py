@@ -52,10 +52,13 @@ class Tally:
 
     name: str
     due: list[date] = field(default_factory=list)  # register meetings whose return was due
-    received: set[str] = field(default_factory=set)  # meeting dates of the current returns
-    late: int = 0
+    received: dict[str, bool] = field(default_factory=dict)  # meeting date -> that return was late
     on_register: bool = True
     ratings: dict[str, Counter[str]] = field(default_factory=lambda: {r: Counter() for r in RATINGS})
+
+    @property
+    def late(self) -> int:
+        return sum(self.received.values())
 
     @property
     def missing(self) -> list[date]:
@@ -130,8 +133,7 @@ def _tally(
         if key not in tallies:
             tallies[key] = Tally(_typed(record), on_register=False)
         tally = tallies[key]
-        tally.received.add(str(record.values.get(MEETING_DATE)))
-        tally.late += record.late
+        tally.received[str(record.values.get(MEETING_DATE))] = record.late  # one per meeting
         for rating in RATINGS:
             if record.values.get(rating):
                 tally.ratings[rating][str(record.values[rating])] += 1
