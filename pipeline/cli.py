@@ -9,20 +9,31 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NoReturn
+from zoneinfo import ZoneInfo
 
 from pipeline.config import Settings, settings_for
 from pipeline.definitions import FormLibrary
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.generate import FORMATS, generate_form
 from pipeline.identity import Personalisation
+from pipeline.mailer import SendMode
 
 Command = Callable[[argparse.Namespace, Settings], int]
+_LONDON = ZoneInfo("Europe/London")
 
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one clear line on stderr and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
+        import re
+
+        from pipeline.definitions import did_you_mean
+
+        wrong = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if wrong:
+            choices = [c.strip(" '") for c in wrong.group(2).split(",")]
+            message += did_you_mean(wrong.group(1), choices)
         self.exit(2, f"pipeline: {message} (see 'pipeline --help')\n")
 
 
@@ -134,7 +145,8 @@ def existing_home(settings: Settings) -> Settings:
     """For commands that only read: a home that is not there is a typing mistake, not a new one."""
     if not settings.database.exists():
         raise ConfigError(f"There is no pipeline database in {settings.home}. Check --home (or "
-                          "PIPELINE_HOME), or ingest some returns first.")
+                          "PIPELINE_HOME); in a new home, start with 'pipeline register import "
+                          "REGISTER.xlsx' ('pipeline register template' writes a blank register).")
     return settings
 
 
@@ -150,11 +162,27 @@ def cmd_records(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(shown, indent=2, ensure_ascii=False))
         return 0
     print(f"{len(found)} current record(s) of the {definition.title}")
-    for record in found:
-        late = "  LATE" if record.late else ""
-        print(f"  #{record.submission_id:<5} {record.received_at[:10]}  "
-              f"{record.partnership or '-':<30} {record.sender or '-'}{late}")
+    if found:
+        _print_table(["#", "Meeting", "Received", "Partnership", "From", "Late"],
+                     [[str(r.submission_id), _meeting_of(definition, r), r.received_at[:10],
+                       r.partnership or "-", r.sender or "-", "late" if r.late else ""] for r in found])
     return 0
+
+
+def _meeting_of(definition: object, record: object) -> str:
+    """The meeting (or other) date the return is about: the form's first date key, else '-'."""
+    for key in definition.keys:  # type: ignore[attr-defined]
+        if definition.field(key).type.value == "date":  # type: ignore[attr-defined]
+            value = record.values.get(key)  # type: ignore[attr-defined]
+            return str(value)[:10] if value else "-"
+    return "-"
+
+
+def _print_table(headings: list[str], rows: list[list[str]]) -> None:
+    """Columns aligned to their widest cell, headings above, for reading in a terminal."""
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headings)]
+    for row in [headings, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def _calendar_meeting(settings: Settings, day: date, committee: str | None) -> object:
@@ -235,6 +263,10 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
     with Store.open(settings.database) as store:
         result = register.import_register(store, data, today=date.today(), source_name=args.file.name)
     print(result.summary())
+    if result.problems:
+        print("The other rows were imported. Correct the rows listed above in the workbook and import "
+              "it again (rows already imported are left as they are).", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -264,6 +296,10 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([{**m.to_json(), "written": [_written_json(p) for p in _written_for(m, written)]}
                           for m in found], indent=2, ensure_ascii=False))
         return 0
+    if not found:
+        print("No committee meetings are on the calendar" + (f" from {args.since}" if args.since else "")
+              + ". Add them with 'pipeline calendar import committees.yaml', or an .ics file with "
+              "--committee NAME (see the README's 'The committee calendar').")
     for meeting in found:
         print(f"{meeting.date:%a %d %b %Y}  {meeting.committee:<40} papers by "
               f"{meeting.publication_deadline:%a %d %b %Y}  {', '.join(meeting.papers) or '-'}")
@@ -295,15 +331,44 @@ def _now(args: argparse.Namespace) -> datetime:
 def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.service import run_tick
 
-    report = run_tick(settings, library_for(settings), now=_now(args), dry_run=args.dry_run)
+    mode = _send_mode(args)
+    report = run_tick(settings, library_for(settings), now=_now(args), mode=mode)
     if args.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        print(json.dumps({"mode": mode.value, **report.to_json()}, indent=2, ensure_ascii=False))
     else:
-        for line in report.done or ["Nothing was due."]:
+        if mode is SendMode.PREVIEW:
+            print("A rehearsal: nothing is sent or recorded, and a real 'pipeline tick' will still do "
+                  f"all of this. The emails it would send are in {settings.outbox / 'preview'}.")
+        for line in report.done or (["Nothing was due."] if not report.problems else []):
             print(line)
         for line in report.problems:
             print(f"PROBLEM: {line}", file=sys.stderr)
     return 1 if report.problems else 0
+
+
+def _send_mode(args: argparse.Namespace) -> SendMode:
+    if getattr(args, "dry_run", False) and getattr(args, "send_by_hand", False):
+        raise ConfigError("Choose one of --dry-run (see what would be done) and --send-by-hand "
+                          "(write the emails for you to send).")
+    if getattr(args, "dry_run", False):
+        return SendMode.PREVIEW
+    return SendMode.BY_HAND if getattr(args, "send_by_hand", False) else SendMode.SEND
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.check import run_checks
+
+    checks = run_checks(settings, today=_now(args).astimezone(_LONDON).date(),
+                        office=not args.skip_office)
+    if args.json:
+        print(json.dumps([c.to_json() for c in checks], indent=2, ensure_ascii=False))
+    else:
+        for check in checks:
+            print(check.line())
+        problems = sum(not c.ok for c in checks)
+        print("All is well." if not problems else
+              f"{problems} problem{'s' if problems != 1 else ''} to put right (see above).")
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -347,7 +412,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.service import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    serve(settings, library_for(settings), polling=args.polling, dry_run=args.dry_run,
+    mode = SendMode.BY_HAND if args.send_by_hand else SendMode.SEND
+    serve(settings, library_for(settings), polling=args.polling, mode=mode,
           tick_seconds=args.tick_seconds)
     return 0
 
@@ -461,10 +527,22 @@ def build_parser() -> Parser:
                                help="do whatever is due now (send, chase, reply, write papers)")
     tick.add_argument("--now", type=iso_minute, help="act as if it were this time, YYYY-MM-DDTHH:MM")
     tick.add_argument("--dry-run", action="store_true",
-                      help="write each email to outbox/mail as an .eml file instead of sending it "
-                           "by SMTP; they count as sent (for sending by hand)")
+                      help="a rehearsal: show what is due and what would be sent, chased or written, "
+                           "with the would-be emails in outbox/preview; nothing is sent or recorded")
+    tick.add_argument("--send-by-hand", action="store_true",
+                      help="write each email to outbox/mail as an .eml file for you to send yourself; "
+                           "they count as sent")
     tick.add_argument("--json", action="store_true", help="print what was done as JSON")
     tick.set_defaults(run=cmd_tick)
+
+    check = commands.add_parser("check", parents=[common],
+                                help="a pre-flight of this home: settings, mail server, LibreOffice, "
+                                     "folders, database, register and calendar")
+    check.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
+    check.add_argument("--skip-office", action="store_true",
+                       help="do not test LibreOffice (it takes a few seconds)")
+    check.add_argument("--json", action="store_true", help="print the checks as JSON")
+    check.set_defaults(run=cmd_check)
 
     stat = commands.add_parser("status", parents=[common],
                                help="forms sent, returned, late and missing; the next meetings")
@@ -475,8 +553,9 @@ def build_parser() -> Parser:
     serve = commands.add_parser("serve", parents=[common],
                                 help="run the watcher and the scheduler together until stopped")
     serve.add_argument("--polling", action="store_true", help="poll the inbox (network shares)")
-    serve.add_argument("--dry-run", action="store_true",
-                       help="write emails to outbox/mail as .eml files instead of sending them")
+    serve.add_argument("--send-by-hand", "--dry-run", dest="send_by_hand", action="store_true",
+                       help="write emails to outbox/mail as .eml files for you to send, instead of "
+                            "sending them (they count as sent)")
     serve.add_argument("--tick-seconds", type=float, default=60.0,
                        help="how often the scheduler looks for work (default 60)")
     serve.set_defaults(run=cmd_serve)

@@ -127,6 +127,16 @@ class Config:
     forms: FormsConfig = FormsConfig()
 
 
+def has_section(settings: Settings, section: str) -> bool:
+    """Whether the home's pipeline.toml has `[section]` (an unreadable file is load_config's to report)."""
+    import tomllib
+
+    try:
+        return section in tomllib.loads((settings.home / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+
+
 def load_config(settings: Settings) -> Config:
     """`<home>/pipeline.toml` if present (every key optional), else the defaults."""
     import dataclasses

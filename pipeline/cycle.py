@@ -26,7 +26,7 @@ from pipeline.definitions import FormLibrary
 from pipeline.errors import PipelineError, SendError
 from pipeline.generate import form_bytes, slug
 from pipeline.identity import Personalisation
-from pipeline.mailer import Mailer
+from pipeline.mailer import Mailer, SendMode
 from pipeline.store import Store, utc_text
 
 log = logging.getLogger("pipeline.cycle")
@@ -53,6 +53,32 @@ class TickReport:
         return {"done": self.done, "problems": self.problems, "papers": [str(p) for p in self.papers]}
 
 
+def _said_once(problems: list[str]) -> list[str]:
+    """The same failure for several people ("refused the connection") is one line naming them all."""
+    import re
+
+    by_reason: dict[str, list[str]] = {}
+    kept: list[str] = []
+    for problem in problems:
+        found = re.fullmatch(r"Could not send to (.+?): (.+)", problem)
+        if not found:
+            kept.append(problem)
+            continue
+        if found.group(2) not in by_reason:
+            kept.append(found.group(2))  # a placeholder, replaced below in first-seen order
+        by_reason.setdefault(found.group(2), []).append(found.group(1))
+    lines = []
+    for line in kept:
+        who = by_reason.get(line)
+        if who is None:
+            lines.append(line)
+        elif len(who) == 1:
+            lines.append(f"Could not send to {who[0]}: {line}")
+        else:
+            lines.append(f"Could not send {len(who)} emails (to {', '.join(who)}): {line}")
+    return lines
+
+
 def _partnership_contact(partnership: register.Partnership) -> tuple[str | None, str | None]:
     """Who answers the stakeholder survey: the partnership's own lead, else our representative."""
     if partnership.lead_officer_email:
@@ -60,24 +86,42 @@ def _partnership_contact(partnership: register.Partnership) -> tuple[str | None,
     return partnership.representative, partnership.representative_email
 
 
+@dataclass(frozen=True)
+class _DueForm:
+    """A personal form due to go out in this tick; sent with the others due to the same person."""
+
+    form_id: str
+    purpose: str
+    partnership: register.Partnership
+    person: Personalisation
+    due: date
+    name_to: str | None
+    email_to: str
+
+
 class Cycle:
+    """One tick's work. In `SendMode.PREVIEW` it runs on a copy of the store and writes no paper."""
+
     def __init__(self, settings: Settings, config: Config, library: FormLibrary, store: Store,
-                 mailer: Mailer, now: datetime) -> None:
+                 mailer: Mailer, now: datetime, mode: SendMode = SendMode.SEND) -> None:
         self.settings, self.config, self.library = settings, config, library
-        self.store, self.mailer, self.now = store, mailer, now
+        self.store, self.mailer, self.now, self.mode = store, mailer, now, mode
         self.db = store.connection()
         self.today = now.astimezone(LONDON).date()
+        self._due_forms: list[_DueForm] = []
 
     def tick(self) -> TickReport:
         report = TickReport()
         with self.mailer:
             for step in (self.reply_to_senders, self.match_returns, self.send_monitoring_forms,
-                         self.send_checklists, self.send_surveys, self.chase, self.write_papers):
+                         self.send_checklists, self.send_surveys, self.send_due_forms, self.chase,
+                         self.write_papers):
                 try:
                     step(report)
                 except PipelineError as exc:
                     report.problems.append(f"{step.__name__.replace('_', ' ')}: {exc}")
                     log.error("%s failed: %s", step.__name__, exc)
+        report.problems = _said_once(report.problems)
         return report
 
     # --- replies to members ------------------------------------------------------------------
@@ -95,7 +139,8 @@ class Cycle:
                 continue  # not sent: tried again at the next tick
             self.store.record_reply(row["id"], row["outcome"], where, self.now)
             if message is not None:
-                report.add(f"Replied to {row['sender']} about {row['original_name']} ({row['outcome']})")
+                report.add(self.mode.said(
+                    f"a reply to {row['sender']} about {row['original_name']} ({row['outcome']})"))
 
     def _send(self, message: EmailMessage, report: TickReport) -> str | None:
         """Send one message; a refusal is reported and skipped, never blocking the others."""
@@ -153,8 +198,8 @@ class Cycle:
             person = Personalisation(partnership=partnership.name, member=partnership.representative,
                                      meeting_title=meeting.title, meeting_date=meeting.meeting_date,
                                      meeting_place=meeting.place)
-            self._send_form("monitoring", "monitoring", partnership, person,
-                            meeting.meeting_date + timedelta(days=days), report)
+            self._queue_form("monitoring", "monitoring", partnership, person,
+                             meeting.meeting_date + timedelta(days=days))
 
     def send_checklists(self, report: TickReport) -> None:
         """Each high-risk partnership without a current checklist gets one (once a year)."""
@@ -167,8 +212,8 @@ class Cycle:
             if expected.was_sent(self.db, partnership.id, "checklist", since=year_ago):
                 continue
             person = Personalisation(partnership=partnership.name, member=partnership.representative)
-            self._send_form("risk-checklist", "checklist", partnership, person,
-                            self.today + timedelta(days=CHECKLIST_DUE_DAYS), report)
+            self._queue_form("risk-checklist", "checklist", partnership, person,
+                             self.today + timedelta(days=CHECKLIST_DUE_DAYS))
 
     def _has_current_checklist(self, name: str, since: datetime) -> bool:
         found = self.db.execute(
@@ -188,37 +233,56 @@ class Cycle:
             if expected.was_sent(self.db, partnership.id, "survey", since=start_of_year):
                 continue
             person = Personalisation(partnership=partnership.name, member=contact)
-            self._send_form("stakeholder-survey", "survey", partnership, person,
-                            self.today + timedelta(days=SURVEY_DUE_DAYS), report, to=(contact, email))
+            self._queue_form("stakeholder-survey", "survey", partnership, person,
+                             self.today + timedelta(days=SURVEY_DUE_DAYS), to=(contact, email))
 
-    def _send_form(self, form_id: str, purpose: str, partnership: register.Partnership,
-                   person: Personalisation, due: date, report: TickReport,
-                   to: tuple[str | None, str | None] | None = None) -> None:
-        """Send a personal copy: to the Authority's representative unless `to` says otherwise."""
+    def _queue_form(self, form_id: str, purpose: str, partnership: register.Partnership,
+                    person: Personalisation, due: date,
+                    to: tuple[str | None, str | None] | None = None) -> None:
+        """A personal copy to go out: to the Authority's representative unless `to` says otherwise."""
         name_to, email_to = to or (partnership.representative, partnership.representative_email)
-        definition = self.library.get(form_id)
-        sent = as_sent(definition, self.config, contact_for(self.config, partnership))
-        data, identity = form_bytes(sent, "docx", person)
-        name = f"{form_id}-{slug(partnership.name)}.docx"
-        message = messages.form_request(
-            to=email_to, member=name_to or "",
-            partnership=partnership.name, form_title=definition.title, due=due,
-            meeting_date=person.meeting_date, meeting_title=person.meeting_title,
-            attachment=(name, data), authority=self.config.authority.name,
-            sender=self.config.smtp.sender, reply_to=self.config.smtp.reply_to or None,
-            token=identity.token, now=self.now)
+        if email_to:
+            self._due_forms.append(_DueForm(form_id, purpose, partnership, person, due, name_to, email_to))
+
+    def send_due_forms(self, report: TickReport) -> None:
+        """One email per person, listing and attaching every form due from them, each with its token."""
+        by_person: dict[str, list[_DueForm]] = {}
+        for item in self._due_forms:
+            by_person.setdefault(item.email_to.strip().lower(), []).append(item)
+        self._due_forms = []
+        for items in by_person.values():
+            self._send_forms_to(items, report)
+
+    def _send_forms_to(self, items: list[_DueForm], report: TickReport) -> None:
+        copies = []
+        for item in items:
+            definition = self.library.get(item.form_id)
+            sent = as_sent(definition, self.config, contact_for(self.config, item.partnership))
+            data, identity = form_bytes(sent, "docx", item.person)
+            copies.append((item, definition, messages.FormSent(
+                form_title=definition.title, partnership=item.partnership.name, due=item.due,
+                meeting_date=item.person.meeting_date, meeting_title=item.person.meeting_title,
+                attachment=(f"{item.form_id}-{slug(item.partnership.name)}.docx", data),
+                token=identity.token)))
+        first = items[0]
+        message = messages.forms_request(
+            to=first.email_to, member=first.name_to or "", forms=[c[2] for c in copies],
+            authority=self.config.authority.name, sender=self.config.smtp.sender,
+            reply_to=self.config.smtp.reply_to or None, now=self.now)
         where = self._send(message, report)
         if where is None:
             return
         with self.store.transaction():
-            expected.record_sent(
-                self.db, token=identity.token or "", form_id=form_id, form_version=definition.version,
-                partnership_id=partnership.id, recipient_name=name_to,
-                recipient_email=email_to or "",
-                meeting_date=person.meeting_date, due_date=due, purpose=purpose, sent_at=self.now,
-                message_path=where)
-        report.add(f"Sent the {definition.title} to {email_to} "
-                   f"({partnership.name}), due {messages.long_date(due)}")
+            for item, definition, copy in copies:
+                expected.record_sent(
+                    self.db, token=copy.token or "", form_id=item.form_id,
+                    form_version=definition.version, partnership_id=item.partnership.id,
+                    recipient_name=item.name_to, recipient_email=item.email_to,
+                    meeting_date=item.person.meeting_date, due_date=item.due, purpose=item.purpose,
+                    sent_at=self.now, message_path=where)
+        for item, definition, _ in copies:
+            report.add(self.mode.said(f"the {definition.title} to {item.email_to} "
+                                      f"({item.partnership.name}), due {messages.long_date(item.due)}"))
 
     # --- chasing ------------------------------------------------------------------------------
 
@@ -247,8 +311,9 @@ class Cycle:
                 continue
             with self.store.transaction():
                 expected.mark_chased(self.db, sent.id, self.now)
-            report.add(f"Chased {sent.recipient_email} for the {definition.title} "
-                       f"({sent.partnership}), due {messages.long_date(sent.due_date)}")  # type: ignore[arg-type]
+            report.add(self.mode.said(
+                f"a reminder to {sent.recipient_email} for the {definition.title} "
+                f"({sent.partnership}), due {messages.long_date(sent.due_date)}"))  # type: ignore[arg-type]
 
     def _chase_due(self, sent: expected.SentForm, interval: timedelta) -> bool:
         if sent.chased_at is None:
@@ -281,6 +346,9 @@ class Cycle:
         for meeting in committees.meetings(self.store, from_date=self.today):
             if not meeting.papers or not meeting.papers_due(lead) <= self.today <= meeting.date:
                 continue
+            if self.mode is SendMode.PREVIEW:
+                self._say_papers_due(meeting, report)
+                continue
             written = []
             for kind in meeting.papers:
                 if self._paper_written(kind, meeting):
@@ -306,7 +374,17 @@ class Cycle:
                 report.papers += packs
                 report.add(f"Built the agenda pack for {meeting.committee} "
                            f"on {messages.long_date(meeting.date)}")
-                self._tell_clerk(meeting, [*written, *packs])
+                self._tell_clerk(meeting, [*written, *packs], report)
+
+    def _say_papers_due(self, meeting: committees.Meeting, report: TickReport) -> None:
+        """A rehearsal writes no paper: it says which papers and pack a real tick would write."""
+        due = [kind for kind in meeting.papers if not self._paper_written(kind, meeting)]
+        for kind in due:
+            report.add(f"Would write the {kind} paper for {meeting.committee} on "
+                       f"{messages.long_date(meeting.date)}")
+        if due or not self._pack_written(meeting):
+            report.add(f"Would build the agenda pack for {meeting.committee} "
+                       f"on {messages.long_date(meeting.date)}")
 
     def _papers_dir(self) -> Path:
         return self.settings.outbox / "papers"
@@ -336,9 +414,9 @@ class Cycle:
                 (meeting.committee, meeting.date.isoformat(), utc_text(self.now),
                  json.dumps([str(p) for p in packs])))
 
-    def _tell_clerk(self, meeting: committees.Meeting, paths: list[Path]) -> None:
+    def _tell_clerk(self, meeting: committees.Meeting, paths: list[Path], report: TickReport) -> None:
         clerk = self.config.schedule.clerk_email or self.config.smtp.reply_to or self.config.smtp.sender
-        self.mailer.send(messages.paper_notice(
+        self._send(messages.paper_notice(
             to=clerk, committee=meeting.committee, meeting_date=meeting.date,
             deadline=meeting.publication_deadline, papers=paths, authority=self.config.authority.name,
-            sender=self.config.smtp.sender, now=self.now))
+            sender=self.config.smtp.sender, now=self.now), report)

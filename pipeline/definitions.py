@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -526,7 +526,8 @@ class FormLibrary:
         versions = self.versions(form_id)
         if not versions:
             known = ", ".join(self.ids())
-            raise DefinitionError(f"There is no form called {form_id!r}. Known forms: {known}.")
+            raise DefinitionError(f"There is no form called {form_id!r}.{did_you_mean(form_id, self.ids())}"
+                                  f" Known forms: {known}.")
         if version is None:
             return versions[-1]
         for definition in versions:
@@ -539,3 +540,14 @@ class FormLibrary:
             if definition.hash == digest:
                 return definition
         return None
+
+
+def did_you_mean(typed: str, known: Iterable[str]) -> str:
+    """A near miss (a prefix or a close spelling) as " Did you mean 'risk-checklist'?", else ""."""
+    import difflib
+
+    names = list(known)
+    lowered = typed.strip().lower()
+    starts = [name for name in names if name.lower().startswith(lowered)] if lowered else []
+    close = starts or difflib.get_close_matches(lowered, names, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""

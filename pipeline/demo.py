@@ -1,9 +1,10 @@
 """The main job on sample data, narrated: the register and calendar loaded, forms sent out (as
-.eml files: a dry run), a round of realistic returns ingested, members answered, and the
+.eml files for sending by hand), a round of realistic returns ingested, members answered, and the
 committee papers and agenda packs written to outbox/."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -13,24 +14,29 @@ from pipeline import committees, register
 from pipeline.config import Config, Settings, load_config
 from pipeline.contacts import as_sent
 from pipeline.definitions import FormLibrary
-from pipeline.errors import PipelineError
+from pipeline.errors import ConfigError, PipelineError
 from pipeline.generate import FORMATS, generate_form, write_new_file
 from pipeline.identity import Personalisation
 from pipeline.ingest import FileResult
+from pipeline.mailer import SendMode
 from pipeline.samples import PARTNERSHIPS, sample_committees, sample_register, sample_returns
 from pipeline.service import run_tick, watch_inbox
 from pipeline.store import Store
 
 Say = Callable[[str], None]
+DEMO_MARKER = ".pipeline-demo"
+DEMO_FILES = ("pipeline.sqlite3", "pipeline.sqlite3-wal", "pipeline.sqlite3-shm", "committees.yaml",
+              ".tick.lock", ".pipeline.lock", "pipeline-errors.log")
 HISTORY = timedelta(days=90)
 
 
 def run_demo(settings: Settings, library: FormLibrary, say: Say, *, today: date | None = None) -> None:
     today = today or date.today()
+    _fresh_sample_home(settings, say)
     settings.ensure_folders()
     _forms(settings, library, say)
     _register_and_calendar(settings, today, say)
-    say("3. The scheduler's first tick: personal forms go out before each meeting (a dry run: "
+    say("3. The scheduler's first tick: personal forms go out before each meeting (sent by hand: "
         f"each email is written as an .eml file in {settings.outbox / 'mail'})")
     _tick(settings, library, say)
     _returns(settings, library, today, say)
@@ -38,6 +44,32 @@ def run_demo(settings: Settings, library: FormLibrary, say: Say, *, today: date 
     _tick(settings, library, say)
     _papers(settings, library, today, say)
     say(f"Done. Everything is under {settings.home}. Try: pipeline status, pipeline records monitoring")
+
+
+def _fresh_sample_home(settings: Settings, say: Say) -> None:
+    """The demo starts from nothing each time: its own earlier files go; a real home is refused."""
+    marker = settings.home / DEMO_MARKER
+    if not marker.exists():
+        if settings.database.exists():
+            raise ConfigError(
+                f"{settings.home} already holds a pipeline database that the demo did not make, so the "
+                "demo will not touch it. Run it in a folder of its own: pipeline demo --home DEMO_FOLDER")
+        settings.home.mkdir(parents=True, exist_ok=True)
+        marker.write_text("This folder holds the pipeline's demo; 'pipeline demo' starts it afresh.\n",
+                          encoding="utf-8")
+        return
+    for name in DEMO_FILES:
+        (settings.home / name).unlink(missing_ok=True)
+    for folder in (settings.inbox, settings.outbox, settings.archive, settings.rejected):
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                if entry.name == ".gitkeep":
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+    say(f"Starting the sample home afresh: the previous demo's files in {settings.home} were removed.")
 
 
 def _forms(settings: Settings, library: FormLibrary, say: Say) -> None:
@@ -66,7 +98,7 @@ def _register_and_calendar(settings: Settings, today: date, say: Say) -> None:
 
 
 def _tick(settings: Settings, library: FormLibrary, say: Say) -> None:
-    report = run_tick(settings, library, now=datetime.now(UTC), dry_run=True)
+    report = run_tick(settings, library, now=datetime.now(UTC), mode=SendMode.BY_HAND)
     for line in report.done or ["nothing was due"]:
         say(f"   {line}")
     for line in report.problems:

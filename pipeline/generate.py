@@ -68,6 +68,7 @@ def write_new_file(folder: Path, name: str, data: bytes, *, reuse_identical: boo
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=folder, prefix=".writing-")
+        os.fchmod(handle, 0o666 & ~current_umask())  # as open() would: mkstemp makes it owner-only
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -85,6 +86,19 @@ def write_new_file(folder: Path, name: str, data: bytes, *, reuse_identical: boo
     except OSError as exc:
         raise GenerationError(f"Could not write {name} into {folder}: {exc.strerror}.") from exc
     raise GenerationError(f"Too many files called {name} in {folder}.")
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux says it (/proc), else set back."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _identical(folder: Path, name: str, data: bytes) -> Path | None:

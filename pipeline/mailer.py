@@ -1,4 +1,8 @@
-"""Sending email: through the configured SMTP server, or (dry run) as `.eml` files in the outbox.
+"""Sending email: through the configured SMTP server, or as `.eml` files in the outbox.
+
+Three honest ways (`SendMode`): send by SMTP ("Sent"); write each message for the clerk to send
+by hand, counted as sent ("Written for you to send"); or a rehearsal that writes would-be
+messages under `outbox/preview/` and counts nothing ("Would send").
 
 Both mailers are context managers: `with mailer:` sends a batch over one connection. Every
 smtplib, socket and TLS error is mapped here to a `SendError` a clerk can act on.
@@ -15,6 +19,7 @@ import ssl
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, Self
 
@@ -24,6 +29,27 @@ from pipeline.generate import slug, write_new_file
 
 log = logging.getLogger("pipeline.mailer")
 SECURITY = ("none", "starttls", "ssl")
+
+
+class SendMode(StrEnum):
+    """How a tick's emails leave: what the clerk asked for, and what the output must say."""
+
+    SEND = "send"  # through the [smtp] server
+    BY_HAND = "by-hand"  # .eml files in outbox/mail for the clerk to send; counted as sent
+    PREVIEW = "preview"  # a rehearsal: .eml files in outbox/preview; nothing recorded
+
+    @property
+    def records(self) -> bool:
+        """Whether what is done in this mode is recorded (sent, chased, replied, written)."""
+        return self is not SendMode.PREVIEW
+
+    def said(self, what: str) -> str:
+        """A line of a tick's report, in this mode's words: "Sent ...", "Would send ...", ..."""
+        if self is SendMode.PREVIEW:
+            return f"Would send {what}"
+        if self is SendMode.BY_HAND:
+            return f"Written for you to send: {what}"
+        return f"Sent {what}"
 
 
 class Mailer(Protocol):
@@ -36,9 +62,11 @@ class Mailer(Protocol):
     def __exit__(self, *exc_info: object) -> None: ...
 
 
-def mailer_for(config: SmtpConfig, *, dry_run: bool, outbox: Path) -> Mailer:
-    """The mailer the settings ask for: `.eml` files in `outbox` on a dry run, else SMTP."""
-    return DryRunMailer(outbox) if dry_run else SmtpMailer(config)
+def mailer_for(config: SmtpConfig, *, mode: SendMode, outbox: Path) -> Mailer:
+    """The mailer `mode` asks for: SMTP, or `.eml` files in outbox/mail (by hand) or outbox/preview."""
+    if mode is SendMode.SEND:
+        return SmtpMailer(config)
+    return FileMailer(outbox / ("mail" if mode is SendMode.BY_HAND else "preview"))
 
 
 # --- SMTP ----------------------------------------------------------------------------------------
@@ -80,6 +108,23 @@ class SmtpMailer:
                 self.close()
         log.info("Sent \u201c%s\u201d to %s", message["Subject"], ", ".join(recipients))
         return _sent_to(recipients, refused)
+
+    def probe(self) -> str:
+        """Connect, greet, secure and log in as a send would, then leave: no mail is sent.
+
+        Returns what was checked, in words; raises `SendError` with the reason otherwise."""
+        try:
+            connection = self._connect()
+            connection.ehlo_or_helo_if_needed()
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise SendError(f"The mail server could not be used: {self._reason(exc)}") from exc
+        self.close()
+        steps = ["connected", {"ssl": "secured by SSL", "starttls": "secured by STARTTLS"}.get(
+            self.config.security, "not encrypted")]
+        if self.config.username:
+            steps.append(f"logged in as {self.config.username}")
+        return f"{self.server}: " + ", ".join(steps)
 
     def close(self) -> None:
         """End the connection politely if there is one (also done when a `with` block ends)."""
@@ -209,10 +254,10 @@ def recipients_of(message: EmailMessage) -> list[str]:
     return [address for _, address in getaddresses(fields) if address]
 
 
-# --- dry run -------------------------------------------------------------------------------------
+# --- written to files ----------------------------------------------------------------------------
 
 
-class DryRunMailer:
+class FileMailer:
     """Writes each message as an `.eml` file in `out_dir` instead of sending it; never overwrites."""
 
     def __init__(self, out_dir: Path) -> None:
@@ -229,7 +274,7 @@ class DryRunMailer:
             path = write_new_file(self.out_dir, eml_name(message), message.as_bytes())
         except GenerationError as exc:
             raise SendError(str(exc)) from exc
-        log.info("Wrote \u201c%s\u201d to %s (dry run)", message["Subject"], path)
+        log.info("Wrote \u201c%s\u201d to %s", message["Subject"], path)
         return str(path)
 
 

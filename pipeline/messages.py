@@ -7,6 +7,7 @@ are written out the UK way ("Monday 2 November 2026"); bodies are short plain te
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email import policy
 from email.message import EmailMessage
@@ -62,6 +63,68 @@ def form_request(*, to: str, member: str, partnership: str, form_title: str, due
                        reply_to=reply_to, now=now)
     return _with_token(_attach(message, attachment), token)
 
+
+
+@dataclass(frozen=True)
+class FormSent:
+    """One personal form in an email: what it is, for which partnership and meeting, and its file."""
+
+    form_title: str
+    partnership: str
+    due: date | None
+    meeting_date: date | None
+    meeting_title: str | None
+    attachment: tuple[str, bytes]
+    token: str | None
+
+
+def forms_request(*, to: str, member: str, forms: list[FormSent], authority: str, sender: str,
+                  reply_to: str | None, now: datetime | None = None) -> EmailMessage:
+    """Several personal forms due from one person at once, in one email: each listed and attached."""
+    if len(forms) == 1:
+        one = forms[0]
+        return form_request(to=to, member=member, partnership=one.partnership, form_title=one.form_title,
+                            due=one.due, meeting_date=one.meeting_date, meeting_title=one.meeting_title,
+                            attachment=one.attachment, authority=authority, sender=sender,
+                            reply_to=reply_to, token=one.token, now=now)
+    subject = _several_subject(forms)
+    listed = "\n".join(
+        f"{number}. {_what(f.form_title, f.partnership, f.meeting_date, f.meeting_title)}"
+        + (f", by {long_date(f.due)}" if f.due else "") + f"\n   (attached as {f.attachment[0]}"
+        + (f"; reference {f.token})" if f.token else ")")
+        for number, f in enumerate(forms, start=1))
+    body = "\n\n".join((
+        _greeting(member),
+        f"Please find attached {len(forms)} forms, one for each of these:\n{listed}",
+        _HOW_TO_RETURN.replace("the attached form", "each attached form")
+        .replace("the completed form attached", "the completed forms attached (one email for all of "
+                 "them, or one each)"),
+        _sign_off(authority),
+    ))
+    message = _compose(to=to, subject=subject, body=body, sender=sender, reply_to=reply_to, now=now)
+    for form in forms:
+        _attach(message, form.attachment)
+        _with_token(message, form.token)
+    return message
+
+
+def _several_subject(forms: list[FormSent]) -> str:
+    """What is in the email: "Partnership Monitoring Form and Partnership Risk Assessment
+    Checklist: Hull CDRP — please return by ...", or "Stakeholder Survey: 6 partnerships — ..."."""
+    titles = list(dict.fromkeys(f.form_title for f in forms))
+    partnerships = list(dict.fromkeys(f.partnership for f in forms))
+    if len(partnerships) == 1:
+        what = f"{' and '.join(titles)}: {partnerships[0]}" if len(titles) <= 3 else \
+            f"{len(forms)} forms: {partnerships[0]}"
+    elif len(titles) == 1:
+        what = f"{titles[0]}: {len(partnerships)} partnerships"
+    else:
+        what = f"{len(forms)} forms for {len(partnerships)} partnerships"
+    dues = sorted({f.due for f in forms if f.due})
+    if not dues:
+        return what
+    by = "please return by" if len(dues) == 1 else "the first by"
+    return f"{what} — {by} {long_date(dues[0])}"
 
 def chaser(*, to: str, member: str, partnership: str, form_title: str, due: date,
            meeting_date: date | None, meeting_title: str | None, attachment: tuple[str, bytes],

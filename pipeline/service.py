@@ -14,6 +14,7 @@ from pipeline.cycle import TickReport
 from pipeline.definitions import FormDefinition, FormLibrary
 from pipeline.errors import PipelineError, RejectedFile
 from pipeline.ingest import FileResult, Ingest, Outcome, iter_inbox
+from pipeline.mailer import SendMode, mailer_for
 from pipeline.store import Record, Store
 from pipeline.watcher import InboxLock, InboxWatcher
 
@@ -88,23 +89,47 @@ def record_json(record: Record, definition: FormDefinition) -> dict[str, object]
 # --- the scheduler ---------------------------------------------------------------------------
 
 
-def run_tick(settings: Settings, library: FormLibrary, *, now: datetime, dry_run: bool = False
-             ) -> TickReport:
-    """Do whatever is due at `now` (safe to run as often as you like)."""
+def run_tick(settings: Settings, library: FormLibrary, *, now: datetime,
+             mode: SendMode = SendMode.SEND) -> TickReport:
+    """Do whatever is due at `now` (safe to run as often as you like).
+
+    `SendMode.PREVIEW` is a rehearsal: it runs on a copy of the database, writes the emails it
+    would send under outbox/preview/ and no paper, and leaves the home's records as they were.
+    """
+    import tempfile
+
     from pipeline.config import load_config
     from pipeline.cycle import Cycle
-    from pipeline.mailer import mailer_for
 
     config = load_config(settings)
+    if mode is SendMode.SEND:
+        require_mail_settings(settings)
     settings.ensure_folders()
-    mailer = mailer_for(config.smtp, dry_run=dry_run, outbox=settings.outbox / "mail")
+    mailer = mailer_for(config.smtp, mode=mode, outbox=settings.outbox)
     with _tick_lock(settings) as free:
         if not free:
             report = TickReport()
             report.add("Another tick is still running for this folder; this one did nothing.")
             return report
         with Store.open(settings.database) as store:
-            return Cycle(settings, config, library, store, mailer, now).tick()
+            if mode is not SendMode.PREVIEW:
+                return Cycle(settings, config, library, store, mailer, now, mode).tick()
+            with tempfile.TemporaryDirectory(prefix="pipeline-preview-") as scratch:
+                store.copy_to(Path(scratch) / "rehearsal.sqlite3")
+                with Store.open(Path(scratch) / "rehearsal.sqlite3") as rehearsal:
+                    return Cycle(settings, config, library, rehearsal, mailer, now, mode).tick()
+
+
+def require_mail_settings(settings: Settings) -> None:
+    """Sending needs an [smtp] section: without one, say so in one line, before anything is done."""
+    from pipeline.config import CONFIG_FILE, has_section
+    from pipeline.errors import ConfigError
+
+    if not has_section(settings, "smtp"):
+        raise ConfigError(
+            f"No mail settings: add an [smtp] section (host, port, security, sender) to "
+            f"{settings.home / CONFIG_FILE} and test it with 'pipeline check', or use --send-by-hand "
+            "to write the emails for you to send, or --dry-run to see what would be sent.")
 
 
 @contextmanager
@@ -146,11 +171,19 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
     }
 
 
-def serve(settings: Settings, library: FormLibrary, *, polling: bool = False, dry_run: bool = False,
-          tick_seconds: float = 60.0, stop: threading.Event | None = None) -> None:
+def serve(settings: Settings, library: FormLibrary, *, polling: bool = False,
+          mode: SendMode = SendMode.SEND, tick_seconds: float = 60.0,
+          stop: threading.Event | None = None) -> None:
     """The watcher and the scheduler in one process, until SIGTERM/SIGINT (or `stop`)."""
     from pipeline.watcher import install_signal_handlers
 
+    if mode is SendMode.PREVIEW:
+        from pipeline.errors import ConfigError
+
+        raise ConfigError("serve cannot rehearse: use 'pipeline tick --dry-run' to see what is due, "
+                          "or 'pipeline serve --send-by-hand'.")
+    if mode is SendMode.SEND:
+        require_mail_settings(settings)
     stop = stop or threading.Event()
     install_signal_handlers(stop)
     failure: list[BaseException] = []
@@ -170,7 +203,7 @@ def serve(settings: Settings, library: FormLibrary, *, polling: bool = False, dr
              tick_seconds)
     while not stop.is_set():
         try:
-            run_tick(settings, library, now=datetime.now(UTC), dry_run=dry_run)
+            run_tick(settings, library, now=datetime.now(UTC), mode=mode)
         except PipelineError as exc:
             log.error("The scheduler could not finish: %s", exc)
         except Exception:  # a bug must not stop the watcher mid-file: log it, try again later

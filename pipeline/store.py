@@ -431,6 +431,19 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def copy_to(self, path: Path) -> None:
+        """A consistent copy of the whole database at `path` (SQLite's online backup)."""
+        try:
+            with sqlite3.connect(path) as target:
+                self._db.backup(target)
+            target.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"The database could not be copied to {path}: {_plain(exc)}") from exc
+
+    def schema(self) -> tuple[int, int]:
+        """(migrations run on this database, migrations this version of the pipeline knows)."""
+        return _user_version(self), len(MIGRATIONS)
+
     def __enter__(self) -> Self:
         return self
 

@@ -119,10 +119,18 @@ def test_a_whole_cycle_runs_by_itself_and_never_does_anything_twice(home, smtp_s
     # and the high-risk partnership (money: Yes) gets a risk checklist.
     done = tick(home, "2026-11-07T09:00")
     sent = {(m.rcpt_tos[0], m.message["Subject"].split(":")[0].strip()) for m in inbox}
-    assert sent == {("jane@example.gov.uk", "Partnership Monitoring Form"),
+    assert sent == {("jane@example.gov.uk",  # one email for both of Jane's forms
+                     "Partnership Monitoring Form and Partnership Risk Assessment Checklist"),
                     ("tom@example.gov.uk", "Partnership Monitoring Form"),
-                    ("alan@example.gov.uk", "Partnership Monitoring Form"),
-                    ("jane@example.gov.uk", "Partnership Risk Assessment Checklist")}, done
+                    ("alan@example.gov.uk", "Partnership Monitoring Form")}, done
+    assert len(inbox) == 3 and len(done) == 4
+    janes = next(m.message for m in inbox if m.rcpt_tos == ["jane@example.gov.uk"])
+    files = [(part.get_filename(), read_custom_properties(Package.open(part.get_content())))
+             for part in janes.iter_attachments()]
+    assert [props["PipelineFormId"] for _, props in files] == ["monitoring", "risk-checklist"]
+    assert len({props["PipelineToken"] for _, props in files}) == 2  # each its own token
+    assert janes.get_all("X-Pipeline-Token") == [props["PipelineToken"] for _, props in files]
+    assert "Hull Community Safety Partnership" in janes["Subject"]
     forms = {m.rcpt_tos[0]: m.message for m in inbox if "Monitoring" in m.message["Subject"]}
     for message in forms.values():
         name, data = attachment(message)
@@ -131,7 +139,7 @@ def test_a_whole_cycle_runs_by_itself_and_never_does_anything_twice(home, smtp_s
         assert props["PipelineToken"] == message["X-Pipeline-Token"]
         assert props["PipelineFormId"] == "monitoring"
         assert props["PipelineMeetingDate"] == MEETING
-    assert tick(home, "2026-11-07T09:05") == [] and len(inbox) == 4  # nothing twice
+    assert tick(home, "2026-11-07T09:05") == [] and len(inbox) == 3  # nothing twice
 
     # 12 November: Jane returns hers complete; Tom returns his with a mistake.
     jane_name, jane_form = attachment(forms["jane@example.gov.uk"])

@@ -16,7 +16,7 @@ from pipeline.errors import ConfigError, SendError
 from pipeline.generate import form_bytes, form_file_name
 from pipeline.identity import PROP_TOKEN, Personalisation
 from pipeline.mail import read_email
-from pipeline.mailer import DryRunMailer, SmtpMailer, mailer_for
+from pipeline.mailer import FileMailer, SendMode, SmtpMailer, mailer_for
 from pipeline.messages import (
     DOCX_TYPE,
     TOKEN_HEADER,
@@ -326,9 +326,10 @@ class TestDryRun:
     def test_messages_become_eml_files_that_read_back_and_never_overwrite(
             self, tmp_path: Path, monitoring_form) -> None:
         name, data, _ = monitoring_form
-        outbox = tmp_path / "outbox"
-        mailer = mailer_for(LoopbackSmtp("127.0.0.1", 25, None).config(), dry_run=True, outbox=outbox)
-        assert isinstance(mailer, DryRunMailer)
+        outbox = tmp_path / "mail"
+        mailer = mailer_for(LoopbackSmtp("127.0.0.1", 25, None).config(), mode=SendMode.BY_HAND,
+                            outbox=tmp_path)
+        assert isinstance(mailer, FileMailer)
         with mailer:
             first = Path(mailer.send(request_for(monitoring_form)))
             first_bytes = first.read_bytes()
@@ -346,10 +347,10 @@ class TestDryRun:
 
     def test_the_pipeline_reads_a_dry_run_message_like_a_saved_email(self, tmp_path: Path,
                                                                     monitoring_form) -> None:
-        path = Path(DryRunMailer(tmp_path).send(request_for(monitoring_form)))
+        path = Path(FileMailer(tmp_path).send(request_for(monitoring_form)))
         envelope = read_email(path.read_bytes(), path.name)
         assert [(a.name, a.data) for a in envelope.attachments] == [monitoring_form[:2]]
 
     def test_without_dry_run_the_smtp_mailer_is_chosen(self, tmp_path: Path) -> None:
         config = LoopbackSmtp("127.0.0.1", 25, None).config()
-        assert isinstance(mailer_for(config, dry_run=False, outbox=tmp_path), SmtpMailer)
+        assert isinstance(mailer_for(config, mode=SendMode.SEND, outbox=tmp_path), SmtpMailer)

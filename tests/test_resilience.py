@@ -17,6 +17,7 @@ from pipeline.config import settings_for
 from pipeline.definitions import FormLibrary
 from pipeline.generate import form_bytes
 from pipeline.identity import Personalisation
+from pipeline.mailer import SendMode
 from pipeline.service import ingest_files, run_tick, watch_inbox
 from pipeline.store import Store
 from tests.filling import fill_docx
@@ -78,7 +79,7 @@ def test_a_covering_letter_beside_the_form_is_kept_but_nobody_is_told_off(tmp_pa
     results = ingest_files(settings_for(tmp_path), LIBRARY, [path], lambda r: None)
     assert sorted(r.outcome.value for r in results) == ["accepted", "rejected"]
     report = run_tick(settings_for(tmp_path), LIBRARY, now=datetime(2026, 11, 12, 10, tzinfo=UTC),
-                      dry_run=True)
+                      mode=SendMode.BY_HAND)
     mails = list((tmp_path / "outbox" / "mail").glob("*.eml"))
     assert len(mails) == 1 and "received" in mails[0].name  # the receipt only
     assert report.problems == []
@@ -121,7 +122,7 @@ def test_two_ticks_at_once_send_each_form_once(tmp_path):
         import_register(store, register_workbook(), today=date(2026, 11, 1))
     now = datetime(2026, 11, 7, 9, tzinfo=UTC)
     threads = [threading.Thread(target=run_tick, args=(settings_for(tmp_path), LIBRARY),
-                                kwargs={"now": now, "dry_run": True}) for _ in range(3)]
+                                kwargs={"now": now, "mode": SendMode.BY_HAND}) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
