@@ -245,6 +245,9 @@ class Ingest:
                            intake_id=intake_id, submission_id=submission_id)
         outcome = Outcome.SUPERSEDED if superseded else Outcome.ACCEPTED
         message = f"Accepted {definition.title}" + (" (late)" if checked.late else "")
+        if read.stray:  # never dropped silently: the clerk sees what could not be placed
+            quoted = "; ".join(f"\u201c{text}\u201d" for text in read.stray)
+            message += f"; please look at text typed outside the answer boxes: {quoted}"
         stored = self.store.submission_by_sha256(job.sha256)
         if stored is not None and stored.status == "superseded":
             message += ("; a later return for the same meeting was already held, so this one is "
