@@ -58,6 +58,9 @@ class Problem:
     field_id: str | None
     label: str
     message: str
+    #: Why an empty answer is needed when a condition makes it so ("the partnership is
+    #: high-risk (you answered Yes to ...)"): problems sharing it are reported together, once.
+    because: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,15 +109,28 @@ def describe(title: str, problems: Sequence[Problem]) -> str:
         f"We could not accept your {title} because of {count} {noun}. "
         f"Please correct {them} and send the form again:"
     ]
-    for number, problem in enumerate(problems, 1):
+    number = 0
+    reasons_done: set[str] = set()
+    for problem in problems:
+        if problem.because in reasons_done:
+            continue
+        number += 1
+        if problem.because:
+            reasons_done.add(problem.because)
+            lines.append(f"{number}. Because {problem.because}, these questions must be answered:")
+            lines += [f"   - {p.label}" for p in problems if p.because == problem.because]
+            continue
         where = f"{problem.label}: " if problem.label else ""
         lines.append(f"{number}. {where}{problem.message}")
     return "\n".join(lines)
 
 
 def field_label(f: Field) -> str:
-    """The field's label as the person saw it, with its question number when it has one."""
-    return f"Question {f.number}: {f.label}" if f.number else f.label
+    """The field as the person saw it: its question number and question, and the box's own
+    label where that differs ("Question 5: Is there a ...? (Answer)")."""
+    question = f.question or f.label
+    box = f" ({f.label})" if f.label and _normalised(f.label) not in _normalised(question) else ""
+    return f"Question {f.number}: {question}{box}" if f.number else f"{question}{box}"
 
 
 def _due_date(definition: FormDefinition, values: TypedValues) -> date | None:
@@ -138,21 +154,25 @@ def _missing(definition: FormDefinition, f: Field, values: TypedValues) -> list[
         return []
     reason = _condition_reason(definition, condition, values)
     message = f"This must be answered because {reason}. {_how_to_answer(f)}"
-    return [Problem(f.id, field_label(f), message)]
+    return [Problem(f.id, field_label(f), message, because=reason)]
 
 
 def _condition_reason(
     definition: FormDefinition, condition: Condition, values: Mapping[str, TypedValue]
 ) -> str:
-    if condition.label:
-        return condition.label.strip().rstrip(".")
     answers = []
     for field_id, allowed in condition.tests:
         value = values.get(field_id)
         if value in allowed:
             tested = definition.field(field_id)
-            answers.append(f"you answered {tested.choice_label(str(value))} to “{tested.label}”")
-    return " and ".join(answers) or "of your other answers"
+            question = tested.question or tested.label
+            answers.append(f"{tested.choice_label(str(value))} to \u201c{question}\u201d")
+    given = ("you answered " + " and ".join(answers)) if answers else ""
+    if condition.label:
+        # "the partnership is high-risk (Yes to ...)": the label's own words, then what was said.
+        label = condition.label.strip().rstrip(".").split(" (", 1)[0]
+        return f"{label} ({given})" if given else label
+    return given or "of your other answers"
 
 
 def _how_to_answer(f: Field) -> str:
