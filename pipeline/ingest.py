@@ -216,7 +216,8 @@ class Ingest:
         return read
 
     def _validate(self, job: Job, intake_id: int, read: ReadForm) -> Checked:
-        checked = check(read.definition, read.raw, received=local_day(job.received_at))
+        checked = check(read.definition, read.raw, received=local_day(job.received_at),
+                        excel=read.kind == "xlsx")
         if not checked.ok:
             problems = tuple(Problem(p.field_id, p.label, p.message) for p in checked.problems)
             raise _Invalid(describe(read.definition.title, checked.problems), problems)

@@ -15,7 +15,7 @@ from pipeline.docx_form import blank_loose_text
 from pipeline.docx_reading import docx_values, matches_layout, stray_texts
 from pipeline.errors import DefinitionError, UnknownForm, UnreadableFile
 from pipeline.identity import FormIdentity
-from pipeline.ooxml.package import Package, read_custom_properties
+from pipeline.ooxml.package import Package, count_sheet_cells, read_custom_properties
 from pipeline.ooxml.worddoc import read_content
 from pipeline.ooxml.wordml import Control
 from pipeline.values import RawValues
@@ -57,6 +57,7 @@ def read_form(data: bytes, name: str, library: FormLibrary) -> ReadForm:
     if package.kind == "docx":
         return _read_docx(package, library)
     if package.kind == "xlsx":
+        _check_cells(package)
         return _read_xlsx(data, library)
     raise UnknownForm(f"This Office file is not one of our forms. We accept {ACCEPTED_KINDS}.")
 
@@ -126,6 +127,14 @@ def _only(candidates: list[FormDefinition]) -> FormDefinition:
     names = ", ".join(f"{d.title} (version {d.version})" for d in candidates)
     raise UnknownForm(f"This file could be more than one of our forms ({names}), so it was not "
                       "read. Please use a form sent by the clerk.")
+
+
+def _check_cells(package: Package) -> None:
+    if count_sheet_cells(package) > xlsx_form.MAX_CELLS:
+        raise UnknownForm(
+            f"This workbook holds more than {xlsx_form.MAX_CELLS:,} cells, far more than any of "
+            "our forms, so it was not read. Please fill in the Excel form we sent and send it "
+            "again.")
 
 
 def _read_xlsx(data: bytes, library: FormLibrary) -> ReadForm:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -84,8 +84,12 @@ class _Unacceptable(ValueError):
 # --- the whole form ----------------------------------------------------------------------------
 
 
-def check(definition: FormDefinition, raw: RawValues, *, received: date) -> Checked:
-    """Coerce every field, collect every problem, and work out the due date and lateness."""
+def check(definition: FormDefinition, raw: RawValues, *, received: date,
+          excel: bool = False) -> Checked:
+    """Coerce every field, collect every problem, and work out the due date and lateness.
+
+    With `excel`, messages speak of the Excel form's lists rather than the Word form's boxes.
+    """
     outcomes = {f.id: _check_field(f, raw.get(f.id)) for f in definition.fields}
     values: TypedValues = {field_id: value for field_id, (value, _) in outcomes.items()}
     problems: list[Problem] = []
@@ -96,7 +100,24 @@ def check(definition: FormDefinition, raw: RawValues, *, received: date) -> Chec
             problems.extend(_missing(definition, f, values))
     due_date = _due_date(definition, values)
     late = due_date is not None and received > due_date
+    if excel:
+        problems = [replace(p, message=_in_excel_terms(p.message)) for p in problems]
     return Checked(values=values, problems=tuple(problems), late=late, due_date=due_date)
+
+
+_EXCEL_WORDS = (
+    ("Please tick at least one box.", "Please choose Yes beside at least one answer."),
+    ("Please tick one box.", "Please choose one answer from the list."),
+    ("Please tick only one box: you ticked", "Please choose only one answer: you chose"),
+    ("A ticked box,", "An answer,"),
+    ("Please tick only boxes from:", "Please choose only from:"),
+)
+
+
+def _in_excel_terms(message: str) -> str:
+    for words, excel_words in _EXCEL_WORDS:
+        message = message.replace(words, excel_words)
+    return message
 
 
 def describe(title: str, problems: Sequence[Problem]) -> str:
