@@ -19,6 +19,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.config import settings_for
 from pipeline.definitions import FormLibrary
+from pipeline.mailer import SendMode
 from pipeline.ooxml.package import Package, read_custom_properties
 from pipeline.register import import_register, write_register_template
 from pipeline.service import run_tick, watch_inbox
@@ -207,8 +208,8 @@ def test_status_json_reports_sent_returned_and_missing(home, smtp_server, capsys
     assert shown["meetings"][0]["publication_deadline"] == "2026-11-23"
 
 
-def test_dry_run_writes_the_messages_to_the_outbox_instead(home, smtp_server):
-    report = run_tick(settings_for(home), LIBRARY, now=at("2026-11-07T09:00"), dry_run=True)
+def test_sending_by_hand_writes_the_messages_to_the_outbox_instead(home, smtp_server):
+    report = run_tick(settings_for(home), LIBRARY, now=at("2026-11-07T09:00"), mode=SendMode.BY_HAND)
     written = sorted((home / "outbox" / "mail").glob("*.eml"))
-    assert len(written) == 4 and len(report.done) == 4
+    assert len(written) == 3 and len(report.done) == 4  # Jane's two forms share one email
     assert smtp_server.received == []
