@@ -109,11 +109,20 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    """How long a file in the inbox must stay unchanged (size and time) before it is taken."""
+
+    quiet_seconds: float = 3.0  # with file events
+    polling_quiet_seconds: float = 10.0  # polling a network share, which reports writes late
+
+
+@dataclass(frozen=True)
 class Config:
     authority: AuthorityConfig = AuthorityConfig()
     papers: PaperConfig = PaperConfig()
     smtp: SmtpConfig = SmtpConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    watch: WatchConfig = WatchConfig()
 
 
 def load_config(settings: Settings) -> Config:

@@ -315,6 +315,7 @@ class InboxWatcher:
         rescan_seconds: float = 30.0,
         poll_interval: float = 1.0,
         on_error: Callable[[Path, BaseException], None] | None = None,
+        retry: Callable[[], None] | None = None,
     ) -> None:
         self.inbox = Path(os.path.abspath(inbox))
         self.polling = polling
@@ -325,6 +326,7 @@ class InboxWatcher:
         self.poll_interval = poll_interval
         self._handle = handle
         self._on_error = on_error
+        self._retry = retry
         self._handled: dict[Path, FileSignature] = {}
         self._handed_over = 0
         self._tick = min(0.25, stable_seconds / 4) or 0.05
@@ -395,13 +397,23 @@ class InboxWatcher:
             self.tracker.note(path)
 
     def _scan(self) -> None:
-        """Look through the whole inbox, oldest first, in case an event was missed."""
+        """Look through the whole inbox, oldest first, in case an event was missed (and try
+        again the files that met a busy database or a full disk)."""
+        self._try_again()
         files = self._inbox_files()
         self._forget_gone()
         for path, seen in files:
             if self._handled.get(path) != seen:
                 self.tracker.note(path)
         logger.debug("Looked through %s: %d file(s) there", self.inbox, len(files))
+
+    def _try_again(self) -> None:
+        if self._retry is None:
+            return
+        try:
+            self._retry()
+        except Exception:
+            logger.exception("Trying again the files not yet done failed; will try later")
 
     def _inbox_files(self) -> list[tuple[Path, FileSignature]]:
         try:
