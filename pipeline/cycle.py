@@ -358,15 +358,14 @@ class Cycle:
             for kind in meeting.papers:
                 if self._paper_written(kind, meeting):
                     continue
-                request = papers.PaperRequest(kind=kind, period_from=self._period_start(meeting),
+                start = (self.today - timedelta(days=CHECKLIST_VALID_DAYS) if kind == "risk-register"
+                         else self._period_start(meeting))  # the annual review covers a year
+                request = papers.PaperRequest(kind=kind, period_from=start,
                                               period_to=self.today, meeting_date=meeting.date,
                                               committee=meeting.committee)
-                asked = expected.expected_returns(self.db, "monitoring", request.period_from,
-                                                  request.period_to)
                 files = papers.write_paper(self.settings, self.library, request, self._papers_dir(),
-                                           to_pdf=to_pdf, today=self.today,
-                                           expected=asked if kind == "monitoring-summary" else None)
-                self._record_paper(kind, meeting, files)
+                                           to_pdf=to_pdf, today=self.today)
+                # write_paper recorded it (papers_written) with its files
                 written.append(files.docx)
                 report.papers.append(files.docx)
                 note = f" ({files.pdf_note})" if files.pdf_note else ""
@@ -400,13 +399,6 @@ class Cycle:
     def _pack_written(self, meeting: committees.Meeting) -> bool:
         return self.db.execute("SELECT 1 FROM packs_written WHERE committee = ? AND meeting_date = ?",
                                (meeting.committee, meeting.date.isoformat())).fetchone() is not None
-
-    def _record_paper(self, kind: str, meeting: committees.Meeting, files: object) -> None:
-        paths = [str(p) for p in (files.docx, files.annex, files.pdf) if p]  # type: ignore[attr-defined]
-        with self.store.transaction():
-            self.db.execute("INSERT INTO papers_written (kind, committee, meeting_date, written_at, paths)"
-                            " VALUES (?,?,?,?,?)", (kind, meeting.committee, meeting.date.isoformat(),
-                                                    utc_text(self.now), json.dumps(paths)))
 
     def _record_pack(self, meeting: committees.Meeting, packs: list[Path]) -> None:
         with self.store.transaction():

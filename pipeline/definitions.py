@@ -57,8 +57,11 @@ YES_NO_CHOICES = (("yes", "Yes"), ("no", "No"))
 
 @dataclass(frozen=True)
 class Choice:
+    """One answer a person may pick; `concern` marks an answer a paper calls out (e.g. "No")."""
+
     value: str
     label: str
+    concern: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,8 @@ def _choice_label(choices: tuple[Choice, ...], value: str) -> str:
 
 
 def _choices_json(choices: tuple[Choice, ...]) -> list[dict[str, str]]:
-    return [{"value": c.value, "label": c.label} for c in choices]
+    return [{"value": c.value, "label": c.label, **({"concern": True} if c.concern else {})}
+            for c in choices]
 
 
 def _field_json(f: Field | Column) -> dict[str, Any]:
@@ -383,7 +387,10 @@ class _Reader:
                 choices.append(Choice(snake_case(entry), entry))
             else:
                 entry = self.mapping(entry, "a choice")
-                choices.append(Choice(self.text(entry, "value"), self.text(entry, "label")))
+                concern = entry.get("concern", False)
+                if not isinstance(concern, bool):
+                    self.fail(f"a choice's 'concern' must be true or false, not {concern!r}")
+                choices.append(Choice(self.text(entry, "value"), self.text(entry, "label"), concern))
         for choice in choices:
             if not SNAKE.match(choice.value):
                 self.fail(f"choice value {choice.value!r} must be snake_case")

@@ -166,7 +166,7 @@ def _tick_lock(settings: Settings) -> Iterator[bool]:
 
 def status(settings: Settings, *, today: date) -> dict[str, object]:
     """What the clerk asks: what is waiting, what came back, what is late or missing, what's next."""
-    from pipeline import committees, expected
+    from pipeline import committees, expected, register
 
     settings.ensure_folders()
     waiting = sum(1 for _ in iter_inbox(settings.inbox))
@@ -178,6 +178,8 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         rows = expected.status(store.connection(), today)
         upcoming = committees.meetings(store, from_date=today)[:5]
         trust = _trust_status(store)
+        on_register = bool(register.partnerships(store))
+        unmatched = store.unmatched() if on_register else []
     return {
         "inbox": {"waiting": waiting + in_hand, "being_retried": in_hand,
                   **{k: counts.get(k, 0) for k in
@@ -185,6 +187,8 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         **trust,
         "expected": [row.to_json() for row in rows],
         "meetings": [m.to_json() for m in upcoming],
+        "not_matched": [{"submission_id": u.submission_id, "form": u.form_id, "partnership": u.partnership,
+                         "received": u.received_at} for u in unmatched],
     }
 
 

@@ -18,6 +18,7 @@ Timestamps are ISO 8601 UTC strings to the second, `YYYY-MM-DDTHH:MM:SSZ` (naive
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -215,7 +216,22 @@ MIGRATIONS: list[str] = [
     );
     """,
     """
-    -- 4: the trust boundary: every token issued, each stored file's bytes once, returns held
+    -- 4: which register partnership each return is from; papers recorded with their manifest
+    ALTER TABLE submissions ADD COLUMN partnership_id INTEGER REFERENCES partnerships (id);
+    ALTER TABLE papers_written ADD COLUMN manifest TEXT;
+    -- A return's partnership: the clerk's match, else the form sent (its token), else the
+    -- register entry of the name the member typed; NULL when none: "not matched".
+    CREATE VIEW submission_partnerships AS
+    SELECT s.id AS submission_id,
+           COALESCE(s.partnership_id,
+                    (SELECT f.partnership_id FROM sent_forms f
+                      WHERE s.token IS NOT NULL AND f.token = s.token),
+                    (SELECT p.id FROM partnerships p WHERE p.name = TRIM(s.partnership)))
+             AS partnership_id
+      FROM submissions s;
+    """,
+    """
+    -- 5: the trust boundary: every token issued, each stored file's bytes once, returns held
     -- for the clerk, files set aside, tick actions that keep failing, and per-file flags
     CREATE TABLE issued_tokens (
         token        TEXT PRIMARY KEY,
@@ -314,6 +330,28 @@ class SubmissionStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class UnmatchedReturn:
+    """A current return whose partnership is not on the register (nor matched by the clerk)."""
+
+    submission_id: int
+    form_id: str
+    partnership: str | None  # the name as the member typed it
+    received_at: str
+
+
+@dataclass(frozen=True)
+class WrittenPaper:
+    """A committee paper written for a meeting: its files and the manifest the agenda pack reads."""
+
+    kind: str
+    committee: str
+    meeting_date: date
+    paths: tuple[Path, ...]
+    manifest: Path | None
+    written_at: datetime
+
+
+@dataclass(frozen=True)
 class NewIntake:
     """A file the ingest has started on; `intake_name` is the unique name it gave the file."""
 
@@ -401,6 +439,7 @@ class SubmissionRow:
     superseded_by: int | None
     marking: str | None
     created_at: str
+    partnership_id: int | None = None  # the clerk's match to the register (`pipeline match`)
 
 
 @dataclass(frozen=True)
@@ -665,12 +704,6 @@ class Store:
             )
         return submission_id, superseded
 
-    def submission(self, submission_id: int) -> SubmissionRow | None:
-        with self._guard("read a stored return"):
-            row = self._db.execute("SELECT * FROM submissions WHERE id = ?",
-                                   (submission_id,)).fetchone()
-        return None if row is None else _submission_row(row)
-
     # --- the trust boundary: tokens, holds, quarantine, failing actions --------------------------
 
     def record_token(self, token: str, *, form_id: str, form_version: int | None,
@@ -827,6 +860,57 @@ class Store:
                 ):
                     counts[name] = number
         return counts
+
+    # --- returns and the partnership register ------------------------------------------------
+
+    def unmatched(self) -> list[UnmatchedReturn]:
+        """Current returns from no partnership on the register, oldest first."""
+        with self._guard("list the returns not matched to the register"):
+            rows = self._db.execute(
+                "SELECT s.id, s.form_id, s.partnership, s.received_at FROM submissions s"
+                " JOIN submission_partnerships m ON m.submission_id = s.id"
+                " WHERE s.status = 'current' AND m.partnership_id IS NULL ORDER BY s.received_at, s.id"
+            ).fetchall()
+        return [UnmatchedReturn(r["id"], r["form_id"], r["partnership"], r["received_at"]) for r in rows]
+
+    def match(self, submission_id: int, partnership_id: int) -> None:
+        """Record that the return `submission_id` is from the register's `partnership_id`."""
+        with self._writing(f"match return {submission_id} to the register"):
+            self._db.execute("UPDATE submissions SET partnership_id = ? WHERE id = ?",
+                             (partnership_id, submission_id))
+
+    def submission(self, submission_id: int) -> SubmissionRow | None:
+        with self._guard(f"read return {submission_id}"):
+            row = self._db.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+        return _submission_row(row) if row else None
+
+    # --- committee papers written ------------------------------------------------------------
+
+    def record_paper(self, paper: WrittenPaper) -> None:
+        """Remember a paper written for a meeting (written again: the newer files replace)."""
+        with self._writing(f"record the {paper.kind} paper"):
+            self._db.execute(
+                "INSERT INTO papers_written (kind, committee, meeting_date, written_at, paths, manifest)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, committee, meeting_date) DO UPDATE SET"
+                " written_at = excluded.written_at, paths = excluded.paths, manifest = excluded.manifest",
+                (paper.kind, paper.committee, paper.meeting_date.isoformat(), utc_text(paper.written_at),
+                 json.dumps([str(p) for p in paper.paths]), str(paper.manifest) if paper.manifest else None),
+            )
+
+    def papers_written(self, meeting_date: date | None = None) -> list[WrittenPaper]:
+        """Papers recorded (for one meeting date, or all), by date, committee and kind."""
+        where, params = ("WHERE meeting_date = ?", (meeting_date.isoformat(),)) if meeting_date else ("", ())
+        with self._guard("list the papers written"):
+            rows = self._db.execute(
+                f"SELECT * FROM papers_written {where} ORDER BY meeting_date, committee, kind", params
+            ).fetchall()
+        return [
+            WrittenPaper(r["kind"], r["committee"], date.fromisoformat(r["meeting_date"]),
+                         tuple(Path(p) for p in json.loads(r["paths"] or "[]")),
+                         Path(r["manifest"]) if r["manifest"] else None,
+                         datetime.fromisoformat(r["written_at"].replace("Z", "+00:00")))
+            for r in rows
+        ]
 
     # --- for modules that keep their own tables (register, committees) -------------------------
 

@@ -32,6 +32,7 @@ from pipeline.papers import PAPER_KINDS, PaperFiles, PaperRequest, write_paper
 from pipeline.papers.render import DEFAULT_TEMPLATES
 from pipeline.store import NewIntake, NewSubmission, Record, Store
 from tests.filling import fill_docx, soffice
+from tests.register_book import load_register
 
 LIBRARY = FormLibrary.load()
 TODAY = date(2026, 3, 20)  # the day the paper is written: actions due before it are overdue
@@ -240,27 +241,22 @@ class TestMonitoringSummary:
         for name in sorted({r.partnership for r in current}):
             mine = [r for r in current if r.partnership == name]
             late = sum(r.late for r in mine)
-            expected.append(
-                [
-                    name,
-                    str(len(mine)),
-                    str(sum(r.partnership == name for r in every)),
-                    str(len(mine) - late),
-                    str(late),
-                    "—",
-                ]
-            )
+            expected.append([name, "—", str(len(mine)), str(len(mine) - late), str(late), "—", ""])
         rows = table_rows(files.docx, "Partnership")
         assert rows[:-1] == expected
-        assert rows[-1] == ["Total", "4", "5", "3", "1", "—"]  # Goole met before the period
-        assert expected == [[EAST, "2", "3", "2", "0", "—"], [HULL, "2", "2", "1", "1", "—"]]
-        assert "once the partnership register says which meetings were due" in text_of(files.docx)
+        assert rows[-1] == ["Total", "—", "4", "3", "1", "—", ""]  # Goole met before the period
+        # East Riding sent three copies for two meetings: the corrected copy replaced the first
+        assert len([r for r in every if r.partnership == EAST]) == 3
+        assert expected == [[EAST, "—", "2", "2", "0", "—", ""], [HULL, "—", "2", "1", "1", "—", ""]]
+        text = text_of(files.docx)
+        assert "4 returns were received from 2 partnerships, one for each meeting" in text
+        assert "once the partnership register is imported" in text
 
     def test_the_annex_has_the_same_figures(self, settings: Settings, monitoring: Store) -> None:
         files = write(settings, "monitoring-summary", period_from=Q1[0], period_to=Q1[1])
         docx_rows = table_rows(files.docx, "Partnership")
         annex_rows = sheet_rows(files.annex, "Returns by partnership")
-        shown = [[str(v) if v is not None else "—" for v in row] for row in annex_rows]
+        shown = [[str(v) if v is not None else "—" for v in row[:-1]] + [row[-1] or ""] for row in annex_rows]
         assert shown == docx_rows
 
     def test_ratings_are_counted_per_level_with_the_definitions_labels(
@@ -329,27 +325,41 @@ class TestMonitoringSummary:
 
     def test_the_period_is_the_meeting_date(self, settings: Settings, monitoring: Store) -> None:
         files = write(settings, "monitoring-summary", period_from=date(2026, 3, 1), period_to=Q1[1])
-        assert table_rows(files.docx, "Partnership")[:-1] == [[EAST, "1", "2", "1", "0", "—"]]
+        assert table_rows(files.docx, "Partnership")[:-1] == [[EAST, "—", "1", "1", "0", "—", ""]]
         assert "meetings held between 1 March 2026 and 31 March 2026" in text_of(files.docx)
 
-    def test_missing_returns_come_from_the_expected_counts(
+    def test_missing_returns_come_from_the_register_meetings(
         self, settings: Settings, monitoring: Store
     ) -> None:
-        files = write_paper(
-            settings,
-            LIBRARY,
-            PaperRequest("monitoring-summary", *Q1, MEETING),
-            settings.outbox / "papers",
-            today=TODAY,
-            expected={HULL: 3, "hull cdrp": 3, "Bridlington Forum": 2},
+        load_register(
+            monitoring,
+            [(HULL, True), (EAST, False), ("Bridlington Forum", False)],
+            [
+                (HULL, date(2026, 1, 10)),
+                (HULL, date(2026, 2, 20)),
+                (HULL, date(2026, 3, 5)),
+                (EAST, date(2026, 2, 3)),
+                ("Bridlington Forum", date(2026, 1, 20)),
+                ("Bridlington Forum", date(2026, 3, 18)),  # its return is not due yet on 20 March
+            ],
         )
+        files = write(settings, "monitoring-summary", period_from=Q1[0], period_to=Q1[1])
         rows = table_rows(files.docx, "Partnership")
         assert rows == [
-            ["Bridlington Forum", "0", "0", "0", "0", "2"],
-            [EAST, "2", "3", "2", "0", "—"],
-            [HULL, "2", "2", "1", "1", "1"],
-            ["Total", "4", "5", "3", "1", "3"],
+            ["Bridlington Forum", "1", "0", "0", "0", "1", "20 Jan 2026"],
+            [EAST, "1", "2", "2", "0", "0", ""],  # 3 March is on no register meeting: still received
+            [HULL, "3", "2", "1", "1", "2", "20 Feb 2026, 5 Mar 2026"],
+            ["Total", "5", "4", "3", "1", "3", ""],
         ]
+        text = text_of(files.docx)
+        assert (
+            "The partnership register lists 5 meetings held between 1 January 2026 and 31 March 2026 "
+            "whose return was due by 20 March 2026." in text
+        )
+        assert (
+            "3 returns are missing: Bridlington Forum (20 January 2026); "
+            f"{HULL} (20 February 2026, 5 March 2026)." in text
+        )
 
     def test_an_empty_period_says_so(self, settings: Settings, monitoring: Store) -> None:
         files = write(
@@ -555,18 +565,23 @@ class TestRiskRegister:
     def test_register_matches_the_checklists(self, settings: Settings, checklists: Store) -> None:
         files = write(settings, "risk-register")
         rows = table_rows(files.docx, "Partnership")
-        assert rows == [
-            [EAST, "No", "No", "3, 12, 16", "—", "30 Nov 2025", "No"],
-            [HULL, "Yes", "Yes", "1, 2d, 16", "Hull City Council", "10 Feb 2026", "Yes"],
+        assert rows == [  # the register is empty: the checklists received, by name
+            [EAST, "No", "Incomplete", "3, 12", "—", "30 Nov 2025", "No"],
+            [HULL, "Yes", "Complete", "1, 2d", "Hull City Council", "10 Feb 2026", "Yes"],
         ]
         annex = sheet_rows(files.annex, "Risk register")
-        assert [row[:4] + row[5:6] + row[7:] for row in annex] == [
-            [EAST, "No", "No", "3, 12, 16", None, "No"],
-            [HULL, "Yes", "Yes", "1, 2d, 16", "Hull City Council", "Yes"],
+        assert [row[:5] + row[8:11] + row[12:] for row in annex] == [
+            [EAST, None, "No", None, "Incomplete", "3, 12", 2, None, "No"],
+            [HULL, None, "Yes", None, "Complete", "1, 2d", 2, "Hull City Council", "Yes"],
         ]
-        assert [row[6] for row in annex] == [datetime(2025, 11, 30), datetime(2026, 2, 10)]
+        assert [row[11] for row in annex] == [datetime(2025, 11, 30), datetime(2026, 2, 10)]
         text = text_of(files.docx)
-        assert "2 partnerships have a current checklist: 1 is high-risk and 1 checklist is complete." in text
+        assert (
+            "The partnership register is empty; 2 partnerships returned a checklist. 1 is high-risk by "
+            "the register or by its own checklist. Checklists: 1 complete, 1 incomplete, 0 not yet due "
+            "and 0 not returned." in text
+        )
+        assert "Every high-risk partnership’s checklist is complete." in text
         assert f"No equality impact assessment is held for {EAST}." in text
 
     def test_questions_needing_attention_carry_the_definitions_wording(
@@ -577,7 +592,6 @@ class TestRiskRegister:
         assert rows == [
             [EAST, "3", "Which agency is the accountable body?", "Not answered"],
             [EAST, "12", "Are arrangements in place for auditing accounts?", "Not answered"],
-            [EAST, "16", "Will accommodation be required?", "No"],
             [HULL, "1", "Is there a Partnership Agreement between the members of the Partnership?", "No"],
             [
                 HULL,
@@ -586,8 +600,7 @@ class TestRiskRegister:
                 "agreements (MoPI compliant)?",
                 "Not known yet",
             ],
-            [HULL, "16", "Will accommodation be required?", "No"],
-        ]
+        ]  # question 16's "No" (no accommodation needed) is no concern: the definition says so
         assert sheet_rows(files.annex, "Questions needing attention") == rows
 
     def test_the_period_is_the_date_of_assessment(self, settings: Settings, checklists: Store) -> None:
@@ -595,7 +608,7 @@ class TestRiskRegister:
         assert [row[0] for row in table_rows(files.docx, "Partnership")] == [HULL]
         empty = write(settings, "risk-register", period_from=date(2027, 1, 1), meeting_date=date(2027, 2, 1))
         assert (
-            "No partnership risk assessment checklists were completed on or after 1 January 2027."
+            "No partnership is on the register and no checklists were completed on or after 1 January 2027."
             in text_of(empty.docx)
         )
 

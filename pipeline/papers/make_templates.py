@@ -90,32 +90,70 @@ def _monitoring_returns_received(paper: ReportTemplate) -> None:
     paper.section("3", "Returns received")
     paper.para(
         "3.1",
-        "{% if has_returns %}{{ meetings }} return"
-        + plural("meetings")
-        + " {{ 'was' if meetings == 1 else 'were' }} received "
-        "for {{ meetings_phrase }}, from {{ partnerships }} partnership"
+        "{% if registered %}The partnership register lists {{ due }} meeting"
+        + plural("due")
+        + " {{ held_phrase }} whose return was due by {{ as_at }}. {% endif %}"
+        "{% if has_returns %}{{ received }} return"
+        + plural("received")
+        + " {{ 'was' if received == 1 else 'were' }} received from {{ partnerships }} partnership"
         + plural("partnerships")
-        + "; {{ on_time }} arrived on time and {{ late }} late.{% else %}{{ empty_message }}{% endif %}",
+        + "{% if registered %} on the register{% endif %}, one for each meeting (a corrected copy "
+        "replaces the return it corrects); {{ on_time }} arrived on time and {{ late }} late."
+        "{% else %}{{ empty_message }}{% endif %}",
     )
-    paper.tag("{%p if has_returns %}")
+    paper.tag("{%p if registered %}")
+    paper.para(
+        "3.2",
+        "{% if missing %}{{ missing }} return"
+        + plural("missing")
+        + " {{ 'is' if missing == 1 else 'are' }} missing: {{ missing_list|join('; ') }}."
+        "{% else %}No return that was due is missing.{% endif %}",
+    )
+    paper.tag("{%p endif %}")
+    paper.tag("{%p if unmatched_count %}")
+    paper.para(
+        "3.3",
+        "{{ unmatched_count }} return"
+        + plural("unmatched_count")
+        + " came from partnerships not on the register and {{ 'is' if unmatched_count == 1 else 'are' }}"
+        " not counted under any partnership above: {{ unmatched_names|join(', ') }}. Each is held "
+        "until the clerk matches it to a partnership on the register or adds the partnership to it.",
+    )
+    paper.tag("{%p endif %}")
+    paper.tag("{%p if registered or has_returns %}")
     paper.loop_table(
         "Returns by partnership",
         "returns.rows",
         (
-            TableColumn("Partnership", "{{ row.partnership }}", 0.40, "{{ returns.totals.partnership }}"),
+            TableColumn("Partnership", "{{ row.partnership }}", 0.28, "{{ returns.totals.partnership }}"),
+            TableColumn("Returns due", "{{ row.due }}", 0.10, "{{ returns.totals.due }}", True),
             TableColumn(
-                "Meetings attended", "{{ row.meetings }}", 0.13, "{{ returns.totals.meetings }}", True
+                "Returns received", "{{ row.received }}", 0.11, "{{ returns.totals.received }}", True
             ),
-            TableColumn(
-                "Returns received", "{{ row.received }}", 0.13, "{{ returns.totals.received }}", True
-            ),
-            TableColumn("On time", "{{ row.on_time }}", 0.11, "{{ returns.totals.on_time }}", True),
-            TableColumn("Late", "{{ row.late }}", 0.11, "{{ returns.totals.late }}", True),
-            TableColumn("Missing", "{{ row.missing }}", 0.12, "{{ returns.totals.missing }}", True),
+            TableColumn("On time", "{{ row.on_time }}", 0.09, "{{ returns.totals.on_time }}", True),
+            TableColumn("Late", "{{ row.late }}", 0.08, "{{ returns.totals.late }}", True),
+            TableColumn("Missing", "{{ row.missing }}", 0.09, "{{ returns.totals.missing }}", True),
+            TableColumn("Meetings with no return", "{{ row.missing_meetings }}", 0.25, ""),
         ),
         totals=True,
     )
-    paper.note("Returns received include corrected copies sent again. {{ missing_note or '' }}")
+    paper.note(
+        "A return is due for each meeting on the partnership register, {{ due_days }} days after it. "
+        "{{ missing_note or '' }}"
+    )
+    paper.tag("{%p endif %}")
+    paper.tag("{%p if unmatched_count %}")
+    paper.loop_table(
+        "Returns from partnerships not on the register",
+        "unmatched.rows",
+        (
+            TableColumn("Name given on the return", "{{ row.partnership }}", 0.46),
+            TableColumn("Meeting", "{{ row.meeting }}", 0.18),
+            TableColumn("Received", "{{ row.received_on }}", 0.18),
+            TableColumn("Return number", "{{ row.submission_id }}", 0.18, numeric=True),
+        ),
+        more="unmatched",
+    )
     paper.tag("{%p endif %}")
 
 
@@ -314,35 +352,54 @@ def _risk_the_register(paper: ReportTemplate) -> None:
     paper.section("3", "The register")
     paper.para(
         "3.1",
-        "{% if has_returns %}{{ partnerships }} partnership"
+        "{% if has_returns %}{% if registered %}The partnership register lists {{ partnerships }} "
+        "partnership" + plural("partnerships") + ", {{ register_high_risk_count }} of them high-risk by the "
+        "register{% else %}The partnership register is empty; {{ partnerships }} partnership"
         + plural("partnerships")
-        + " {{ 'has' if partnerships == 1 else 'have' }} a current checklist: {{ high_risk_count }} "
-        "{{ 'is' if high_risk_count == 1 else 'are' }} high-risk and {{ complete_count }} "
-        "checklist" + plural("complete_count") + " {{ 'is' if complete_count == 1 else 'are' }} "
-        "complete.{% else %}{{ empty_message }}{% endif %}",
+        + " returned a checklist{% endif %}. {{ high_risk_count }} "
+        "{{ 'is' if high_risk_count == 1 else 'are' }} high-risk by the register or by "
+        "{{ 'its' if high_risk_count == 1 else 'their' }} own checklist. Checklists: "
+        "{{ complete_count }} complete, {{ incomplete_count }} incomplete, {{ not_yet_due_count }} "
+        "not yet due and {{ not_returned_count }} not returned{% if not_asked_count %}; "
+        "{{ not_asked_count }} not asked for (not high-risk){% endif %}.{% else %}{{ empty_message }}"
+        "{% endif %}",
     )
     paper.tag("{%p if has_returns %}")
     paper.para(
         "3.2",
-        "{% if incomplete_high_risk %}The checklists of these high-risk partnerships are "
-        "not complete: {{ incomplete_high_risk|join(', ') }}.{% else %}Every high-risk "
-        "partnership’s checklist is complete.{% endif %} {% if without_eia %}No equality impact "
+        "{% if every_high_risk_complete %}Every high-risk partnership’s checklist is complete."
+        "{% elif high_risk_not_complete_count %}{{ high_risk_not_complete_count }} high-risk "
+        "partnership" + plural("high_risk_not_complete_count") + " {{ 'has' if "
+        "high_risk_not_complete_count == 1 else 'have' }} no complete checklist: "
+        "{{ high_risk_not_complete|join(', ') }}.{% else %}No partnership is high-risk.{% endif %}"
+        "{% if disagreement_count %} For {{ disagreements|join(', ') }} the register and the "
+        "checklist’s screening answers disagree about whether the partnership is high-risk: the "
+        "register should be checked.{% endif %} {% if without_eia_count %}No equality impact "
         "assessment is held for {{ without_eia|join(', ') }}.{% else %}An equality impact "
         "assessment is held for every partnership.{% endif %}",
     )
     paper.tag("{%p endif %}")
-    paper.tag("{%p if has_returns %}")
+    paper.tag("{%p if unmatched_count %}")
+    paper.para(
+        "3.3",
+        "{{ unmatched_count }} checklist" + plural("unmatched_count") + " came from partnerships not on "
+        "the register and {{ 'is' if unmatched_count == 1 else 'are' }} not counted above: "
+        "{{ unmatched_names|join(', ') }}. Each is held until the clerk matches it to a partnership "
+        "on the register or adds the partnership to it.",
+    )
+    paper.tag("{%p endif %}")
+    paper.tag("{%p if partnerships %}")
     paper.loop_table(
         "Partnership risk register",
         "register.rows",
         (
-            TableColumn("Partnership", "{{ row.partnership }}", 0.20),
-            TableColumn("High risk", "{{ row.high_risk }}", 0.08),
-            TableColumn("Checklist complete", "{{ row.complete }}", 0.11),
-            TableColumn("Questions answered No, Not known yet or not answered", "{{ row.questions }}", 0.19),
-            TableColumn("Accountable body", "{{ row.accountable_body }}", 0.16),
-            TableColumn("Last assessed", "{{ row.assessed_on }}", 0.12),
-            TableColumn("Equality impact assessment held", "{{ row.eia }}", 0.14),
+            TableColumn("Partnership", "{{ row.partnership }}", 0.17),
+            TableColumn("High risk", "{{ row.high_risk }}", 0.12),
+            TableColumn("Checklist", "{{ row.checklist }}", 0.15),
+            TableColumn("Questions answered No, Not known yet or not answered", "{{ row.questions }}", 0.15),
+            TableColumn("Accountable body", "{{ row.accountable_body }}", 0.15),
+            TableColumn("Last assessed", "{{ row.assessed_on }}", 0.11),
+            TableColumn("Equality impact assessment held", "{{ row.eia }}", 0.15),
         ),
         more="register",
     )
@@ -376,10 +433,10 @@ def _risk_recommendation(paper: ReportTemplate) -> None:
     paper.section("5", "Recommendation")
     paper.para(
         "5.1",
-        "The Committee is asked to note the register{% if incomplete_high_risk %}"
-        "{{ ',' if without_eia else ' and' }} to ask "
-        "the lead officers of the high-risk partnerships whose checklists are incomplete to "
-        "complete them{% endif %}{% if without_eia %} and to ask for an equality impact "
+        "The Committee is asked to note the register{% if high_risk_not_complete_count %}"
+        "{{ ',' if without_eia_count else ' and' }} to ask "
+        "the representatives of the high-risk partnerships without a complete checklist to "
+        "complete one{% endif %}{% if without_eia_count %} and to ask for an equality impact "
         "assessment where none is held{% endif %}.",
     )
 

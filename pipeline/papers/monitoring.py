@@ -1,6 +1,9 @@
 """The monitoring summary: what the partnership monitoring returns for a period add up to.
 
-Per partnership: meetings attended and returns received, on time, late and missing; the agenda
+Per partnership on the register: the meetings in the period whose return was due by the day the
+paper is written, the returns received (one per meeting: a corrected copy replaces, never adds),
+on time and late, and the returns missing with those meetings named. Returns from partnerships
+not on the register are named apart and counted under no partnership. Then the agenda
 and attendance ratings (counts and a chart); the challenges raised and the actions agreed, with
 the overdue ones called out; the issues and decisions; and the partnerships whose attendance was
 rated of low or no value in every return of the period, flagged for review of the Authority's
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from pipeline.definitions import FormDefinition, FormLibrary
 from pipeline.papers.charts import rating_bars
@@ -23,10 +26,11 @@ from pipeline.papers.figures import (
     PaperTable,
     period_words,
     same_partnership,
+    short_date,
     some_names,
 )
-from pipeline.papers.request import Period
-from pipeline.papers.source import StoredReturns, Submission, Test
+from pipeline.papers.request import Period, long_date
+from pipeline.papers.source import RegisterEntry, StoredReturns, Submission, Test
 
 FORM = "monitoring"
 MEETING_DATE = "meeting_date"
@@ -44,13 +48,24 @@ TITLE = "Partnership Monitoring Summary"
 
 @dataclass
 class Tally:
-    """One partnership's returns in the period."""
+    """One partnership's returns in the period, against the meetings that were due one."""
 
     name: str
-    meetings: int = 0  # current returns: one per meeting attended
-    received: int = 0  # every return received, corrected copies included
-    late: int = 0
+    due: list[date] = field(default_factory=list)  # register meetings whose return was due
+    received: dict[str, bool] = field(default_factory=dict)  # meeting date -> that return was late
+    on_register: bool = True
     ratings: dict[str, Counter[str]] = field(default_factory=lambda: {r: Counter() for r in RATINGS})
+
+    @property
+    def late(self) -> int:
+        return sum(self.received.values())
+
+    @property
+    def missing(self) -> list[date]:
+        return [day for day in self.due if day.isoformat() not in self.received]
+
+
+UNMATCHED = "not on the register"
 
 
 def monitoring_figures(
@@ -58,7 +73,6 @@ def monitoring_figures(
     library: FormLibrary,
     period: Period,
     as_at: date,
-    expected: Mapping[str, int] | None = None,
 ) -> Figures:
     definition = library.get(FORM)
     returns = list(
@@ -67,23 +81,24 @@ def monitoring_figures(
             [MEETING_DATE, *RATINGS],
             period_field=MEETING_DATE,
             bounds=period.bounds(),
-            with_superseded=True,
         )
     )
-    tallies = _tally(returns)
-    current = [r for r in returns if r.current]
-    source.choose([(r.id, _shown_name(tallies, r.partnership), r.values[MEETING_DATE]) for r in current])
+    entries = source.register()
+    due_days = definition.due.days if definition.due else 0
+    tallies = _tally(returns, entries, _due_meetings(source, period, as_at, due_days))
+    source.choose([(r.id, _shown_name(r, bool(entries)), r.values[MEETING_DATE]) for r in returns])
     rating_tables = [_rating_table(definition, name, tallies) for name in RATINGS]
     tables = [
-        _returns_table(tallies, expected),
+        _returns_table(tallies),
+        _unmatched_table(returns, bool(entries)),
         *rating_tables,
         _review_table(definition, tallies),
         _overdue_table(source, definition, as_at),
         *(_challenge_table(source, definition, name, as_at) for name in CHALLENGE_TABLES),
         *(_issue_table(source, definition, name, columns) for name, columns in ISSUE_TABLES),
     ]
-    context = _context(definition, period, tallies, tables, expected, len(current))
-    chart = _chart(definition, rating_tables) if current else None
+    context = _context(definition, period, tallies, tables, len(returns), registered=bool(entries))
+    chart = _chart(definition, rating_tables) if returns else None
     return Figures(
         title=TITLE,
         tables=tables,
@@ -91,67 +106,113 @@ def monitoring_figures(
         chart=chart,
         chart_title="Ratings given in the monitoring returns",
         markings=list({r.marking for r in returns}),
-        notes=_notes(expected),
+        notes=_notes(bool(entries)),
     )
 
 
 # --- per partnership ---------------------------------------------------------------------------
 
 
-def _tally(returns: list[Submission]) -> dict[str, Tally]:
-    tallies: dict[str, Tally] = {}
+def _due_meetings(source: StoredReturns, period: Period, as_at: date, due_days: int) -> dict[int, list[date]]:
+    """Register partnership id -> its meetings in the period whose return was due before `as_at`."""
+    start, end = period.bounds()
+    due: dict[int, list[date]] = {}
+    for partnership_id, day in source.register_meetings(start, min(end, as_at.isoformat())):
+        if day + timedelta(days=due_days) < as_at:
+            due.setdefault(partnership_id, []).append(day)
+    return due
+
+
+def _tally(
+    returns: list[Submission], entries: list[RegisterEntry], due: dict[int, list[date]]
+) -> dict[object, Tally]:
+    """Per register partnership (by name when the register is empty); UNMATCHED holds the rest."""
+    tallies: dict[object, Tally] = {e.id: Tally(e.name, sorted(due.get(e.id, []))) for e in entries}
     for record in returns:
-        key = same_partnership(record.partnership)
-        tally = tallies.setdefault(key, Tally(" ".join((record.partnership or "").split()) or UNNAMED))
-        tally.received += 1
-        if not record.current:
-            continue
-        tally.meetings += 1
-        tally.late += record.late
+        key = _key(record, bool(entries))
+        if key not in tallies:
+            tallies[key] = Tally(_typed(record), on_register=False)
+        tally = tallies[key]
+        tally.received[str(record.values.get(MEETING_DATE))] = record.late  # one per meeting
         for rating in RATINGS:
             if record.values.get(rating):
                 tally.ratings[rating][str(record.values[rating])] += 1
     return tallies
 
 
-def _shown_name(tallies: dict[str, Tally], partnership: str | None) -> str:
-    return tallies[same_partnership(partnership)].name
+def _key(record: Submission, registered: bool) -> object:
+    if not registered:
+        return same_partnership(record.partnership)
+    return record.partnership_id if record.partnership_id is not None else UNMATCHED
 
 
-def _returns_table(tallies: dict[str, Tally], expected: Mapping[str, int] | None) -> PaperTable:
-    wanted = {same_partnership(name): count for name, count in (expected or {}).items()}
-    names = {key: tally.name for key, tally in tallies.items() if tally.received}
-    for key, name in ((same_partnership(n), n) for n in (expected or {})):
-        names.setdefault(key, name)
+def _typed(record: Submission) -> str:
+    return " ".join((record.partnership or "").split()) or UNNAMED
+
+
+def _shown_name(record: Submission, registered: bool) -> str:
+    """The register's name for the return's partnership, or the typed name marked as not on it."""
+    if record.register_name:
+        return record.register_name
+    return f"{_typed(record)} ({UNMATCHED})" if registered else _typed(record)
+
+
+def _returns_table(tallies: dict[object, Tally]) -> PaperTable:
     rows = []
-    for key in sorted(names, key=lambda k: names[k].casefold()):
-        tally = tallies.get(key) or Tally(names[key])
-        missing = max(0, wanted[key] - tally.meetings) if key in wanted else None
+    for tally in sorted(_partnerships(tallies), key=lambda t: t.name.casefold()):
+        received = len(tally.received)
         rows.append(
             {
-                "partnership": names[key],
-                "meetings": tally.meetings,
-                "received": tally.received,
-                "on_time": tally.meetings - tally.late,
+                "partnership": tally.name,
+                "due": len(tally.due) if tally.on_register else None,
+                "received": received,
+                "on_time": received - tally.late,
                 "late": tally.late,
-                "missing": missing,
+                "missing": len(tally.missing) if tally.on_register else None,
+                "missing_meetings": ", ".join(short_date(day.isoformat()) for day in tally.missing),
             }
         )
-    missing = [r["missing"] for r in rows if r["missing"] is not None]
-    totals = {"partnership": "Total", "missing": sum(missing) if expected is not None else None}
-    totals |= {key: sum(r[key] for r in rows) for key in ("meetings", "received", "on_time", "late")}
+    totals: dict[str, object] = {"partnership": "Total", "missing_meetings": ""}
+    for key in ("due", "received", "on_time", "late", "missing"):
+        values = [r[key] for r in rows if r[key] is not None]
+        totals[key] = sum(values) if values or key not in ("due", "missing") else None
     columns = (
         Column("partnership", "Partnership"),
-        Column("meetings", "Meetings attended", "number"),
+        Column("due", "Returns due", "number"),
         Column("received", "Returns received", "number"),
         Column("on_time", "On time", "number"),
         Column("late", "Late", "number"),
         Column("missing", "Missing", "number"),
+        Column("missing_meetings", "Meetings with no return", "flag"),
     )
     return PaperTable("returns", "Returns by partnership", columns, rows, totals=totals, paper_limit=None)
 
 
-def _rating_table(definition: FormDefinition, rating: str, tallies: dict[str, Tally]) -> PaperTable:
+def _partnerships(tallies: dict[object, Tally]) -> list[Tally]:
+    return [tally for key, tally in tallies.items() if key != UNMATCHED]
+
+
+def _unmatched_table(returns: list[Submission], registered: bool) -> PaperTable:
+    rows = [
+        {
+            "partnership": _typed(r),
+            "meeting": r.values.get(MEETING_DATE),
+            "received_on": r.received_at[:10],
+            "submission_id": r.id,
+        }
+        for r in returns
+        if registered and r.partnership_id is None
+    ]
+    columns = (
+        Column("partnership", "Name given on the return"),
+        Column("meeting", "Meeting", "date"),
+        Column("received_on", "Received", "date"),
+        Column("submission_id", "Return number", "number"),
+    )
+    return PaperTable("unmatched", "Not on the register", columns, rows)
+
+
+def _rating_table(definition: FormDefinition, rating: str, tallies: dict[object, Tally]) -> PaperTable:
     spec = definition.field(rating)
     counts: Counter[str] = Counter()
     for tally in tallies.values():
@@ -175,17 +236,17 @@ def _rating_table(definition: FormDefinition, rating: str, tallies: dict[str, Ta
     return PaperTable(name, spec.label, columns, rows, totals=totals, paper_limit=None)
 
 
-def _review_table(definition: FormDefinition, tallies: dict[str, Tally]) -> PaperTable:
+def _review_table(definition: FormDefinition, tallies: dict[object, Tally]) -> PaperTable:
     """Partnerships whose attendance was rated of low or no value in every return of the period."""
     rows = []
-    for tally in sorted(tallies.values(), key=lambda t: t.name.casefold()):
+    for tally in sorted(_partnerships(tallies), key=lambda t: t.name.casefold()):
         given = tally.ratings[ATTENDANCE]
         rated = sum(given.values())
-        if rated and rated == tally.meetings and all(v in LOW_ATTENDANCE for v in given):
+        if rated and rated == len(tally.received) and all(v in LOW_ATTENDANCE for v in given):
             rows.append(
                 {
                     "partnership": tally.name,
-                    "meetings": tally.meetings,
+                    "meetings": len(tally.received),
                     "attendance": _rating_words(definition, ATTENDANCE, given),
                     "agenda": _rating_words(definition, "agenda_rating", tally.ratings["agenda_rating"]),
                 }
@@ -271,25 +332,41 @@ def _overdue(row: Mapping[str, object], as_at: date) -> bool:
 def _context(
     definition: FormDefinition,
     period: Period,
-    tallies: dict[str, Tally],
+    tallies: dict[object, Tally],
     tables: list[PaperTable],
-    expected: Mapping[str, int] | None,
     meetings: int,
+    *,
+    registered: bool,
 ) -> dict[str, object]:
     by_name = {table.name: table for table in tables}
-    late = sum(t.late for t in tallies.values())
+    totals = by_name["returns"].totals or {}
+    missing = [t for t in sorted(_partnerships(tallies), key=lambda t: t.name.casefold()) if t.missing]
+    unmatched = by_name["unmatched"]
     phrase = period.phrase()
     return {
         "has_returns": meetings > 0,
+        "registered": registered,
         "empty_message": f"No monitoring returns were received for meetings {phrase}."
         if phrase
         else "No monitoring returns have been received.",
         "meetings_phrase": f"meetings held {phrase}" if phrase else "all meetings to date",
+        "held_phrase": f"held {phrase}" if phrase else "held to date",
         "period_words": period_words(period.start, period.end),
         "meetings": meetings,
-        "partnerships": sum(1 for t in tallies.values() if t.meetings),
-        "late": late,
-        "on_time": meetings - late,
+        "due": totals.get("due") or 0,
+        "received": totals.get("received") or 0,
+        "partnerships": sum(1 for t in _partnerships(tallies) if t.received),
+        "late": totals.get("late") or 0,
+        "on_time": totals.get("on_time") or 0,
+        "missing": totals.get("missing") or 0,
+        "missing_list": some_names(
+            [f"{t.name} ({', '.join(long_date(day) for day in t.missing)})" for t in missing], len(missing)
+        ),
+        "unmatched_count": unmatched.count,
+        "unmatched_names": some_names(
+            list(dict.fromkeys(row["partnership"] for row in unmatched.rows)),
+            len({row["partnership"] for row in unmatched.rows}),
+        ),
         "overdue_count": by_name["overdue"].count,
         "review_count": by_name["review"].count,
         "review_names": some_names(
@@ -297,8 +374,8 @@ def _context(
         ),
         "due_days": definition.due.days if definition.due else None,
         "missing_note": None
-        if expected is not None
-        else "Missing returns (—) can be counted once the partnership register says which meetings were due.",
+        if registered
+        else "Missing returns (—) can be counted once the partnership register is imported.",
         "labels": _labels(definition),
         "form_title": definition.title,
     }
@@ -309,13 +386,15 @@ def _labels(definition: FormDefinition) -> dict[str, dict[str, str]]:
     return {f.id: {"label": f.label, **{c.id: c.label for c in f.columns}} for f in definition.fields}
 
 
-def _notes(expected: Mapping[str, int] | None) -> list[str]:
+def _notes(registered: bool) -> list[str]:
     notes = [
         f"Long lists show up to {ANNEX_ROW_LIMIT:,} rows here; the paper shows the first rows "
-        "and says how many more there are."
+        "and says how many more there are.",
+        "A return is due for each meeting on the partnership register; a corrected copy replaces "
+        "the return it corrects and is counted once.",
     ]
-    if expected is None:
-        notes.append("Missing returns are not counted: expected returns come from the partnership register.")
+    if not registered:
+        notes.append("Missing returns are not counted: the partnership register is empty.")
     return notes
 
 

@@ -32,6 +32,7 @@ from pipeline.papers.request import (
 from pipeline.papers.risk_register import risk_register_figures
 from pipeline.papers.source import StoredReturns
 from pipeline.papers.survey import survey_figures
+from pipeline.store import Store, WrittenPaper
 
 ToPdf = Callable[[list[Path], Path], dict[Path, Path]]
 
@@ -44,19 +45,20 @@ def write_paper(
     *,
     to_pdf: ToPdf | None = None,
     today: date | None = None,
-    expected: Mapping[str, int] | None = None,
 ) -> PaperFiles:
     """Write the paper `request` asks for into `out_dir/<meeting date or today>/`.
 
     `to_pdf` (e.g. `pipeline.convert.to_pdf`) makes the PDF; when it cannot (LibreOffice missing),
     the Word paper and annex are still written and `pdf_note` says why there is no PDF.
-    `expected` (partnership -> returns due in the period, from the register) fills "Missing".
+    What was due comes from the register (its partnerships and meetings) and the forms sent.
     A paper for the same kind and meeting is replaced: it is the same paper, written again.
     """
     today = today or date.today()
     config = load_config(settings)
+    if settings.database.is_file():
+        Store.open(settings.database).close()  # brings an older database up to date first
     with StoredReturns.open(settings.database) as source:
-        figures = _figures(request, source, library, today, expected)
+        figures = _figures(request, source, library, today)
     marking = highest_marking(config.authority.marking, figures.markings)
     template_path = find_template(settings, request.kind)
     template = open_template(template_path)
@@ -68,7 +70,21 @@ def write_paper(
     annex = _write(folder / f"{stem}.xlsx", annex_bytes(figures, _about(request, context, template_path)))
     pdf, note = _pdf(to_pdf, docx, folder)
     manifest = _write(folder / f"{stem}.json", _manifest(request, context, figures, docx, annex, pdf))
-    return PaperFiles(docx=docx, annex=annex, manifest=manifest, pdf=pdf, pdf_note=note)
+    files = PaperFiles(docx=docx, annex=annex, manifest=manifest, pdf=pdf, pdf_note=note)
+    _record(settings, request, files)
+    return files
+
+
+def _record(settings: Settings, request: PaperRequest, files: PaperFiles) -> None:
+    """A paper for a meeting is recorded with its files: `pack` finds it wherever it was written."""
+    if request.meeting_date is None or not settings.database.is_file():
+        return
+    paths = tuple(p.resolve() for p in (files.docx, files.pdf, files.annex) if p is not None)
+    with Store.open(settings.database) as store:
+        store.record_paper(
+            WrittenPaper(request.kind, request.committee_name, request.meeting_date, paths,
+                         files.manifest.resolve(), datetime.now(UTC))
+        )
 
 
 def _figures(
@@ -76,12 +92,11 @@ def _figures(
     source: StoredReturns,
     library: FormLibrary,
     today: date,
-    expected: Mapping[str, int] | None,
 ) -> Figures:
     if request.kind == "monitoring-summary":
-        return monitoring_figures(source, library, request.period, today, expected)
+        return monitoring_figures(source, library, request.period, today)
     if request.kind == "risk-register":
-        return risk_register_figures(source, library, request.period)
+        return risk_register_figures(source, library, request.period, today)
     return survey_figures(source, library, request.period)
 
 

@@ -13,18 +13,26 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pipeline.errors import StoreError
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+LONDON = ZoneInfo("Europe/London")
 CHOSEN = "temp.paper_chosen"  # the returns a paper is about, for joining their table rows
 
 
 @dataclass(frozen=True)
 class Submission:
-    """One stored return, with the single-value fields a paper asked for."""
+    """One stored return, with the single-value fields a paper asked for.
+
+    `partnership` is the name as the member typed it; `partnership_id` and `register_name` the
+    register entry it is from (matched by the clerk, by the token of the form sent, or by name),
+    both None when it is not matched to the register.
+    """
 
     id: int
     partnership: str | None
@@ -33,6 +41,28 @@ class Submission:
     marking: str | None
     received_at: str
     values: dict[str, Any]
+    partnership_id: int | None = None
+    register_name: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """A partnership on the register, and whether the register makes it high-risk."""
+
+    id: int
+    name: str
+    high_risk: bool
+
+
+@dataclass(frozen=True)
+class SentRow:
+    """A form the scheduler sent to a register partnership."""
+
+    partnership_id: int
+    sent_on: date
+    due_on: date | None
+    meeting_date: date | None
+    returned: bool
 
 
 @dataclass(frozen=True)
@@ -97,14 +127,16 @@ class StoredReturns:
             params += list(bounds)
         status = "" if with_superseded else "AND s.status = 'current'"
         sql = (
-            f"SELECT s.id, s.partnership, s.late, s.status, s.marking, s.received_at, {picked}"
+            "SELECT s.id, s.partnership, s.late, s.status, s.marking, s.received_at, m.partnership_id,"
+            f" (SELECT name FROM partnerships WHERE id = m.partnership_id), {picked}"
             " FROM submissions s JOIN answers a ON a.submission_id = s.id AND a.row_index = -1"
+            " JOIN submission_partnerships m ON m.submission_id = s.id"
             f" WHERE s.form_id = ? {status} AND a.field_id IN ({', '.join('?' * len(names))})"
             f" GROUP BY s.id {having} ORDER BY "
             + ("s.partnership COLLATE NOCASE, s.id" if by_partnership else "s.id")
         )
         for row in self._stream(sql, params):
-            ident, partnership, late, status_text, marking, received, *values = row
+            ident, partnership, late, status_text, marking, received, matched, name, *values = row
             yield Submission(
                 ident,
                 partnership,
@@ -113,14 +145,54 @@ class StoredReturns:
                 marking,
                 received,
                 dict(zip(names, values, strict=True)),
+                matched,
+                name,
             )
 
-    def partnerships(self, form_id: str) -> list[tuple[str | None, str | None]]:
-        """(partnership, marking) of every current return of `form_id`."""
+    def register(self) -> list[RegisterEntry]:
+        """Every partnership on the register, by name (high-risk: any of the five criteria)."""
+        if self._db is None:
+            return []
+        rows = self._query(
+            "SELECT id, name, risk_money + risk_resources + risk_targets + risk_property_staff"
+            " + risk_contracts FROM partnerships ORDER BY name COLLATE NOCASE",
+            (),
+        )
+        return [RegisterEntry(ident, name, bool(risks)) for ident, name, risks in rows]
+
+    def register_meetings(self, start: str, end: str) -> list[tuple[int, date]]:
+        """(partnership id, date) of each register meeting from `start` to `end` (ISO dates)."""
+        if self._db is None:
+            return []
+        rows = self._query(
+            "SELECT partnership_id, meeting_date FROM partnership_meetings"
+            " WHERE meeting_date BETWEEN ? AND ? ORDER BY meeting_date",
+            (start, end),
+        )
+        return [(ident, date.fromisoformat(day)) for ident, day in rows]
+
+    def sent(self, purpose: str) -> list[SentRow]:
+        """The forms of `purpose` sent to register partnerships, oldest first."""
+        if self._db is None:
+            return []
+        rows = self._query(
+            "SELECT partnership_id, sent_at, due_date, meeting_date, returned_submission_id"
+            " FROM sent_forms WHERE purpose = ? AND partnership_id IS NOT NULL ORDER BY sent_at, id",
+            (purpose,),
+        )
+        return [
+            SentRow(ident, _london_day(sent), _day(due), _day(meeting), returned is not None)
+            for ident, sent, due, meeting, returned in rows
+        ]
+
+    def partnerships(self, form_id: str) -> list[tuple[str | None, str | None, int | None]]:
+        """(partnership as typed, marking, register partnership id) of each current return."""
         if self._db is None:
             return []
         return self._query(
-            "SELECT partnership, marking FROM submissions WHERE form_id = ? AND status = 'current'",
+            "SELECT s.partnership, s.marking, m.partnership_id FROM submissions s"
+            " JOIN submission_partnerships m ON m.submission_id = s.id"
+            " WHERE s.form_id = ? AND s.status = 'current'",
             (form_id,),
         )
 
@@ -181,6 +253,16 @@ class StoredReturns:
             return self._db.execute(sql, tuple(params)).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"The database could not be read for the paper: {exc}.") from exc
+
+
+def _london_day(utc: str) -> date:
+    """The date in England of a stored UTC time such as `2026-12-01T23:30:00Z`."""
+    moment = datetime.fromisoformat(utc.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(LONDON).date()
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 def _checked(name: str) -> str:
