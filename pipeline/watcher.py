@@ -186,13 +186,42 @@ class StabilityTracker:
             candidate.observations += 1
             if now - candidate.since < self.stable_seconds:
                 return False
-            del self._candidates[path]
-            return True
+        if open_for_writing(path):  # a copy paused half-way: still someone's file, not ours
+            self._restart(path, now)
+            return False
+        with self._lock:
+            return self._candidates.pop(path, None) is not None
 
     def _restart(self, path: Path, now: float) -> None:
         with self._lock:
             if path in self._candidates:
                 self._candidates[path] = _Candidate(None, now, 0)
+
+
+def open_for_writing(path: Path) -> bool:
+    """True when a process this account can see has `path` open for writing (Linux /proc;
+    elsewhere, or where nothing can be seen, False: the quiet period alone decides)."""
+    proc = Path("/proc")
+    try:
+        target = os.path.realpath(path)
+        pids = [entry for entry in os.listdir(proc) if entry.isdigit()]
+    except OSError:
+        return False
+    for pid in pids:
+        try:
+            fds = os.listdir(proc / pid / "fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(proc / pid / "fd" / fd) != target:
+                    continue
+                flags = (proc / pid / "fdinfo" / fd).read_text().split("flags:", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if int(flags, 8) & (os.O_WRONLY | os.O_RDWR):
+                return True
+    return False
 
 
 # --- one watcher per home ----------------------------------------------------------------------
