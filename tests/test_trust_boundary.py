@@ -384,3 +384,33 @@ def test_a_full_disk_leaves_no_partial_copy_keeps_the_original_and_exits_1(
         kept = [p for p in home.path.rglob("*") if p.is_file() and p.read_bytes() == data]
         assert len(kept) == 1, "the original is gone"
         assert status(home)["inbox"]["being_retried"] == 1
+
+
+@pytest.mark.slow
+def test_a_file_that_met_a_busy_database_is_counted_as_waiting_and_retried(home: Home) -> None:
+    import sqlite3
+
+    data = word_return()
+    issue(home.settings)
+    stop, seen = threading.Event(), []
+    watcher = threading.Thread(target=watch_inbox, args=(home.settings, LIBRARY),
+                               kwargs={"stop": stop, "report": seen.append, "stable_seconds": 0.2,
+                                       "rescan_seconds": 0.5})
+    blocker = sqlite3.connect(home.settings.database, isolation_level=None)
+    try:
+        watcher.start()
+        blocker.execute("BEGIN IMMEDIATE")  # another process busy writing, longer than we wait
+        place(home.settings.inbox, "busy.docx", data)
+        time.sleep(12)  # past the database's 10 s busy timeout: this file failed once
+        assert seen == []
+        assert status(home)["inbox"]["being_retried"] == 1
+        blocker.execute("ROLLBACK")
+        deadline = time.monotonic() + 20
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        blocker.close()
+        stop.set()
+        watcher.join()
+    assert [r.outcome.value for r in seen] == ["accepted"]
+    assert status(home)["inbox"]["waiting"] == 0
