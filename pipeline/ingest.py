@@ -144,7 +144,12 @@ class Ingest:
         refused = self._refusal(path)
         if refused is not None:
             return [refused]
-        claim = self._claim(path)
+        try:
+            claim = self._claim(path)
+        except RejectedFile as exc:  # cannot be opened (no permission): never a poison pill
+            if self._in_inbox(path):
+                self._set_aside(path, text_name(path.name), exc.reason)
+            return [FileResult(str(path), Outcome.REFUSED, message=exc.reason)]
         try:
             return self._process_claimed(claim, source=str(path), sender=sender)
         finally:

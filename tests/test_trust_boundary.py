@@ -414,3 +414,13 @@ def test_a_file_that_met_a_busy_database_is_counted_as_waiting_and_retried(home:
         watcher.join()
     assert [r.outcome.value for r in seen] == ["accepted"]
     assert status(home)["inbox"]["waiting"] == 0
+
+
+def test_a_saved_email_arrived_when_our_mail_server_received_it(home: Home, tmp_path: Path) -> None:
+    message = email_with([("form.docx", word_return())])
+    received = (b"Received: from mail.partner.example by mx.authority.example; "
+                b"Mon, 16 Mar 2026 09:00:00 +0000\r\n")
+    issue(home.settings)
+    path = saved(tmp_path / "in", "saved-later.eml", received + message)
+    code, out = home.cli("ingest", str(path), "--json", "--now", "2026-05-20T10:00")
+    assert code == 0 and json.loads(out)["late"] is False  # the clerk saved it two months on
