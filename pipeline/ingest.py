@@ -147,7 +147,7 @@ class Ingest:
         try:
             claim = self._claim(path)
         except RejectedFile as exc:  # cannot be opened (no permission): never a poison pill
-            if self._in_inbox(path):
+            if self._in_inbox(path) and os.path.lexists(path):
                 self._set_aside(path, text_name(path.name), exc.reason)
             return [FileResult(str(path), Outcome.REFUSED, message=exc.reason)]
         try:
@@ -216,18 +216,24 @@ class Ingest:
 
     def _claim(self, path: Path) -> _Claim:
         original = text_name(path.name)
-        source = _open_regular(path, original)
+        try:
+            source = _open_regular(path, original)
+        except FileNotFoundError:
+            raise UnreadableFile(f"{original} is no longer there (taken by another pipeline "
+                                 "process?).") from None
         seen = self.clock()
         name = claim_name(path.name, seen)
         target = self.processing / name
-        try:
-            fcntl.flock(source, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        in_inbox = self._in_inbox(path)
+        try:  # a file of the inbox: locked before it is moved, so no other process takes it
+            if in_inbox:
+                fcntl.flock(source, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(source)
             raise PipelineError(f"{original} is being taken by another pipeline process.") from None
         try:
             _write_note(self.processing, name, original, seen)
-            if self._in_inbox(path):
+            if in_inbox:
                 os.replace(path, target)  # the same file, still locked by us
                 return _Claim(target, source, original, seen)
             return _Claim(target, self._copy_in(source, target, original), original, seen)
