@@ -332,10 +332,12 @@ class Ingest:
                                         "still being written when read; taken again whole",
                                         self.clock())
         back = self.settings.inbox / safe_file_name(claim.original)
-        if back.exists():
-            back = back.with_name(f"{claim.path.name}{back.suffix}")
-        os.replace(claim.path, back)
-        _remove_note(self.processing, claim.path.name)
+        try:
+            os.link(claim.path, back)  # never over a file of the same name dropped since
+        except FileExistsError:
+            back = back.with_name(claim.path.name)
+            os.link(claim.path, back)
+        self._tidy(claim)
         log.warning("%s changed while it was read; it will be taken again whole", claim.original)
 
     # --- one file --------------------------------------------------------------------------------
