@@ -159,7 +159,17 @@ class StabilityTracker:
         now = self._clock() if now is None else now
         with self._lock:
             paths = list(self._candidates)
-        return [path for path in paths if self._observe(path, now)]
+        quiet = [path for path in paths if self._observe(path, now)]
+        writing = files_open_for_writing() if quiet else set()
+        due = []
+        for path in quiet:
+            if os.path.realpath(path) in writing:  # a copy paused half-way: not ours yet
+                self._restart(path, now)
+                continue
+            with self._lock:
+                if self._candidates.pop(path, None) is not None:
+                    due.append(path)
+        return due
 
     def _observe(self, path: Path, now: float) -> bool:
         try:
@@ -184,13 +194,7 @@ class StabilityTracker:
                 candidate.seen, candidate.since, candidate.observations = seen, now, 1
                 return False
             candidate.observations += 1
-            if now - candidate.since < self.stable_seconds:
-                return False
-        if open_for_writing(path):  # a copy paused half-way: still someone's file, not ours
-            self._restart(path, now)
-            return False
-        with self._lock:
-            return self._candidates.pop(path, None) is not None
+            return now - candidate.since >= self.stable_seconds
 
     def _restart(self, path: Path, now: float) -> None:
         with self._lock:
@@ -199,14 +203,18 @@ class StabilityTracker:
 
 
 def open_for_writing(path: Path) -> bool:
-    """True when a process this account can see has `path` open for writing (Linux /proc;
-    elsewhere, or where nothing can be seen, False: the quiet period alone decides)."""
-    proc = Path("/proc")
+    """True when a process this account can see has `path` open for writing."""
+    return os.path.realpath(path) in files_open_for_writing()
+
+
+def files_open_for_writing() -> set[str]:
+    """Every file some process this account can see has open for writing (Linux /proc; empty
+    elsewhere, or where nothing can be seen: then the quiet period alone decides)."""
+    proc, found = Path("/proc"), set()
     try:
-        target = os.path.realpath(path)
         pids = [entry for entry in os.listdir(proc) if entry.isdigit()]
     except OSError:
-        return False
+        return found
     for pid in pids:
         try:
             fds = os.listdir(proc / pid / "fd")
@@ -214,14 +222,15 @@ def open_for_writing(path: Path) -> bool:
             continue
         for fd in fds:
             try:
-                if os.readlink(proc / pid / "fd" / fd) != target:
-                    continue
+                target = os.readlink(proc / pid / "fd" / fd)
+                if not target.startswith("/"):
+                    continue  # pipes, sockets
                 flags = (proc / pid / "fdinfo" / fd).read_text().split("flags:", 1)[1].split()[0]
             except (OSError, IndexError):
                 continue
             if int(flags, 8) & (os.O_WRONLY | os.O_RDWR):
-                return True
-    return False
+                found.add(target)
+    return found
 
 
 # --- one watcher per home ----------------------------------------------------------------------
