@@ -13,7 +13,7 @@ from datetime import date
 from pipeline.definitions import Column, Field, FieldType, FormDefinition, Group, Section
 from pipeline.identity import FormIdentity, Personalisation
 from pipeline.ooxml.package import replace_parts
-from pipeline.ooxml.worddoc import WordMaster, fill_document
+from pipeline.ooxml.worddoc import WordMaster, fill_document, loose_text_of
 from pipeline.ooxml.wordform import FormDocument, Input, LabelTable
 from pipeline.ooxml.wordml import Fill
 
@@ -33,14 +33,26 @@ def write_docx_form(definition: FormDefinition, person: Personalisation,
     return master.copy(_prefilled_values(definition, person), identity.to_properties())
 
 
-_MASTERS: dict[str, WordMaster] = {}
+_MASTERS: dict[tuple[str, str, str], WordMaster] = {}
 
 
 def _master(definition: FormDefinition) -> WordMaster:
-    """The blank form, built once per definition; every copy patches two parts of it."""
-    if definition.hash not in _MASTERS:
-        _MASTERS[definition.hash] = WordMaster.of(_build_blank(definition))
-    return _MASTERS[definition.hash]
+    """The blank form, built once per definition (and contact line, source line); every copy
+    patches two parts of it."""
+    key = (definition.hash, definition.return_to, definition.source)
+    if key not in _MASTERS:
+        _MASTERS[key] = WordMaster.of(_build_blank(definition))
+    return _MASTERS[key]
+
+
+_BLANK_TEXT: dict[str, list[str]] = {}
+
+
+def blank_loose_text(definition: FormDefinition) -> list[str]:
+    """The text of the blank form's paragraphs outside its controls (labels, headings, notes)."""
+    if definition.hash not in _BLANK_TEXT:
+        _BLANK_TEXT[definition.hash] = loose_text_of(_master(definition).document)
+    return _BLANK_TEXT[definition.hash]
 
 
 def _build_blank(definition: FormDefinition) -> bytes:
