@@ -29,6 +29,7 @@ from pipeline.errors import ConfigError, ConversionError, GenerationError
 KIND_ORDER = ("monitoring-summary", "risk-register", "survey-results")
 SCHEDULE_12A = "Part 1 of Schedule 12A to the Local Government Act 1972"
 MARKING_METADATA_KEY = "/ProtectiveMarking"
+PACK_LANGUAGE = "en-GB"
 
 
 ConvertToPdf = Callable[[list[Path], Path], dict[Path, Path]]
@@ -281,6 +282,7 @@ def write_pack(heading: PackHeading, papers: list[Paper], first_number: int, pat
     stamp_pages(writer, heading)
     writer.add_metadata(_metadata(heading))
     writer.page_mode = "/UseOutlines"
+    _declare_language_and_title(writer)
     return _save_atomically(writer, path)
 
 
@@ -335,6 +337,17 @@ def _metadata(heading: PackHeading) -> dict[str, str]:
         "/Subject": heading.marking,
         MARKING_METADATA_KEY: heading.marking,
     }
+
+
+def _declare_language_and_title(writer: PdfWriter) -> None:
+    """The pack's language (en-GB) and its title shown as the window title, as the papers have."""
+    from pypdf.generic import BooleanObject, DictionaryObject, NameObject, TextStringObject
+
+    root = writer._root_object
+    root[NameObject("/Lang")] = TextStringObject(PACK_LANGUAGE)
+    root[NameObject("/ViewerPreferences")] = DictionaryObject(
+        {NameObject("/DisplayDocTitle"): BooleanObject(True)}
+    )
 
 
 def _save_atomically(writer: PdfWriter, path: Path) -> Path:

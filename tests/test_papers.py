@@ -838,6 +838,38 @@ class TestPdf:
         assert "NOT PROTECTIVELY MARKED" in text and "BIBLIOGRAPHY" in text
         assert json.loads(files.manifest.read_text())["pdf"] == files.pdf.name
 
+    @needs_soffice
+    @pytest.mark.libreoffice
+    def test_the_paper_is_accessible_in_word_and_as_a_tagged_pdf(
+        self, settings: Settings, monitoring: Store
+    ) -> None:
+        from tests.pdf_checks import pdfua_errors, structure_problems
+
+        files = write_paper(
+            settings,
+            LIBRARY,
+            PaperRequest("monitoring-summary", *Q1, MEETING),
+            settings.outbox / "papers",
+            to_pdf=to_pdf,
+            today=TODAY,
+        )
+        # Word: a title, en-GB, real headings, header rows, the chart described
+        word = Document(str(files.docx))
+        assert word.core_properties.title and word.core_properties.language == "en-GB"
+        styles = etree.tostring(word.styles.element).decode()
+        assert 'w:val="en-GB"' in styles and "en-US" not in styles
+        headings = [p.style.name for p in word.paragraphs if p.style.name.startswith("Heading")]
+        assert headings[0] == "Heading 1" and headings.count("Heading 2") >= 8
+        body = etree.tostring(word.element.body).decode()
+        assert body.count("<w:tblHeader") >= len(word.tables)
+        alts = [d.get("descr") for d in word.element.body.iter(
+            "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr")]
+        assert alts and all("Bar chart: Ratings given" in alt and "meetings" in alt for alt in alts)
+        # PDF: tagged, en-GB, title shown, bookmarks, every page in the structure tree, PDF/UA checker clean
+        assert files.pdf is not None
+        assert structure_problems(files.pdf) == []
+        assert pdfua_errors(files.pdf) == []
+
     def test_without_libreoffice_the_word_paper_is_still_written(
         self, settings: Settings, monitoring: Store
     ) -> None:

@@ -19,7 +19,14 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from pipeline.ooxml.paperxml import cell_margins, keep_row_whole, repeat_as_header, shade
+from pipeline.ooxml.paperxml import (
+    cell_margins,
+    keep_row_whole,
+    plain_heading_font,
+    repeat_as_header,
+    set_language,
+    shade,
+)
 
 FONT = "Arial"
 PAGE_WIDTH, MARGIN = Cm(21.0), Cm(2.2)
@@ -29,6 +36,7 @@ HEADER_FILL = "D9E2F3"
 TOTAL_FILL = "F2F2F2"
 OVERDUE_RED = RGBColor(0xC0, 0x00, 0x00)
 GREY = RGBColor(0x59, 0x59, 0x59)
+LANGUAGE = "en-GB"  # the document language: Word proofing, the PDF's /Lang, screen readers
 
 CONSULTATION_NOTE = (
     "A report will not be sent to the Authority unless this box has been satisfactorily completed "
@@ -65,6 +73,7 @@ class ReportTemplate:
         self.doc.core_properties.title = title
         self.doc.core_properties.subject = subject
         self.doc.core_properties.author = "Partnership forms pipeline"
+        self.doc.core_properties.language = LANGUAGE
         self._page()
         self._styles()
         self._marking()
@@ -87,6 +96,16 @@ class ReportTemplate:
         rpr.get_or_add_rFonts().set(
             "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia", FONT
         )
+        set_language(self.doc.styles.element, LANGUAGE)
+        for name, size in (("Heading 1", 12), ("Heading 2", 11)):
+            # real heading levels (navigation pane, PDF tags and bookmarks) that look like the seed
+            style = self.doc.styles[name]
+            style.font.name, style.font.size = FONT, Pt(size)
+            style.font.bold, style.font.italic = True, False
+            plain_heading_font(style.element, FONT)
+            style.paragraph_format.space_before = Pt(10)
+            style.paragraph_format.space_after = Pt(6)
+            style.paragraph_format.keep_with_next = True
 
     def _marking(self) -> None:
         section = self.doc.sections[0]
@@ -135,10 +154,13 @@ class ReportTemplate:
 
     def title(self, text: str) -> None:
         paragraph = self.line(text, bold=True, size=12, space_after=12)
+        paragraph.style = self.doc.styles["Heading 1"]
+        paragraph.paragraph_format.space_before = Pt(0)
         paragraph.paragraph_format.keep_with_next = True
 
     def section(self, number: str, heading: str) -> None:
         paragraph = self._numbered(f"{number}.", heading)
+        paragraph.style = self.doc.styles["Heading 2"]
         for run in paragraph.runs:
             run.bold = True
         paragraph.paragraph_format.space_before = Pt(10)
@@ -261,8 +283,11 @@ class ReportTemplate:
     # --- the bibliography box ----------------------------------------------------------------
 
     def bibliography(self) -> None:
-        """The seed's closing box: sources, contact, exempt information, clearance, submission."""
-        self.page_break()
+        """The seed's closing box: sources, contact, exempt information, clearance, submission.
+
+        It follows the recommendation on the same page where it fits (no page break before it, so
+        the recommendation is never left alone on an almost empty page); its rows never split.
+        """
         table = self._grid(9, [0.34, 0.33, 0.33])
         rows = table.rows
         self._span(rows[0], "BIBLIOGRAPHY", bold=True, fill=HEADER_FILL)
@@ -289,6 +314,8 @@ class ReportTemplate:
         self._span(rows[8], CONSULTATION_NOTE, italic=True, size=9)
         for row in rows:
             keep_row_whole(row)
+        for row in rows[:2]:  # the box's title and the column labels: header cells for screen readers
+            repeat_as_header(row)
 
     def _labelled(self, row, label: str, value: str, *, answer_bold: bool = False) -> None:  # type: ignore[no-untyped-def]
         label_cell = row.cells[0].merge(row.cells[1])
