@@ -71,6 +71,7 @@ class PackHeading:
     marking: str
     exempt_in_part2: int = 0  # Part 1 only: how many items the press and public are excluded for
     exempt_paragraphs: tuple[int, ...] = ()
+    standing_items: tuple[str, ...] = ()  # Part 1 only: apologies, declarations, minutes (configured)
 
 
 # --- public API -----------------------------------------------------------------------------------
@@ -86,6 +87,7 @@ def build_packs(
     order: Sequence[str] | None = None,
     to_pdf: ConvertToPdf = convert.to_pdf,
     manifests: Sequence[Path] = (),
+    standing_items: Sequence[str] = (),
 ) -> list[Path]:
     """Write `<committee>-<date>-part1.pdf` (and `-part2.pdf` when any item is exempt) per committee.
 
@@ -102,7 +104,8 @@ def build_packs(
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for group in _by_committee(papers):
-        written += _committee_packs(order_papers(group, order), meeting_date, out_dir, authority)
+        written += _committee_packs(order_papers(group, order), meeting_date, out_dir, authority,
+                                    tuple(standing_items))
     return written
 
 
@@ -240,7 +243,9 @@ def _by_committee(papers: list[Paper]) -> list[list[Paper]]:
     return list(groups.values())
 
 
-def _committee_packs(papers: list[Paper], meeting_date: date, out_dir: Path, authority: str) -> list[Path]:
+def _committee_packs(
+    papers: list[Paper], meeting_date: date, out_dir: Path, authority: str, standing: tuple[str, ...] = ()
+) -> list[Path]:
     public = [paper for paper in papers if not paper.exempt]
     exempt = [paper for paper in papers if paper.exempt]
     stem = f"{committee_slug(papers[0].committee)}-{meeting_date.isoformat()}"
@@ -253,12 +258,14 @@ def _committee_packs(papers: list[Paper], meeting_date: date, out_dir: Path, aut
         highest_marking(p.marking for p in public),
         exempt_in_part2=len(exempt),
         exempt_paragraphs=paragraphs,
+        standing_items=standing,
     )
-    written = [write_pack(part1, public, 1, out_dir / f"{stem}-part1.pdf")]
+    written = [write_pack(part1, public, len(standing) + 1, out_dir / f"{stem}-part1.pdf")]
     part2_path = out_dir / f"{stem}-part2.pdf"
     if exempt:
-        part2 = replace(part1, part=2, marking=highest_marking(p.marking for p in exempt), exempt_in_part2=0)
-        written.append(write_pack(part2, exempt, len(public) + 1, part2_path))
+        part2 = replace(part1, part=2, marking=highest_marking(p.marking for p in exempt), exempt_in_part2=0,
+                        standing_items=())
+        written.append(write_pack(part2, exempt, len(standing) + len(public) + 1, part2_path))
     else:
         part2_path.unlink(missing_ok=True)  # a Part 2 left from an earlier run no longer belongs here
     return written
@@ -528,6 +535,10 @@ def _items_table(items: list[AgendaItem], heading: PackHeading, styles: dict):
             Paragraph("Page", styles["page_bold"]),
         ]
     ]
+    for number, title in enumerate(heading.standing_items, start=1):
+        rows.append(
+            [Paragraph(str(number), styles["cell_bold"]), Paragraph(escape(title), styles["cell_bold"]), ""]
+        )
     for item in items:
         rows.append(
             [
@@ -536,7 +547,7 @@ def _items_table(items: list[AgendaItem], heading: PackHeading, styles: dict):
                 Paragraph(str(item.first_page), styles["page"]),
             ]
         )
-    if not items:
+    if not items and not heading.standing_items:
         rows.append(
             ["", Paragraph("There are no items of public business for this meeting.", styles["cell"]), ""]
         )
