@@ -210,3 +210,15 @@ def plain_heading_font(style_element: etree._Element, font: str) -> None:
             if attribute.endswith("Color") or attribute.endswith("Tint") or attribute.endswith("Shade"):
                 del color.attrib[attribute]
         color.set(qn("w:val"), "000000")
+
+
+def add_field(paragraph, instruction: str, placeholder: str = "1") -> None:  # type: ignore[no-untyped-def]
+    """A Word field (PAGE, NUMPAGES) at the end of `paragraph`; Word and LibreOffice fill it in."""
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), f" {instruction} ")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = placeholder
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)

@@ -20,6 +20,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from pipeline.ooxml.paperxml import (
+    add_field,
     cell_margins,
     keep_row_whole,
     plain_heading_font,
@@ -86,7 +87,8 @@ class ReportTemplate:
         section.page_width, section.page_height = PAGE_WIDTH, Cm(29.7)
         section.left_margin = section.right_margin = MARGIN
         section.top_margin, section.bottom_margin = Cm(2.0), Cm(1.8)
-        section.header_distance = section.footer_distance = Cm(0.9)
+        section.header_distance = Cm(0.9)
+        section.footer_distance = Cm(1.3)  # clear of the agenda pack's own page number below it
 
     def _styles(self) -> None:
         normal = self.doc.styles["Normal"]
@@ -115,6 +117,15 @@ class ReportTemplate:
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
             run = paragraph.add_run("{{ marking }}")
             run.bold, run.font.size = True, Pt(10)
+        numbers = section.footer.add_paragraph()  # the paper's own page numbers, under its marking
+        numbers.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        numbers.paragraph_format.space_before = Pt(2)
+        numbers.add_run("Paper page ")
+        add_field(numbers, "PAGE")
+        numbers.add_run(" of ")
+        add_field(numbers, "NUMPAGES")
+        for run in numbers.runs:
+            run.font.size = Pt(8)
 
     # --- text --------------------------------------------------------------------------------
 
