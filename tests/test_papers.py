@@ -29,6 +29,7 @@ from pipeline.ingest import Ingest, Outcome
 from pipeline.marking import highest_marking, marking_rank
 from pipeline.ooxml.paperxml import renumber_ids
 from pipeline.papers import PAPER_KINDS, PaperFiles, PaperRequest, write_paper
+from pipeline.papers.annex import short_sheet_name
 from pipeline.papers.render import DEFAULT_TEMPLATES
 from pipeline.store import NewIntake, NewSubmission, Record, Store
 from tests.filling import fill_docx, soffice
@@ -317,11 +318,24 @@ class TestMonitoringSummary:
             t for t in tables_headed(files.docx, "Partnership") if t and "Smith & <Sons> contract" in t[0]
         ]
         assert issues[0][0][3] == FORMULA_TEXT
-        sheet = load_workbook(files.annex)[
-            LIBRARY.get("monitoring").field("pa_issues").label.replace("/", "-")[:31]
-        ]
+        label = LIBRARY.get("monitoring").field("pa_issues").label
+        sheet = load_workbook(files.annex)[short_sheet_name(label)]
         cells = [cell for row in sheet.iter_rows() for cell in row if cell.value == FORMULA_TEXT]
         assert cells and all(c.data_type == "s" and c.quotePrefix for c in cells)
+
+    def test_annex_sheet_names_fit_excel_and_stay_unique_and_readable(
+        self, settings: Settings, monitoring: Store
+    ) -> None:
+        files = write_paper(settings, LIBRARY, PaperRequest("monitoring-summary", *Q1, MEETING),
+                            settings.outbox / "papers", today=TODAY)
+        names = load_workbook(files.annex).sheetnames
+        assert all(len(name) <= 31 for name in names)
+        assert len({name.casefold() for name in names}) == len(names)
+        assert not any("(2)" in name for name in names)  # distinct titles get distinct names
+        assert "Issues decisions Police Force" in names and "Issues-challenges with PA" in names
+        assert short_sheet_name("Issues and decisions relevant to Police Force objectives") == (
+            "Issues decisions Police Force"
+        )
 
     def test_the_period_is_the_meeting_date(self, settings: Settings, monitoring: Store) -> None:
         files = write(settings, "monitoring-summary", period_from=date(2026, 3, 1), period_to=Q1[1])
@@ -812,7 +826,7 @@ class TestLongLists:
         ]
         assert len(issues) == 30
         assert "The table shows the first 30 of 40; the annex lists the rest." in text_of(files.docx)
-        label = LIBRARY.get("monitoring").field("pa_issues").label.replace("/", "-")[:31]
+        label = short_sheet_name(LIBRARY.get("monitoring").field("pa_issues").label)
         assert len(sheet_rows(files.annex, label)) == 40
 
 
