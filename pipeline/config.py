@@ -121,11 +121,22 @@ class PublishConfig:
 
 
 @dataclass(frozen=True)
+class FormsConfig:
+    """Who forms go back to, and whether a form shows the document its wording comes from."""
+
+    return_name: str = ""  # a person's name, if forms should name one
+    return_role: str = "the Partnerships Officer"
+    return_email: str = ""  # default: [smtp] reply_to, else sender
+    show_source: bool = False  # the "Source: ..." line under a form's title
+
+
+@dataclass(frozen=True)
 class Config:
     authority: AuthorityConfig = AuthorityConfig()
     papers: PaperConfig = PaperConfig()
     smtp: SmtpConfig = SmtpConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    forms: FormsConfig = FormsConfig()
     publish: PublishConfig = PublishConfig()
 
 

@@ -484,12 +484,29 @@ def _survey_respondents(paper: ReportTemplate) -> None:
     paper.section("3", "Respondents")
     paper.para(
         "3.1",
-        "{% if has_returns %}{{ respondents_this }} partnership"
+        "{% if has_returns %}{{ respondents_this }} response"
         + plural("respondents_this")
-        + " responded in {{ years.this }}{% if has_last %}, "
+        + " {{ 'was' if respondents_this == 1 else 'were' }} received in {{ years.this }}{% if has_last %}, "
         "against {{ respondents_last }} in {{ years.last }}{% endif %}.{% else %}"
         "{{ empty_message }}{% endif %}",
     )
+    paper.tag("{%p if registered and has_returns %}")
+    paper.para(
+        "3.2",
+        "{{ register_responded }} of the {{ register_count }} partnership"
+        + plural("register_count")
+        + " on the register responded{% if non_respondent_count %}; {{ non_respondent_count }} "
+        "did not: {{ non_respondents|join(', ') }}{% else %}: every partnership responded{% endif %}.",
+    )
+    paper.tag("{%p endif %}")
+    paper.tag("{%p if unmatched_count and has_returns %}")
+    paper.para(
+        "3.3",
+        "{{ unmatched_count }} response" + plural("unmatched_count") + " came from names not on the "
+        "register: {{ unmatched_names|join(', ') }}. {{ 'It is' if unmatched_count == 1 else 'They are' }} "
+        "counted in the results but under no partnership above.",
+    )
+    paper.tag("{%p endif %}")
     paper.tag("{%p if has_returns %}")
     paper.loop_table(
         "Respondents by survey year",
@@ -500,6 +517,18 @@ def _survey_respondents(paper: ReportTemplate) -> None:
             TableColumn("Respondents", "{{ row.respondents }}", 0.3, numeric=True),
         ),
         keep_together=True,
+    )
+    paper.tag("{%p endif %}")
+    paper.tag("{%p if non_respondents_table.count and has_returns %}")
+    paper.loop_table(
+        "Partnerships on the register that did not respond",
+        "non_respondents_table.rows",
+        (
+            TableColumn("Partnership", "{{ row.partnership }}", 0.5),
+            TableColumn("Survey sent on", "{{ row.sent_on }}", 0.25),
+            TableColumn("Due on", "{{ row.due_on }}", 0.25),
+        ),
+        more="non_respondents_table",
     )
     paper.tag("{%p endif %}")
 
