@@ -17,6 +17,7 @@ from pipeline.convert import to_pdf
 from pipeline.definitions import FormLibrary
 from pipeline.demo import run_demo
 from pipeline.errors import ConfigError
+from pipeline.pack import build_packs
 from pipeline.papers import PaperRequest, write_paper
 from pipeline.publish import publish_meeting
 from pipeline.store import Store
@@ -47,6 +48,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, Path
                      exempt_paragraph=3),
         settings.outbox / "papers", to_pdf=to_pdf,
     )
+    build_packs(meeting.date, settings.outbox / "papers", settings.outbox / "packs",
+                committee=meeting.committee)  # Part 1 and Part 2, for the PDF checks
     folder = publish_meeting(settings, meeting.date, meeting.committee)
     return settings, folder, exempt.docx
 
@@ -97,15 +100,15 @@ def test_nothing_of_part2_is_anywhere_in_the_folder(demo) -> None:  # type: igno
 
 
 def test_every_pdf_is_tagged_and_passes_the_pdfua_checker(demo) -> None:  # type: ignore[no-untyped-def]
-    _, folder, _ = demo
-    for pdf in sorted(folder.glob("*.pdf")):
-        if pdf.name.endswith("-part1.pdf"):
-            continue  # the pack: see test_the_pack_declares_its_language_and_title
+    settings, folder, _ = demo
+    pdfs = sorted(folder.glob("*.pdf")) + sorted((settings.outbox / "packs").glob("*.pdf"))
+    assert any(p.name.endswith("-part2.pdf") for p in pdfs)  # the Part 2 pack is checked too
+    for pdf in pdfs:
         assert structure_problems(pdf) == [], pdf.name
         assert pdfua_errors(pdf) == [], pdf.name
 
 
-def test_the_pack_declares_its_language_and_title(demo) -> None:  # type: ignore[no-untyped-def]
+def test_the_pack_is_one_tagged_document_with_a_section_per_item(demo) -> None:  # type: ignore[no-untyped-def]
     import pikepdf
 
     _, folder, _ = demo
@@ -114,6 +117,11 @@ def test_the_pack_declares_its_language_and_title(demo) -> None:  # type: ignore
         assert str(pdf.Root.Lang) == "en-GB"
         assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle)
         assert "agenda pack, Part 1" in str(pdf.docinfo["/Title"])
+        document = pdf.Root.StructTreeRoot.K
+        sections = [str(kid.T) for kid in document.K]
+        with pdf.open_outline() as outline:
+            bookmarks = [item.title for item in outline.root]
+    assert sections[0] == "Agenda" and sections[1:] == bookmarks
 
 
 def test_every_page_passes_axe_in_headless_chromium(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
