@@ -424,3 +424,19 @@ def test_a_saved_email_arrived_when_our_mail_server_received_it(home: Home, tmp_
     path = saved(tmp_path / "in", "saved-later.eml", received + message)
     code, out = home.cli("ingest", str(path), "--json", "--now", "2026-05-20T10:00")
     assert code == 0 and json.loads(out)["late"] is False  # the clerk saved it two months on
+
+
+def test_a_token_issued_for_another_form_is_refused_with_a_reason(home: Home, tmp_path: Path) -> None:
+    from pipeline.generate import form_bytes
+    from tests.filling import fill_docx
+
+    with Store.open(home.settings.database) as store:  # the token went out on a risk checklist
+        store.record_token("fedcba9876543210", form_id="risk-checklist", form_version=1,
+                           partnership="Hull CDRP", member="Jane", meeting_date=None, sent_to=JANE,
+                           issued_by="scheduler", at=datetime(2026, 3, 1, tzinfo=UTC))
+    copied = Personalisation(HULL.partnership, HULL.member, HULL.meeting_title, HULL.meeting_date,
+                             HULL.meeting_place, token="fedcba9876543210")
+    data = fill_docx(form_bytes(LIBRARY.get("monitoring"), "docx", copied)[0], ANSWERS)
+    result = home.ingest_one(place(tmp_path / "in", "mixed.docx", data))
+    assert result["outcome"] == "rejected" and "different form" in result["message"]
+    assert home.records() == []
