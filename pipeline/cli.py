@@ -451,11 +451,19 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("No forms have been sent out yet (see 'pipeline tick').")
     else:
-        print(f"{'Partnership':<42} {'Form':<20} {'sent':>4} {'back':>4} {'late':>4} {'missing':>7}")
-        for row in rows:
-            print(f"{row['partnership'][:42]:<42} {row['form']:<20} {row['sent']:>4} "
-                  f"{row['returned']:>4} {row['late']:>4} {row['missing']:>7}")
+        print("Forms the pipeline sent, and what came back ('missing' means past its due date):")
+        _print_table(["Partnership", "Form", "sent", "back", "late", "missing"],
+                     [[row["partnership"], row["form"], str(row["sent"]), str(row["returned"]),
+                       str(row["late"]), str(row["missing"])] for row in rows])
     from pipeline.messages import long_date
+
+    other = summary.get("not_expected", [])
+    if other:
+        print(f"Returns that answer no form the pipeline sent ({len(other)}): stored and counted in the "
+              "papers for their own meeting or year, but not in the 'back' column above:")
+        for item in other:
+            print(f"  #{item['submission_id']:<5} {item['form']:<20} {item['partnership']} "
+                  f"received {long_date(date.fromisoformat(item['received'][:10]))}")
 
     unmatched = summary["not_matched"]
     if unmatched:

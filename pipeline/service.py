@@ -205,6 +205,7 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         trust = _trust_status(store)
         on_register = bool(register.partnerships(store))
         unmatched = store.unmatched() if on_register else []
+        not_expected = store.returns_not_expected() if on_register else []
     return {
         "inbox": {"waiting": waiting + in_hand, "being_retried": in_hand,
                   **{k: counts.get(k, 0) for k in
@@ -214,6 +215,8 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         "meetings": [m.to_json() for m in upcoming],
         "not_matched": [{"submission_id": u.submission_id, "form": u.form_id, "partnership": u.partnership,
                          "received": u.received_at} for u in unmatched],
+        "not_expected": [{"submission_id": u.submission_id, "form": u.form_id,
+                          "partnership": u.partnership, "received": u.received_at} for u in not_expected],
     }
 
 

@@ -886,6 +886,19 @@ class Store:
             ).fetchall()
         return [UnmatchedReturn(r["id"], r["form_id"], r["partnership"], r["received_at"]) for r in rows]
 
+    def returns_not_expected(self) -> list[UnmatchedReturn]:
+        """Current returns from a register partnership that answer no form the pipeline sent
+        (a meeting it sent no form for, or a form the clerk handed out another way)."""
+        with self._guard("list the returns that answer no form sent"):
+            rows = self._db.execute(
+                "SELECT s.id, s.form_id, p.name AS partnership, s.received_at FROM submissions s"
+                " JOIN submission_partnerships m ON m.submission_id = s.id"
+                " JOIN partnerships p ON p.id = m.partnership_id"
+                " WHERE s.status = 'current' AND NOT EXISTS (SELECT 1 FROM sent_forms f"
+                " WHERE f.returned_submission_id = s.id) ORDER BY s.received_at, s.id"
+            ).fetchall()
+        return [UnmatchedReturn(r["id"], r["form_id"], r["partnership"], r["received_at"]) for r in rows]
+
     def not_matched(self, submission_id: int) -> bool:
         """True when the register has partnerships and the return is from none of them."""
         with self._guard(f"match return {submission_id} to the register"):

@@ -297,6 +297,16 @@ def test_the_demo_run_twice_gives_the_same_result(tmp_path, capsys):
     assert outcomes(first) == outcomes(second)
     assert sorted(p.name for p in (home / "outbox" / "mail").glob("*.eml")) != []
 
+    # status explains the returns its 'back' column does not count (the demo's history returns)
+    assert main(["status", "--json", "--home", str(home)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    other = shown["not_expected"]
+    assert other and all(item["partnership"] for item in other)
+    returned = sum(row["returned"] for row in shown["expected"])
+    assert returned + len(other) + len(shown["not_matched"]) == shown["inbox"]["current"]
+    assert main(["status", "--home", str(home)]) == 0
+    assert f"Returns that answer no form the pipeline sent ({len(other)})" in capsys.readouterr().out
+
 
 def test_the_demo_refuses_a_home_it_did_not_make(tmp_path, capsys):
     make_home(tmp_path, None)
