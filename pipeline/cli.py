@@ -110,6 +110,24 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_mail(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.mailbox import fetch_mail
+
+    report = fetch_mail(settings, library_for(settings))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        return 1 if report.problem else 0
+    for result in report.results:
+        _print_result(result, as_json=False)
+    for line in report.not_forms:
+        print(f"NOT A FORM {line}: moved to the not-forms folder, not answered")
+    if report.problem:
+        print(f"PROBLEM: {report.problem}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     import logging
     import threading
@@ -314,6 +332,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return 0
+    _print_mailbox(summary["mailbox"])
     counts = summary["inbox"]
     print(f"Files in inbox waiting: {counts['waiting']}.  Taken so far: {counts['accepted']} accepted, "
           f"{counts['rejected']} rejected, {counts['duplicate']} duplicates.")
@@ -339,6 +358,23 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         when, by = (long_date(date.fromisoformat(meeting[k])) for k in ("date", "publication_deadline"))
         print(f"Next: {meeting['committee']} meets on {when}; its papers must be published by {by}.")
     return 0
+
+
+def _print_mailbox(mailbox: dict) -> None:
+    if not mailbox["configured"] and not mailbox["last_check"]:
+        return
+    if mailbox["last_check"] is None:
+        print("Mailbox: not checked yet (see 'pipeline mail fetch').")
+    elif mailbox["ok"]:
+        print(f"Mailbox: last checked {mailbox['last_check']}. {mailbox['last_result']}")
+    else:
+        print(f"Mailbox: PROBLEM at the last check ({mailbox['last_check']}): {mailbox['last_result']}")
+    if mailbox["not_forms"]:
+        print(f"Emails that were not returns, not answered ({len(mailbox['not_forms'])} latest; "
+              "in the not-forms folder, and saved in the mailbox/ folder):")
+        for mail in mailbox["not_forms"]:
+            print(f"  {mail['fetched'][:10]} {mail['from'] or 'unknown sender'}: "
+                  f"\u201c{mail['subject'] or 'no subject'}\u201d ({mail['why']})")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -466,6 +502,12 @@ def build_parser() -> Parser:
     tick.add_argument("--json", action="store_true", help="print what was done as JSON")
     tick.set_defaults(run=cmd_tick)
 
+    mail = commands.add_parser("mail", parents=[common], help="returns straight from the mailbox")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True, metavar="fetch")
+    fetch = mail_commands.add_parser("fetch", parents=[common],
+                                     help="one pass over the [imap] mailbox: take in every return")
+    fetch.add_argument("--json", action="store_true", help="print what was fetched as JSON")
+    fetch.set_defaults(run=cmd_mail)
     stat = commands.add_parser("status", parents=[common],
                                help="forms sent, returned, late and missing; the next meetings")
     stat.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)

@@ -89,13 +89,21 @@ class Cycle:
             " WHERE r.intake_id IS NULL AND i.sender IS NOT NULL"
             " AND i.outcome IN ('accepted', 'rejected') ORDER BY i.id").fetchall()
         for row in rows:
-            message = self._reply_for(row)
+            message = self._threaded(self._reply_for(row), row["id"])
             where = self._send(message, report) if message is not None else "not needed"
             if where is None:
                 continue  # not sent: tried again at the next tick
             self.store.record_reply(row["id"], row["outcome"], where, self.now)
             if message is not None:
                 report.add(f"Replied to {row['sender']} about {row['original_name']} ({row['outcome']})")
+
+    def _threaded(self, message: EmailMessage | None, intake_id: int) -> EmailMessage | None:
+        """A reply to a return fetched from the mailbox goes in the member's thread (issue 16)."""
+        mail = self.store.mail_thread(intake_id) if message is not None else None
+        if message is None or mail is None or not mail.message_id:
+            return message
+        return messages.thread_reply(message, message_id=mail.message_id, references=mail.refs,
+                                     subject=mail.subject)
 
     def _send(self, message: EmailMessage, report: TickReport) -> str | None:
         """Send one message; a refusal is reported and skipped, never blocking the others."""

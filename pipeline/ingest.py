@@ -116,6 +116,24 @@ class Ingest:
         claimed = self._claim(path)
         return self._process_claimed(claimed, original=path.name, source=str(path), sender=sender)
 
+    def ingest_named(self, path: Path, intake_name: str) -> list[FileResult]:
+        """Ingest a copy of `path` under a name the caller chose and kept (a fetched email's).
+
+        Calling it again with the same name after a crash finishes the same intake, or, if it
+        had finished, just gives its results: the file is never stored twice.
+        """
+        done = self.store.intake_by_name(intake_name)
+        if done is not None and done.finished:
+            (self.processing / intake_name).unlink(missing_ok=True)
+            return self._result_of(done)
+        claimed = self.processing / intake_name
+        if not claimed.exists():
+            partial = self.processing / f".copying-{intake_name}"
+            shutil.copy2(path, partial)
+            os.replace(partial, claimed)
+        return self._process_claimed(claimed, original=intake_name.split("--", 1)[-1],
+                                     source=str(path), sender=None)
+
     def recover(self) -> list[FileResult]:
         """Finish files a stopped or killed run left half-done in `inbox/.processing/`."""
         results: list[FileResult] = []

@@ -136,7 +136,9 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         upcoming = committees.meetings(store, from_date=today)[:5]
         on_register = bool(register.partnerships(store))
         unmatched = store.unmatched() if on_register else []
+        mailbox = _mailbox_status(settings, store)
     return {
+        "mailbox": mailbox,
         "inbox": {"waiting": waiting, **{k: counts.get(k, 0) for k in
                                          ("accepted", "rejected", "duplicate", "current", "superseded")}},
         "expected": [row.to_json() for row in rows],
@@ -144,6 +146,40 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         "not_matched": [{"submission_id": u.submission_id, "form": u.form_id, "partnership": u.partnership,
                          "received": u.received_at} for u in unmatched],
     }
+
+
+def _mailbox_status(settings: Settings, store: Store) -> dict[str, object]:
+    """The mailbox's last check (with its problem, if it failed) and the emails that were not returns."""
+    from pipeline.config import load_config
+
+    last = store.last_mail_pass()
+    return {
+        "configured": bool(load_config(settings).imap.host),
+        "last_check": last.at if last else None,
+        "ok": last.ok if last else None,
+        "last_result": last.detail if last else None,
+        "counts": store.mail_counts(),
+        "not_forms": [{"from": m.sender, "subject": m.subject, "fetched": m.fetched_at,
+                       "why": m.reason, "saved": m.saved_path, "moved_to": m.moved_to}
+                      for m in store.mails_not_forms()],
+    }
+
+
+def _mailbox_loop(settings: Settings, library: FormLibrary, stop: threading.Event) -> None:
+    """Check the mailbox every [imap] interval_minutes until stopped; a failure waits for the next."""
+    from pipeline.config import load_config
+    from pipeline.mailbox import fetch_mail as fetch
+
+    interval = max(load_config(settings).imap.interval_minutes, 0.05) * 60
+    while not stop.is_set():
+        try:
+            report = fetch(settings, library)
+            (log.error if report.problem else log.info)("Mailbox: %s", report.summary())
+        except PipelineError as exc:
+            log.error("The mailbox could not be checked: %s", exc)
+        except Exception:  # a bug must not stop the watcher or scheduler: log it, try again later
+            log.exception("The mailbox check failed unexpectedly; it will try again")
+        stop.wait(interval)
 
 
 def serve(settings: Settings, library: FormLibrary, *, polling: bool = False, dry_run: bool = False,
@@ -166,6 +202,13 @@ def serve(settings: Settings, library: FormLibrary, *, polling: bool = False, dr
 
     watcher = threading.Thread(target=watch, name="inbox-watcher", daemon=True)
     watcher.start()
+    from pipeline.config import load_config
+
+    mailbox = None
+    if load_config(settings).imap.host:
+        mailbox = threading.Thread(target=_mailbox_loop, args=(settings, library, stop),
+                                   name="mailbox", daemon=True)
+        mailbox.start()
     log.info("Serving %s: watching the inbox, and looking for due work every %.0f s", settings.home,
              tick_seconds)
     while not stop.is_set():
@@ -177,6 +220,8 @@ def serve(settings: Settings, library: FormLibrary, *, polling: bool = False, dr
             log.exception("The scheduler failed unexpectedly; it will try again")
         stop.wait(tick_seconds)
     watcher.join()
+    if mailbox is not None:
+        mailbox.join()
     log.info("Stopped cleanly.")
     if failure:
         raise failure[0]
