@@ -213,15 +213,15 @@ class TestRiskRegister:
         rows = table_rows(files.docx, "Partnership")
         assert [row[:3] + row[4:] for row in rows] == [
             [ALPHA, "Yes", "Complete", "Alpha City Council", "1 Nov 2026", "Yes"],
-            [BETA, "Register: Yes; checklist: No. They disagree.", "Incomplete", "Beta District Council",
+            [BETA, "Register: Yes. Checklist: No. They disagree.", "Incomplete", "Beta District Council",
              "5 Nov 2026", "No"],
-            [DELTA, "Register: No; checklist: Yes. They disagree.", "Complete", "Set out in the agreement",
+            [DELTA, "Register: No. Checklist: Yes. They disagree.", "Complete", "Set out in the agreement",
              "15 Oct 2026", "No"],
-            [EPSILON, "No (register; no checklist)", "Not yet due (sent 1 Dec 2026, due 29 Dec 2026)",
+            [EPSILON, "No (by the register)", "Not yet due (sent 1 Dec 2026, due 29 Dec 2026)",
              "—", "—", "No"],
-            [GAMMA, "Yes (register; no checklist)",
+            [GAMMA, "Yes (by the register)",
              "Not returned: sent 1 Nov 2026, due 29 Nov 2026, 11 days overdue", "—", "—", "No"],
-            [ZETA, "No (register; no checklist)", "Not asked for (not high-risk)", "—", "—", "No"],
+            [ZETA, "No (by the register)", "Not asked for (not high-risk)", "—", "—", "No"],
         ]
         assert [row[3] for row in rows] == ["1", "12", "None", "—", "—", "—"]
 

@@ -138,7 +138,8 @@ def _monitoring_returns_received(paper: ReportTemplate) -> None:
         totals=True,
     )
     paper.note(
-        "A return is due for each meeting on the partnership register, {{ due_days }} days after it. "
+        "A return is due for each meeting on the partnership register, {{ due_days }} days after it; "
+        "a return for a meeting whose return is not due yet counts as received, not as due. "
         "{{ missing_note or '' }}"
     )
     paper.tag("{%p endif %}")
@@ -164,7 +165,8 @@ def _monitoring_ratings(paper: ReportTemplate) -> None:
         "Each return rates how relevant the meeting’s agenda was to the Authority’s "
         "partnership objectives and how much value attending added to the Authority’s "
         "objectives and reputation.{% if not has_returns %} No ratings were given in the period."
-        "{% endif %}",
+        "{% elif unmatched_count %} The ratings count every return of the period, including the "
+        "{{ unmatched_count }} from partnerships not on the register.{% endif %}",
     )
     paper.tag("{%p if has_returns %}")
     for name, field in (("agenda", "agenda_rating"), ("attendance", "attendance_rating")):
