@@ -122,13 +122,15 @@ class Ingest:
         Calling it again with the same name after a crash finishes the same intake, or, if it
         had finished, just gives its results: the file is never stored twice.
         """
+        # Claimed in mailbox/.taking, not inbox/.processing: the watcher's recovery never takes it.
+        claimed = self.settings.mailbox / ".taking" / intake_name
         done = self.store.intake_by_name(intake_name)
         if done is not None and done.finished:
-            (self.processing / intake_name).unlink(missing_ok=True)
+            claimed.unlink(missing_ok=True)
             return self._result_of(done)
-        claimed = self.processing / intake_name
         if not claimed.exists():
-            partial = self.processing / f".copying-{intake_name}"
+            claimed.parent.mkdir(parents=True, exist_ok=True)
+            partial = claimed.parent / f".copying-{intake_name}"
             shutil.copy2(path, partial)
             os.replace(partial, claimed)
         return self._process_claimed(claimed, original=intake_name.split("--", 1)[-1],

@@ -268,6 +268,7 @@ class _Pass:
         self.client, self.report, self.clock = client, report, clock
         self.moving = config.move
         self._folders_ready: set[str] = set()
+        self._seen: set[str] = set()  # the raw hashes of the messages in the folder this pass
 
     def run(self) -> None:
         uids = self.client.search(["NOT", "DELETED", "NOT", "KEYWORD", DONE_KEYWORD])
@@ -278,7 +279,17 @@ class _Pass:
             for uid in batch:
                 raw = fetched.get(uid, {}).get(b"BODY[]")
                 if isinstance(raw, bytes):  # gone meanwhile (another client moved it): skip
+                    self._seen.add(hashlib.sha256(raw).hexdigest())
                     self._one(uid, raw)
+        self._note_moved_before()
+
+    def _note_moved_before(self) -> None:
+        """A pass killed between the move and recording it: the message is gone from the folder."""
+        for row in self.store.mails_not_yet_moved(self.config.folder):
+            if row.sha256 not in self._seen:
+                self.store.mail_moved(row.id, to=self._target(row) if self.config.move
+                                      else f"kept in {self.config.folder}, marked {DONE_KEYWORD}",
+                                      at=self.clock())
 
     def _one(self, uid: int, raw: bytes) -> None:
         row = self.store.mail_by_sha256(hashlib.sha256(raw).hexdigest())
@@ -340,8 +351,7 @@ class _Pass:
 
     def _put_away(self, uid: int, row: MailRow) -> None:
         """Move it out of the folder (only ever after the database has it), or mark it done."""
-        target = (self.config.processed_folder if row.kind in (RETURN, SAME_AGAIN)
-                  else self.config.not_forms_folder)
+        target = self._target(row)
         if self.moving and self._folder_ready(target):
             if self.client.has_capability("MOVE"):
                 self.client.move([uid], target)
@@ -358,6 +368,10 @@ class _Pass:
             moved_to = f"kept in {self.config.folder}, marked {DONE_KEYWORD}"
         if row.state != "moved" or row.moved_to != moved_to:
             self.store.mail_moved(row.id, to=moved_to, at=self.clock())
+
+    def _target(self, row: MailRow) -> str:
+        return (self.config.processed_folder if row.kind in (RETURN, SAME_AGAIN)
+                else self.config.not_forms_folder)
 
     def _folder_ready(self, name: str) -> bool:
         if name in self._folders_ready:

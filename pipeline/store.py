@@ -752,6 +752,10 @@ class Store:
             self._db.execute("UPDATE mail_messages SET state = 'moved', moved_to = ?, moved_at = ?"
                              " WHERE id = ?", (to, utc_text(at), mail_id))
 
+    def mails_not_yet_moved(self, folder: str) -> list[MailRow]:
+        """Messages from `folder` dealt with in the database but not yet recorded as moved."""
+        return self._mails("WHERE state = 'stored' AND folder = ? ORDER BY id", (folder,))
+
     def file_taken_before(self, sha256: str) -> bool:
         """True when a file with these bytes was taken in and finished (stored, rejected...)."""
         with self._reading("read the files taken in") as db:

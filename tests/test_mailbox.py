@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from pipeline.cli import main
 from pipeline.config import settings_for
 from pipeline.definitions import FormLibrary
 from pipeline.mailbox import classify, fetch_mail
-from pipeline.service import run_tick, status
+from pipeline.service import run_tick, serve, status
 from pipeline.store import Store
 from tests.dovecot import PASSWORD, Dovecot, dovecot  # noqa: F401  (the fixture)
 from tests.test_ingest import HULL, ON_TIME, excel_return, word_return
@@ -105,6 +106,11 @@ class Mailbox:
         with Store.open(self.settings.database) as store:
             rows = store.connection().execute("SELECT state, kind FROM mail_messages ORDER BY id")
             return [(row[0], row[1]) for row in rows]
+
+
+def saved_count(mailbox: Mailbox) -> int:
+    """Emails saved so far by fetches (the ledger's first step), not counting claims in progress."""
+    return sum(1 for p in (mailbox.home / "mailbox").rglob("*.eml") if ".taking" not in p.parts)
 
 
 def subjects(raw_messages: list[bytes]) -> list[str]:
@@ -248,11 +254,18 @@ def test_a_fetch_killed_at_random_moments_stores_and_moves_every_message_once(
     command = [sys.executable, "-m", "pipeline", "mail", "fetch", "--home", str(mailbox.home)]
     env = {**os.environ, "PIPELINE_IMAP_PASSWORD": PASSWORD}
     chance = random.Random(16)
+    killed_midway = 0
     for _ in range(5):
+        before = saved_count(mailbox)
         run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(chance.uniform(0.6, 2.5))
+        deadline = time.monotonic() + 60
+        while saved_count(mailbox) == before and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # kill only once this pass is at work
+        time.sleep(chance.uniform(0, 0.5))
         run.send_signal(signal.SIGKILL)
-        run.wait()
+        killed_midway += run.wait() == -signal.SIGKILL
+    assert killed_midway >= 3
+    assert len(mailbox.submissions()) < count  # work was left for the last pass to finish
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 
     assert finished.returncode == 0, finished.stderr
@@ -328,3 +341,24 @@ def test_keyword_instead_of_moving_when_moving_is_off(mailbox: Mailbox) -> None:
     assert len(mailbox.folder("INBOX")) == 1  # left where it was, marked done
     assert second.seen == 0
     assert mailbox.submissions() == ["Partnership 001"]
+
+
+def test_serve_checks_the_mailbox_every_interval(mailbox: Mailbox) -> None:
+    configure(mailbox.home, port=mailbox.server.port, user=mailbox.user, extra="interval_minutes = 0.01")
+    stop = threading.Event()
+
+    def member_sends_later() -> None:
+        time.sleep(1.0)  # after serve's first check
+        mailbox.deliver(email("Return", attachments=(("monitoring.docx", partnership_return(1), DOCX),)))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not mailbox.folder("Processed"):
+            time.sleep(0.2)
+        stop.set()
+
+    helper = threading.Thread(target=member_sends_later)
+    helper.start()
+    serve(mailbox.settings, LIBRARY, dry_run=True, tick_seconds=0.5, stop=stop)
+    helper.join()
+
+    assert mailbox.submissions() == ["Partnership 001"]
+    assert mailbox.folder("INBOX") == []
