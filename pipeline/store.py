@@ -231,7 +231,7 @@ MIGRATIONS: list[str] = [
       FROM submissions s;
     """,
     """
-    -- 5 (issue 16): the mailbox ledger. One row per distinct message fetched (by the hash of its
+    -- 5: the mailbox ledger (issue 16). One row per distinct message fetched (by the hash of its
     -- raw bytes); the Message-ID finds the same message delivered again with other headers.
     CREATE TABLE mail_messages (
         id          INTEGER PRIMARY KEY,
