@@ -197,6 +197,15 @@ def _calendar_meeting(settings: Settings, day: date, committee: str | None) -> o
         return committees.meeting_for(store, day, committee)
 
 
+def _known_committee(settings: Settings, name: str) -> str:
+    """The calendar's spelling of committee `name` (any capitals); an unknown one is refused."""
+    from pipeline import committees
+    from pipeline.store import Store
+
+    with Store.open(settings.database) as store:
+        return committees.committee_named(store, name)
+
+
 def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import papers
     from pipeline.convert import to_pdf
@@ -204,6 +213,8 @@ def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
     committee = args.committee
     if args.meeting_date is not None:
         committee = _calendar_meeting(settings, args.meeting_date, args.committee).committee  # type: ignore[attr-defined]
+    elif committee and settings.database.exists():
+        committee = _known_committee(settings, committee)
     request = papers.PaperRequest(kind=args.kind, period_from=args.from_date, period_to=args.to_date,
                                   meeting_date=args.meeting_date, committee=committee,
                                   exempt_paragraph=args.exempt)

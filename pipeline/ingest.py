@@ -273,6 +273,10 @@ class Ingest:
         if stored is not None and stored.status == "superseded":
             message += ("; a later return for the same meeting was already held, so this one is "
                         "kept in the history")
+        if self.store.not_matched(submission_id):  # issue 10: held, never counted under a guess
+            given = partnership or "no partnership given"
+            message += (f"; not matched: \"{given}\" is not on the partnership register, so it is"
+                        f" held until matched (pipeline match {submission_id} \"NAME\")")
         return FileResult(job.source_path, outcome, definition.id, submission_id, (), message,
                           str(archived), sender=job.sender, late=checked.late, intake_id=intake_id)
 

@@ -849,6 +849,15 @@ class Store:
             ).fetchall()
         return [UnmatchedReturn(r["id"], r["form_id"], r["partnership"], r["received_at"]) for r in rows]
 
+    def not_matched(self, submission_id: int) -> bool:
+        """True when the register has partnerships and the return is from none of them."""
+        with self._guard(f"match return {submission_id} to the register"):
+            row = self._db.execute(
+                "SELECT EXISTS (SELECT 1 FROM partnerships) AND m.partnership_id IS NULL"
+                " FROM submission_partnerships m WHERE m.submission_id = ?", (submission_id,)
+            ).fetchone()
+        return bool(row and row[0])
+
     def match(self, submission_id: int, partnership_id: int) -> None:
         """Record that the return `submission_id` is from the register's `partnership_id`."""
         with self._writing(f"match return {submission_id} to the register"):
