@@ -88,7 +88,15 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
                              meeting_title=args.meeting_title, meeting_date=args.meeting_date,
                              meeting_place=args.meeting_place)
     out_dir = args.out or settings.outbox
-    path, _ = generate_form(definition, args.format, person, out_dir)
+    path, identity = generate_form(definition, args.format, person, out_dir)
+    if identity.token:  # recorded at issue: the return is trusted as one the scheduler sent
+        from pipeline.store import Store
+
+        with Store.open(settings.database) as store:
+            store.record_token(identity.token, form_id=definition.id,
+                               form_version=definition.version, partnership=person.partnership,
+                               member=person.member, meeting_date=person.meeting_date,
+                               sent_to=None, issued_by="pipeline generate", at=datetime.now(UTC))
     print(path)
     return 0
 
@@ -117,9 +125,28 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         raise ConfigError(f"No such file: {', '.join(missing)}. Nothing was ingested.")
-    ingest_files(settings, library_for(settings), args.paths,
-                 lambda result: _print_result(result, args.json))
-    return 0
+    results = ingest_files(settings, library_for(settings), args.paths,
+                           lambda result: _print_result(result, args.json), clock=_clock(args))
+    return _not_done([f"{r.path}: {r.message}" for r in results
+                      if r.outcome.value in ("refused", "not done")])
+
+
+def _clock(args: argparse.Namespace) -> Callable[[], datetime] | None:
+    """The clock to stamp arrivals with: the real one, or (tests, replays) a fixed --now."""
+    if getattr(args, "now", None) is None:
+        return None
+    moment = _now(args)
+    return lambda: moment
+
+
+def _not_done(lines: list[str]) -> int:
+    """Exit 1 (for cron and scripts) saying which files were not done, or 0."""
+    if not lines:
+        return 0
+    print(f"NOT DONE: {len(lines)} file(s) were not taken in:", file=sys.stderr)
+    for line in lines:
+        print(f"  - {line.splitlines()[0] if line else line}", file=sys.stderr)
+    return 1
 
 
 def cmd_mail(args: argparse.Namespace, settings: Settings) -> int:
@@ -153,11 +180,15 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     if not args.oneshot:
         mode = "polling every second" if args.polling else "listening for new files"
         print(f"Watching {settings.inbox} ({mode}). Press Ctrl+C to stop.", flush=True)
-    count = watch_inbox(settings, library_for(settings), stop=stop, polling=args.polling,
-                        oneshot=args.oneshot, report=lambda r: _print_result(r, args.json))
+    summary = watch_inbox(settings, library_for(settings), stop=stop, polling=args.polling,
+                          oneshot=args.oneshot, report=lambda r: _print_result(r, args.json),
+                          stable_seconds=args.quiet, clock=_clock(args))
     if not args.json:
-        print(f"Done: {count} file(s) taken from the inbox.")
-    return 0
+        print(f"Done: {summary.taken} file(s) taken from the inbox.")
+    if summary.all_done:
+        return 0
+    return _not_done([*summary.failed, f"{summary.waiting} file(s) are waiting in "
+                      f"{settings.inbox / '.processing'} to be tried again"])
 
 
 def existing_home(settings: Settings) -> Settings:
@@ -241,9 +272,18 @@ def cmd_pack(args: argparse.Namespace, settings: Settings) -> int:
     config = load_config(settings)
     packs = build_packs(args.meeting_date, args.papers or settings.outbox / "papers",
                         args.out or settings.outbox / "packs", committee=committee,
-                        authority=config.authority.name, manifests=recorded)
+                        authority=config.authority.name, manifests=recorded,
+                        standing_items=tuple(config.publish.standing_items))
     for path in packs:
         print(path)
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.publish import publish_meeting
+
+    _calendar_meeting(settings, args.meeting_date, args.committee)  # a clear error for a day with no meeting
+    print(publish_meeting(settings, args.meeting_date, args.committee))
     return 0
 
 
@@ -360,6 +400,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Files in inbox waiting: {counts['waiting']}.  Taken so far: {counts['accepted']} accepted, "
           f"{counts['rejected']} rejected, {counts['duplicate']} duplicates.")
     print(f"Stored returns: {counts['current']} current ({counts['superseded']} superseded kept).")
+    _print_for_the_clerk(summary)
     rows = summary["expected"]
     if not rows:
         print("No forms have been sent out yet (see 'pipeline tick').")
@@ -398,6 +439,21 @@ def _print_mailbox(mailbox: dict) -> None:
         for mail in mailbox["not_forms"]:
             print(f"  {mail['fetched'][:10]} {mail['from'] or 'unknown sender'}: "
                   f"\u201c{mail['subject'] or 'no subject'}\u201d ({mail['why']})")
+
+
+def _print_for_the_clerk(summary: dict) -> None:
+    """What needs a person: returns held, files set aside, senders not answered, given up."""
+    if summary.get("inbox", {}).get("being_retried"):
+        print(f"{summary['inbox']['being_retried']} file(s) met a busy database or a full disk "
+              "and are tried again by the watcher.")
+    for item in summary.get("held", []):
+        print(f"HELD for you to check: {item['file']}: {item['why']}")
+    for item in summary.get("quarantine", []):
+        print(f"SET ASIDE: {item['file']} (kept at {item['kept_at']}): {item['why']}")
+    for item in summary.get("not_answered", []):
+        print(f"NOT ANSWERED: {item['sender']} sent {item['file']}: {item['why']}")
+    for item in summary.get("given_up", []):
+        print(f"GIVEN UP after {item['attempts']} tries: {item['action']}: {item['error']}")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -454,6 +510,7 @@ def build_parser() -> Parser:
                               help="ingest returned forms or saved emails (as the watcher does)")
     ing.add_argument("paths", nargs="+", type=_path, metavar="PATH", help="files to ingest")
     ing.add_argument("--json", action="store_true", help="print one JSON object per form")
+    ing.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
     ing.set_defaults(run=cmd_ingest)
 
     watch = commands.add_parser("watch", parents=[common],
@@ -463,6 +520,10 @@ def build_parser() -> Parser:
     watch.add_argument("--oneshot", action="store_true",
                        help="process what is in the inbox now, then stop")
     watch.add_argument("--json", action="store_true", help="print one JSON object per form")
+    watch.add_argument("--quiet", type=float, metavar="SECONDS",
+                       help="how long a file must stay unchanged before it is taken "
+                       "(default: [watch] in pipeline.toml, 3 s; 10 s with --polling)")
+    watch.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
     watch.set_defaults(run=cmd_watch)
 
     rec = commands.add_parser("records", parents=[common],
@@ -491,6 +552,14 @@ def build_parser() -> Parser:
     pack.add_argument("--papers", type=_path, help="where the papers are (default: outbox/papers)")
     pack.add_argument("--out", type=_path, help="folder to write into (default: outbox/packs)")
     pack.set_defaults(run=cmd_pack)
+
+    publish = commands.add_parser(
+        "publish", parents=[common],
+        help="write a meeting's publication folder (public agenda, HTML and PDF papers, Part 1 pack, "
+             ".ics) for the website: nothing of Part 2")
+    publish.add_argument("--meeting-date", type=iso_date, required=True, help="YYYY-MM-DD")
+    publish.add_argument("--committee", help="the committee meeting that day, when two meet that day")
+    publish.set_defaults(run=cmd_publish)
 
     match = commands.add_parser("match", parents=[common],
                                 help="count a return from a name not on the register under a "

@@ -132,6 +132,26 @@ class ScheduleConfig:
     clerk_email: str = ""  # told when papers are ready (default: the reply-to or sender address)
 
 
+STANDING_ITEMS = ("Apologies for absence", "Declarations of interest", "Minutes of the last meeting")
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    """The public agenda and publication folder (`pipeline publish`, the Part 1 pack's agenda)."""
+
+    place: str = ""  # where the committee meets, e.g. "Council Chamber, Guildhall, Hull"
+    accessibility_contact: str = ""  # who to ask for a paper in another format (default: contact officer)
+    standing_items: tuple[str, ...] | list[str] = STANDING_ITEMS  # before the papers, in this order
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """How long a file in the inbox must stay unchanged (size and time) before it is taken."""
+
+    quiet_seconds: float = 3.0  # with file events
+    polling_quiet_seconds: float = 10.0  # polling a network share, which reports writes late
+
+
 @dataclass(frozen=True)
 class FormsConfig:
     """Who forms go back to, and whether a form shows the document its wording comes from."""
@@ -149,7 +169,9 @@ class Config:
     smtp: SmtpConfig = SmtpConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     imap: ImapConfig = ImapConfig()
+    watch: WatchConfig = WatchConfig()
     forms: FormsConfig = FormsConfig()
+    publish: PublishConfig = PublishConfig()
 
 
 def load_config(settings: Settings) -> Config:

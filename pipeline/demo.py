@@ -17,7 +17,13 @@ from pipeline.errors import PipelineError
 from pipeline.generate import FORMATS, generate_form, write_new_file
 from pipeline.identity import Personalisation
 from pipeline.ingest import FileResult
-from pipeline.samples import PARTNERSHIPS, sample_committees, sample_register, sample_returns
+from pipeline.samples import (
+    PARTNERSHIPS,
+    record_sample_tokens,
+    sample_committees,
+    sample_register,
+    sample_returns,
+)
 from pipeline.service import run_tick, watch_inbox
 from pipeline.store import Store
 
@@ -76,7 +82,10 @@ def _tick(settings: Settings, library: FormLibrary, say: Say) -> None:
 def _returns(settings: Settings, library: FormLibrary, today: date, say: Say) -> None:
     say(f"4. A round of returns lands in {settings.inbox} and is ingested "
         "(as 'pipeline watch --oneshot' does)")
-    for sample in sample_returns(library, today):
+    samples = sample_returns(library, today)
+    with Store.open(settings.database) as store:
+        record_sample_tokens(store, datetime.now(UTC))
+    for sample in samples:
         write_new_file(settings.inbox, sample.name, sample.data)
     tally: dict[str, int] = {}
 
@@ -95,8 +104,10 @@ def _returns(settings: Settings, library: FormLibrary, today: date, say: Say) ->
 def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> None:
     from pipeline import pack, papers
     from pipeline.convert import to_pdf
+    from pipeline.publish import publish_meeting
 
-    say(f"6. Committee papers and agenda packs for the next meetings, in {settings.outbox}")
+    say(f"6. Committee papers, agenda packs and publication folders for the next meetings, "
+        f"in {settings.outbox}")
     config = load_config(settings)
     with Store.open(settings.database) as store:
         upcoming = committees.meetings(store, from_date=today)
@@ -111,10 +122,16 @@ def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> 
         try:
             for path in pack.build_packs(meeting.date, settings.outbox / "papers",
                                          settings.outbox / "packs", committee=meeting.committee,
-                                         authority=config.authority.name):
+                                         authority=config.authority.name,
+                                         standing_items=tuple(config.publish.standing_items)):
                 say(f"   {path.relative_to(settings.home)}")
         except PipelineError as exc:
             say(f"   The agenda pack was skipped: {exc}")
+        try:
+            folder = publish_meeting(settings, meeting.date, meeting.committee, today=today)
+            say(f"   {folder.relative_to(settings.home)}/ (the publication folder for the website)")
+        except PipelineError as exc:
+            say(f"   The publication folder was skipped: {exc}")
 
 
 def generate_all_forms(library: FormLibrary, out_dir: Path, config: Config | None = None) -> list[Path]:

@@ -26,7 +26,7 @@ from pipeline.mailbox import classify, fetch_mail
 from pipeline.service import run_tick, serve, status
 from pipeline.store import Store
 from tests.dovecot import PASSWORD, Dovecot, dovecot  # noqa: F401  (the fixture)
-from tests.test_ingest import HULL, ON_TIME, excel_return, word_return
+from tests.test_ingest import HULL, ON_TIME, excel_return, issue, word_return
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -90,6 +90,7 @@ class Mailbox:
         self.settings = settings_for(home)
 
     def deliver(self, *messages: EmailMessage | bytes) -> None:
+        issue(self.settings)  # the personal copies attached were issued by this home
         self.server.append(self.user, [m if isinstance(m, bytes) else m.as_bytes() for m in messages])
 
     def folder(self, name: str) -> list[bytes]:
@@ -210,6 +211,11 @@ def test_replies_to_fetched_returns_thread_and_keep_the_subject(mailbox: Mailbox
                  headers={"References": "<form-out-1@authority.example.gov.uk>"},
                  attachments=(("monitoring.docx", partnership_return(1), DOCX),))
     mailbox.deliver(sent)
+    with Store.open(mailbox.settings.database) as store:  # the form was sent to this member
+        store.record_token("thread-test", form_id="monitoring", form_version=1,
+                           partnership="Partnership 001", member="Cllr Jane Smith",
+                           meeting_date=HULL.meeting_date, sent_to=MEMBER, issued_by="test",
+                           at=ON_TIME)
     mailbox.fetch()
 
     run_tick(mailbox.settings, LIBRARY, now=datetime(2026, 3, 17, 9, tzinfo=UTC), dry_run=True)

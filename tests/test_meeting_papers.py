@@ -160,10 +160,14 @@ def test_a_return_from_a_name_not_on_the_register_is_accepted_as_not_matched(hom
 
     person, answers = monitoring_answers("Hull Prevent group", date(2026, 11, 20), "wholly_relevant",
                                          "high_value")
-    blank, _ = form_bytes(LIBRARY.get("monitoring"), "docx", person)
+    blank, identity = form_bytes(LIBRARY.get("monitoring"), "docx", person)
     path = home.home / "return.docx"
     path.write_bytes(fill_docx(blank, answers))
     with Store.open(home.database) as store:
+        store.record_token(identity.token, form_id="monitoring", form_version=identity.version,
+                           partnership=person.partnership, member=person.member,
+                           meeting_date=person.meeting_date, sent_to=None,
+                           issued_by="pipeline generate", at=datetime(2026, 11, 1, tzinfo=UTC))
         [result] = Ingest(home, LIBRARY, store).ingest_path(path)
     assert result.outcome.value == "accepted"
     assert '"Hull Prevent group" is not on the partnership register' in result.message
