@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.definitions import Choice, Column, Field, FieldType, FormDefinition, Group, Section
@@ -99,6 +100,7 @@ def write_xlsx_form(
     writer = _FormWriter(workbook, sheet, person)
     writer.write(definition)
     _set_page(sheet, definition)
+    _keep_together(sheet, writer.blocks)
     _protect(sheet)
     _set_properties(workbook, definition, identity)
     buffer = BytesIO()
@@ -144,6 +146,49 @@ def _protect(sheet: Worksheet) -> None:
     sheet.protection.selectUnlockedCells = False
 
 
+PAGE_HEIGHT_PT = 595 - 2 * 72 - 10  # A4 landscape less the 1-inch margins, a little spare
+PAGE_WIDTH_PT = 842 - 2 * 0.75 * 72
+POINTS_PER_CHARACTER = 5.6  # one unit of Excel column width, Arial 10
+
+
+def _keep_together(sheet: Worksheet, blocks: list[tuple[int, int]]) -> None:
+    """Manual page breaks so no heading is stranded at the foot of a page and no table is split
+    from its header row (a printed sheet can repeat only one set of title rows)."""
+    widths = sum((sheet.column_dimensions[get_column_letter(c)].width or 8.43)
+                 for c in range(1, sheet.max_column + 1))
+    scale = min(1.0, PAGE_WIDTH_PT / (widths * POINTS_PER_CHARACTER))
+    page = PAGE_HEIGHT_PT / scale
+    starts = dict(_merged(blocks))
+    used = 0.0
+    for row in range(1, sheet.max_row + 1):
+        if row in starts and used:
+            block = sum(_height(sheet, r) for r in range(row, starts[row] + 1))
+            if used + block > page and block <= page:
+                sheet.row_breaks.append(Break(id=row - 1))
+                used = 0.0
+        height = _height(sheet, row)
+        if used + height > page:
+            used = 0.0
+            if row > 1:
+                sheet.row_breaks.append(Break(id=row - 1))
+        used += height
+
+
+def _merged(blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping blocks as one (a section heading followed at once by a table)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(blocks):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _height(sheet: Worksheet, row: int) -> float:
+    return sheet.row_dimensions[row].height or LINE_HEIGHT
+
+
 class _ChoiceLists:
     """The hidden Lists sheet: one column per choice list, one defined name per list."""
 
@@ -180,6 +225,8 @@ class _FormWriter:
         self.person = person
         self.lists = _ChoiceLists(workbook)
         self.row = 1
+        #: Rows to print on one page: a heading with what follows it, a table with its header.
+        self.blocks: list[tuple[int, int]] = []
         for letter, width in COLUMN_WIDTHS.items():
             sheet.column_dimensions[letter].width = width
 
@@ -215,6 +262,7 @@ class _FormWriter:
 
     def section(self, section: Section) -> None:
         self.row += 1
+        self.blocks.append((self.row, self.row + 2))
         self.paragraph(section.title, Font(bold=True, size=13), height=22, fill=HEADING_FILL)
         if section.intro:
             self.paragraph(excel_terms(section.intro), Font(italic=True))
@@ -282,6 +330,7 @@ class _FormWriter:
             self.row += 1
 
     def table(self, f: Field, text: str) -> None:
+        self.blocks.append((self.row, self.row + 1 + max(f.rows, MIN_TABLE_ROWS)))
         self.label(text, f.help, bold=True)
         self.row += 1
         for offset, column in enumerate(f.columns):
