@@ -36,6 +36,8 @@ def run_demo(settings: Settings, library: FormLibrary, say: Say, *, today: date 
     _tick(settings, library, say)
     _papers(settings, library, today, say)
     say(f"Done. Everything is under {settings.home}. Try: pipeline status, pipeline records monitoring")
+    say("The clerk's console: add yourself with 'pipeline users add YOUR-NAME --role clerk' (it asks for "
+        "a password), run 'pipeline web', then open http://127.0.0.1:8000/ in a browser.")
 
 
 def _forms(settings: Settings, library: FormLibrary, say: Say) -> None:
@@ -103,15 +105,28 @@ def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> 
                                           committee=meeting.committee)
             files = papers.write_paper(settings, library, request, settings.outbox / "papers",
                                        to_pdf=to_pdf, today=today)
+            _record_paper(settings, kind, meeting, files)
             say(f"   {files.docx.relative_to(settings.home)} (+ annex"
                 + (", PDF)" if files.pdf else f"; {files.pdf_note})"))
         try:
-            for path in pack.build_packs(meeting.date, settings.outbox / "papers",
-                                         settings.outbox / "packs", committee=meeting.committee,
-                                         authority=config.authority.name):
+            packs = pack.build_packs(meeting.date, settings.outbox / "papers", settings.outbox / "packs",
+                                     committee=meeting.committee, authority=config.authority.name)
+            with Store.open(settings.database) as store:
+                store.record_pack(meeting.committee, meeting.date, packs, datetime.now(UTC))
+            for path in packs:
                 say(f"   {path.relative_to(settings.home)}")
         except PipelineError as exc:
             say(f"   The agenda pack was skipped: {exc}")
+
+
+def _record_paper(settings: Settings, kind: str, meeting: committees.Meeting, files: object) -> None:
+    """So the console's Meetings and papers page lists what the demo wrote."""
+    from pipeline.store import WrittenPaper
+
+    paths = tuple(p for p in (files.docx, files.annex, files.pdf) if p)  # type: ignore[attr-defined]
+    with Store.open(settings.database) as store:
+        store.record_paper(WrittenPaper(kind, meeting.committee, meeting.date, paths,
+                                        files.manifest, datetime.now(UTC)))  # type: ignore[attr-defined]
 
 
 def generate_all_forms(library: FormLibrary, out_dir: Path) -> list[Path]:
