@@ -154,12 +154,25 @@ def cmd_records(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _calendar_meeting(settings: Settings, day: date, committee: str | None) -> object:
+    """The calendar's meeting on `day` (exit status 2, naming the nearest meetings, if none)."""
+    from pipeline import committees
+    from pipeline.store import Store
+
+    existing_home(settings)
+    with Store.open(settings.database) as store:
+        return committees.meeting_for(store, day, committee)
+
+
 def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import papers
     from pipeline.convert import to_pdf
 
+    committee = args.committee
+    if args.meeting_date is not None:
+        committee = _calendar_meeting(settings, args.meeting_date, args.committee).committee  # type: ignore[attr-defined]
     request = papers.PaperRequest(kind=args.kind, period_from=args.from_date, period_to=args.to_date,
-                                  meeting_date=args.meeting_date, committee=args.committee,
+                                  meeting_date=args.meeting_date, committee=committee,
                                   exempt_paragraph=args.exempt)
     out_dir = args.out or settings.outbox / "papers"
     files = papers.write_paper(settings, library_for(settings), request, out_dir, to_pdf=to_pdf)
@@ -174,13 +187,29 @@ def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_pack(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.config import load_config
     from pipeline.pack import build_packs
+    from pipeline.store import Store
 
+    meeting = _calendar_meeting(settings, args.meeting_date, args.committee)
+    committee = meeting.committee  # type: ignore[attr-defined]
+    with Store.open(settings.database) as store:
+        recorded = [paper.manifest for paper in store.papers_written(args.meeting_date)
+                    if paper.manifest and paper.committee.casefold() == committee.casefold()]
     config = load_config(settings)
     packs = build_packs(args.meeting_date, args.papers or settings.outbox / "papers",
-                        args.out or settings.outbox / "packs", committee=args.committee,
-                        authority=config.authority.name)
+                        args.out or settings.outbox / "packs", committee=committee,
+                        authority=config.authority.name, manifests=recorded)
     for path in packs:
         print(path)
+    return 0
+
+
+def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.matching import match_return
+    from pipeline.store import Store
+
+    existing_home(settings)
+    with Store.open(settings.database) as store:
+        print(match_return(store, args.submission_id, args.partnership))
     return 0
 
 
@@ -227,13 +256,29 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
             print(result.summary())
             return 0
         found = committees.meetings(store, committee=args.committee, from_date=args.since)
+        written = store.papers_written()
     if args.json:
-        print(json.dumps([m.to_json() for m in found], indent=2, ensure_ascii=False))
+        print(json.dumps([{**m.to_json(), "written": [_written_json(p) for p in _written_for(m, written)]}
+                          for m in found], indent=2, ensure_ascii=False))
         return 0
     for meeting in found:
         print(f"{meeting.date:%a %d %b %Y}  {meeting.committee:<40} papers by "
               f"{meeting.publication_deadline:%a %d %b %Y}  {', '.join(meeting.papers) or '-'}")
+        for paper in _written_for(meeting, written):
+            shown = paper.paths[0] if paper.paths else paper.manifest
+            print(f"{'':17}written: {paper.kind} ({paper.written_at:%d %b %Y}) {shown}")
     return 0
+
+
+def _written_for(meeting: object, written: list) -> list:
+    """The papers recorded for `meeting` (same date, same committee ignoring capitals)."""
+    return [p for p in written if p.meeting_date == meeting.date  # type: ignore[attr-defined]
+            and p.committee.casefold() == meeting.committee.casefold()]  # type: ignore[attr-defined]
+
+
+def _written_json(paper: object) -> dict[str, object]:
+    return {"kind": paper.kind, "written_at": paper.written_at.isoformat(),  # type: ignore[attr-defined]
+            "files": [str(p) for p in paper.paths]}  # type: ignore[attr-defined]
 
 
 def _now(args: argparse.Namespace) -> datetime:
@@ -280,6 +325,13 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
                   f"{row['returned']:>4} {row['late']:>4} {row['missing']:>7}")
     from pipeline.messages import long_date
 
+    unmatched = summary["not_matched"]
+    if unmatched:
+        print(f"Returns from partnerships not on the register ({len(unmatched)}): not counted under any "
+              "partnership until matched with 'pipeline match SUBMISSION_ID \"PARTNERSHIP NAME\"'.")
+        for item in unmatched:
+            print(f"  #{item['submission_id']:<5} {item['form']:<20} \"{item['partnership'] or '-'}\" "
+                  f"received {long_date(date.fromisoformat(item['received'][:10]))}")
     for meeting in summary["meetings"]:
         when, by = (long_date(date.fromisoformat(meeting[k])) for k in ("date", "publication_deadline"))
         print(f"Next: {meeting['committee']} meets on {when}; its papers must be published by {by}.")
@@ -425,7 +477,8 @@ def build_parser() -> Parser:
     paper.add_argument("--from", dest="from_date", type=iso_date, help="period start, YYYY-MM-DD")
     paper.add_argument("--to", dest="to_date", type=iso_date, help="period end, YYYY-MM-DD")
     paper.add_argument("--meeting-date", type=iso_date, help="the committee meeting, YYYY-MM-DD")
-    paper.add_argument("--committee", help="the committee (default: the usual one for the paper)")
+    paper.add_argument("--committee", help="the committee meeting that day, when two meet on "
+                       "--meeting-date (taken from the calendar otherwise)")
     paper.add_argument("--exempt", type=int, choices=range(1, 8), metavar="PARAGRAPH",
                        help="exempt information: the paragraph (1-7) of Schedule 12A")
     paper.add_argument("--out", type=_path, help="folder to write into (default: outbox/papers)")
@@ -434,10 +487,18 @@ def build_parser() -> Parser:
     pack = commands.add_parser("pack", parents=[common],
                                help="merge a meeting's papers into the agenda pack(s)")
     pack.add_argument("--meeting-date", type=iso_date, required=True, help="YYYY-MM-DD")
-    pack.add_argument("--committee", help="only this committee's pack")
+    pack.add_argument("--committee", help="the committee meeting that day, when two meet that day")
     pack.add_argument("--papers", type=_path, help="where the papers are (default: outbox/papers)")
     pack.add_argument("--out", type=_path, help="folder to write into (default: outbox/packs)")
     pack.set_defaults(run=cmd_pack)
+
+    match = commands.add_parser("match", parents=[common],
+                                help="count a return from a name not on the register under a "
+                                     "partnership on it: 'match SUBMISSION_ID \"PARTNERSHIP NAME\"'")
+    match.add_argument("submission_id", type=int, metavar="SUBMISSION_ID",
+                       help="the return's number (see 'pipeline status')")
+    match.add_argument("partnership", metavar="PARTNERSHIP", help="the partnership's name on the register")
+    match.set_defaults(run=cmd_match)
 
     reg = commands.add_parser("register", parents=[common],
                               help="the partnership register: 'template' or 'import FILE.xlsx'")

@@ -14,6 +14,7 @@ committees.yaml:
 
 from __future__ import annotations
 
+import difflib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -140,6 +141,57 @@ def _meeting(row: sqlite3.Row) -> Meeting:
         papers=tuple(json.loads(row["papers"])),
         publication_deadline=publication_deadline(day),
     )
+
+
+def meeting_for(store: Store, day: date, committee: str | None = None) -> Meeting:
+    """The calendar's meeting on `day` (of `committee`, capitals ignored, when given).
+
+    `committee` is needed only when two committees meet that day. A day with no meeting, or a
+    committee that does not meet that day, is a ConfigError naming the nearest meetings (and the
+    committee meant, for a near miss).
+    """
+    that_day = [m for m in meetings(store) if m.date == day]
+    wanted = " ".join((committee or "").split()).casefold()
+    if wanted:
+        found = [m for m in that_day if m.committee.casefold() == wanted]
+        if found:
+            return found[0]
+        raise ConfigError(_not_meeting(store, day, committee or "", that_day))
+    if len(that_day) == 1:
+        return that_day[0]
+    if that_day:
+        names = " and ".join(f'"{m.committee}"' for m in that_day)
+        raise ConfigError(f"{names} both meet on {_long(day)}: say which with --committee NAME.")
+    raise ConfigError(f"The calendar has no committee meeting on {_long(day)}. {_nearest(store, day)}")
+
+
+def _not_meeting(store: Store, day: date, committee: str, that_day: list[Meeting]) -> str:
+    known = [c.name for c in committees(store)]
+    close = difflib.get_close_matches(committee.casefold(), [k.casefold() for k in known], n=1, cutoff=0.75)
+    meant = next((k for k in known if close and k.casefold() == close[0]), None)
+    if meant is None and committee.casefold() not in {k.casefold() for k in known}:
+        start = f'There is no committee called "{committee}".'
+    elif meant is not None and meant.casefold() != committee.casefold():
+        start = f'There is no committee called "{committee}": did you mean "{meant}"?'
+    else:
+        start = f'"{meant or committee}" does not meet on {_long(day)}.'
+    if that_day:
+        return start + " Meeting that day: " + ", ".join(f'"{m.committee}"' for m in that_day) + "."
+    return f"{start} {_nearest(store, day)}"
+
+
+def _nearest(store: Store, day: date, count: int = 3) -> str:
+    """`The nearest meetings: ...` (the closest before or after `day`), or how to add some."""
+    every = meetings(store)
+    if not every:
+        return "The calendar has no meetings yet: import one with 'pipeline calendar import FILE'."
+    closest = sorted(every, key=lambda m: (abs((m.date - day).days), m.date, m.committee))[:count]
+    listed = "; ".join(f"{m.committee} on {_long(m.date)}" for m in sorted(closest, key=lambda m: m.date))
+    return f"The nearest meetings: {listed}."
+
+
+def _long(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def _require_committee(store: Store, name: str) -> None:

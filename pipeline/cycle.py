@@ -288,7 +288,7 @@ class Cycle:
                                               committee=meeting.committee)
                 files = papers.write_paper(self.settings, self.library, request, self._papers_dir(),
                                            to_pdf=to_pdf, today=self.today)
-                self._record_paper(kind, meeting, files)
+                # write_paper recorded it (papers_written) with its files
                 written.append(files.docx)
                 report.papers.append(files.docx)
                 note = f" ({files.pdf_note})" if files.pdf_note else ""
@@ -322,13 +322,6 @@ class Cycle:
     def _pack_written(self, meeting: committees.Meeting) -> bool:
         return self.db.execute("SELECT 1 FROM packs_written WHERE committee = ? AND meeting_date = ?",
                                (meeting.committee, meeting.date.isoformat())).fetchone() is not None
-
-    def _record_paper(self, kind: str, meeting: committees.Meeting, files: object) -> None:
-        paths = [str(p) for p in (files.docx, files.annex, files.pdf) if p]  # type: ignore[attr-defined]
-        with self.store.transaction():
-            self.db.execute("INSERT INTO papers_written (kind, committee, meeting_date, written_at, paths)"
-                            " VALUES (?,?,?,?,?)", (kind, meeting.committee, meeting.date.isoformat(),
-                                                    utc_text(self.now), json.dumps(paths)))
 
     def _record_pack(self, meeting: committees.Meeting, packs: list[Path]) -> None:
         with self.store.transaction():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pipeline import committees, register
@@ -21,6 +21,7 @@ from pipeline.service import run_tick, watch_inbox
 from pipeline.store import Store
 
 Say = Callable[[str], None]
+HISTORY = timedelta(days=90)
 
 
 def run_demo(settings: Settings, library: FormLibrary, say: Say, *, today: date | None = None) -> None:
@@ -54,7 +55,8 @@ def _register_and_calendar(settings: Settings, today: date, say: Say) -> None:
     if not calendar.exists():
         calendar.write_text(sample_committees(today), encoding="utf-8")
     with Store.open(settings.database) as store:
-        imported = register.import_register(store, workbook.read_bytes(), today=today)
+        # The sample's history: meetings already held, as if the register had been kept for months.
+        imported = register.import_register(store, workbook.read_bytes(), today=today - HISTORY)
         loaded = committees.load_yaml(store, calendar)
         meetings = committees.meetings(store, from_date=today)
     say(f"2. Imported the partnership register ({workbook.name}): "

@@ -84,9 +84,15 @@ def build_packs(
     authority: str = AuthorityConfig().name,
     order: Sequence[str] | None = None,
     to_pdf: ConvertToPdf = convert.to_pdf,
+    manifests: Sequence[Path] = (),
 ) -> list[Path]:
-    """Write `<committee>-<date>-part1.pdf` (and `-part2.pdf` when any item is exempt) per committee."""
-    papers = read_papers(papers_dir, meeting_date)
+    """Write `<committee>-<date>-part1.pdf` (and `-part2.pdf` when any item is exempt) per committee.
+
+    The papers are those in `papers_dir/<date>/` and the `manifests` the store recorded for the
+    meeting (wherever they were written); the same manifest found both ways counts once.
+    """
+    papers = _unique(read_papers(papers_dir, meeting_date)
+                     + [_read_manifest(path) for path in manifests if path.is_file()])
     if committee is not None:
         papers = [paper for paper in papers if _same_committee(paper.committee, committee)]
     if not papers:
@@ -148,6 +154,14 @@ def read_papers(papers_dir: Path, meeting_date: date) -> list[Paper]:
     if not folder.is_dir():
         return []
     return [_read_manifest(path) for path in sorted(folder.glob("*.json"))]
+
+
+def _unique(papers: list[Paper]) -> list[Paper]:
+    """One paper per kind and committee: the manifest written last wins."""
+    kept: dict[tuple[str, str], Paper] = {}
+    for paper in sorted(papers, key=lambda p: p.manifest.stat().st_mtime):
+        kept[(paper.kind, " ".join(paper.committee.split()).casefold())] = paper
+    return sorted(kept.values(), key=lambda p: p.manifest.name)
 
 
 def _read_manifest(path: Path) -> Paper:

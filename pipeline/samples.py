@@ -52,7 +52,7 @@ def sample_returns(library: FormLibrary, today: date, *, seed: int = 2009) -> li
     rng = random.Random(seed)
     files: list[SampleFile] = []
     for index, (partnership, member, email) in enumerate(PARTNERSHIPS):
-        meeting = today - timedelta(days=5 + 9 * index)
+        meeting = past_meeting(today, index)
         values = _monitoring_values(rng, partnership, member, meeting, low_value=index == 4)
         data = _filled(library, "monitoring", values, partnership, member, meeting)
         what = f"monitoring form for {partnership}'s meeting on {meeting:%d %b}"
@@ -61,6 +61,7 @@ def sample_returns(library: FormLibrary, today: date, *, seed: int = 2009) -> li
                                     what + ", as a saved email"))
         else:
             files.append(SampleFile(f"monitoring-{index}.docx", data, what))
+    files += _corrected_and_unregistered(library, rng, today)
     broken = _monitoring_values(rng, PARTNERSHIPS[0][0], PARTNERSHIPS[0][1], today - timedelta(2))
     broken.update({"meeting_length": "", "agenda_rating": ["wholly_relevant", "highly_relevant"],
                    "meeting_date": "31/02/2026"})
@@ -73,6 +74,33 @@ def sample_returns(library: FormLibrary, today: date, *, seed: int = 2009) -> li
     files.append(SampleFile("notes-from-meeting.txt", b"Minutes to follow.\n",
                             "a stray text file (not a form)"))
     return files
+
+
+def past_meeting(today: date, index: int) -> date:
+    """The meeting of the `index`th sample partnership that its sample return is about."""
+    return today - timedelta(days=5 + 9 * index)
+
+
+MISSED_MEETING_DAYS = 20  # the PREVENT group also met this many days ago and sent nothing back
+UNREGISTERED = "Hull Prevent group"  # a member's own wording, not the register's name
+
+
+def _corrected_and_unregistered(library: FormLibrary, rng: random.Random, today: date) -> list[SampleFile]:
+    """A corrected copy of one return (it replaces the first), and a return under a name the
+    register does not know (held as "not matched" until the clerk matches it)."""
+    name, member, _ = PARTNERSHIPS[2]
+    meeting = past_meeting(today, 2)
+    corrected = _monitoring_values(rng, name, member, meeting)
+    unregistered = _monitoring_values(rng, UNREGISTERED, PARTNERSHIPS[4][1], today - timedelta(days=3))
+    return [
+        SampleFile("monitoring-2-corrected.docx",
+                   _filled(library, "monitoring", corrected, name, member, meeting),
+                   f"a corrected copy of {name}'s monitoring form"),
+        SampleFile("monitoring-unregistered.docx",
+                   _filled(library, "monitoring", unregistered, UNREGISTERED, PARTNERSHIPS[4][1],
+                           today - timedelta(days=3)),
+                   f'a monitoring form for "{UNREGISTERED}", a name not on the register'),
+    ]
 
 
 def _filled(library: FormLibrary, form_id: str, values: dict[str, object], partnership: str,
@@ -127,8 +155,11 @@ def _checklists(library: FormLibrary, rng: random.Random, today: date) -> list[S
     for index, (partnership, member, _) in enumerate(PARTNERSHIPS[:3]):
         values: dict[str, object] = {"partnership_name": partnership, "assessed_by": member,
                                      "assessed_on": (today - timedelta(days=30 * (index + 1))).isoformat()}
-        values.update({f"screen_{k}": "yes" if index < 2 and k == "money" else "no"
-                       for k in ("money", "resources", "targets", "property_staff", "contracts")})
+        # Hull and East Riding involve money; North Lincolnshire's answers say it has joint
+        # targets, which the register does not record: the risk register flags the disagreement.
+        screens = ("money", "resources", "targets", "property_staff", "contracts")
+        says_yes = {0: "money", 1: "money", 2: "targets"}[index]
+        values.update({f"screen_{k}": "yes" if k == says_yes else "no" for k in screens})
         for f in definition.fields:
             if f.id in values or f.id.endswith("_comment"):
                 continue
@@ -164,7 +195,9 @@ def _surveys(library: FormLibrary, rng: random.Random, today: date) -> list[Samp
 
 
 def sample_register(today: date) -> bytes:
-    """The register workbook a clerk would keep: the sample partnerships and their next meetings."""
+    """The register workbook a clerk would keep: the sample partnerships, the meetings the sample
+    returns are about (and one the PREVENT group sent nothing back for), and their next meetings.
+    Import it with `today` at least 60 days back: the past meetings are the sample's history."""
     import io
 
     import openpyxl
@@ -181,9 +214,16 @@ def sample_register(today: date) -> bytes:
                   "sdm@example.gov.uk", money, "No", "No", "No", "No", ""]
         for column, value in enumerate(values, 1):
             sheet.cell(row, column, value)
-        meeting = datetime.combine(today + timedelta(days=1 + row % 3), time(0))
-        for column, value in enumerate([name, meeting, f"{name} board meeting", "Guildhall, Hull"], 1):
-            meetings.cell(row, column, value)
+    line = 2
+    for index, (name, _, _) in enumerate(PARTNERSHIPS):
+        days = [past_meeting(today, index), today + timedelta(days=3 + index % 3)]
+        if index == 4:
+            days.insert(0, today - timedelta(days=MISSED_MEETING_DAYS))
+        for day in days:
+            when = datetime.combine(day, time(0))
+            for column, value in enumerate([name, when, f"{name} board meeting", "Guildhall, Hull"], 1):
+                meetings.cell(line, column, value)
+            line += 1
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

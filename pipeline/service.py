@@ -126,7 +126,7 @@ def _tick_lock(settings: Settings) -> Iterator[bool]:
 
 def status(settings: Settings, *, today: date) -> dict[str, object]:
     """What the clerk asks: what is waiting, what came back, what is late or missing, what's next."""
-    from pipeline import committees, expected
+    from pipeline import committees, expected, register
 
     settings.ensure_folders()
     waiting = sum(1 for _ in iter_inbox(settings.inbox))
@@ -134,11 +134,15 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         counts = store.counts()
         rows = expected.status(store.connection(), today)
         upcoming = committees.meetings(store, from_date=today)[:5]
+        on_register = bool(register.partnerships(store))
+        unmatched = store.unmatched() if on_register else []
     return {
         "inbox": {"waiting": waiting, **{k: counts.get(k, 0) for k in
                                          ("accepted", "rejected", "duplicate", "current", "superseded")}},
         "expected": [row.to_json() for row in rows],
         "meetings": [m.to_json() for m in upcoming],
+        "not_matched": [{"submission_id": u.submission_id, "form": u.form_id, "partnership": u.partnership,
+                         "received": u.received_at} for u in unmatched],
     }
 
 

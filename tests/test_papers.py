@@ -352,7 +352,10 @@ class TestMonitoringSummary:
             ["Total", "5", "4", "3", "1", "3", ""],
         ]
         text = text_of(files.docx)
-        assert "The partnership register lists 5 meetings held for meetings held between" in text
+        assert (
+            "The partnership register lists 5 meetings held between 1 January 2026 and 31 March 2026 "
+            "whose return was due by 20 March 2026." in text
+        )
         assert (
             "3 returns are missing: Bridlington Forum (20 January 2026); "
             f"{HULL} (20 February 2026, 5 March 2026)." in text

@@ -92,7 +92,7 @@ def _monitoring_returns_received(paper: ReportTemplate) -> None:
         "3.1",
         "{% if registered %}The partnership register lists {{ due }} meeting"
         + plural("due")
-        + " held for {{ meetings_phrase }} whose return was due by {{ as_at }}. {% endif %}"
+        + " {{ held_phrase }} whose return was due by {{ as_at }}. {% endif %}"
         "{% if has_returns %}{{ received }} return"
         + plural("received")
         + " {{ 'was' if received == 1 else 'were' }} received from {{ partnerships }} partnership"

@@ -350,6 +350,7 @@ def _context(
         if phrase
         else "No monitoring returns have been received.",
         "meetings_phrase": f"meetings held {phrase}" if phrase else "all meetings to date",
+        "held_phrase": f"held {phrase}" if phrase else "held to date",
         "period_words": period_words(period.start, period.end),
         "meetings": meetings,
         "due": totals.get("due") or 0,

@@ -32,7 +32,7 @@ from pipeline.papers.request import (
 from pipeline.papers.risk_register import risk_register_figures
 from pipeline.papers.source import StoredReturns
 from pipeline.papers.survey import survey_figures
-from pipeline.store import Store
+from pipeline.store import Store, WrittenPaper
 
 ToPdf = Callable[[list[Path], Path], dict[Path, Path]]
 
@@ -70,7 +70,21 @@ def write_paper(
     annex = _write(folder / f"{stem}.xlsx", annex_bytes(figures, _about(request, context, template_path)))
     pdf, note = _pdf(to_pdf, docx, folder)
     manifest = _write(folder / f"{stem}.json", _manifest(request, context, figures, docx, annex, pdf))
-    return PaperFiles(docx=docx, annex=annex, manifest=manifest, pdf=pdf, pdf_note=note)
+    files = PaperFiles(docx=docx, annex=annex, manifest=manifest, pdf=pdf, pdf_note=note)
+    _record(settings, request, files)
+    return files
+
+
+def _record(settings: Settings, request: PaperRequest, files: PaperFiles) -> None:
+    """A paper for a meeting is recorded with its files: `pack` finds it wherever it was written."""
+    if request.meeting_date is None or not settings.database.is_file():
+        return
+    paths = tuple(p.resolve() for p in (files.docx, files.pdf, files.annex) if p is not None)
+    with Store.open(settings.database) as store:
+        store.record_paper(
+            WrittenPaper(request.kind, request.committee_name, request.meeting_date, paths,
+                         files.manifest.resolve(), datetime.now(UTC))
+        )
 
 
 def _figures(
