@@ -191,3 +191,38 @@ def test_users_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert main(["users", "remove", "Sam Clerk", "--home", home]) == 0
     assert main(["users", "remove", "Sam Clerk", "--home", home]) == 1
     assert "no user called Sam Clerk" in capsys.readouterr().err
+
+
+def test_serve_runs_the_console_when_web_is_enabled(tmp_path: Path) -> None:
+    import socket
+    import threading
+    import time
+    import urllib.request
+
+    from pipeline.config import Settings
+    from pipeline.definitions import FormLibrary
+    from pipeline.service import serve
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "pipeline.toml").write_text(f"[web]\nenabled = true\nport = {port}\n")
+    stop = threading.Event()
+    settings = Settings(home=tmp_path)
+    running = threading.Thread(target=serve, args=(settings, FormLibrary.load()),
+                               kwargs={"dry_run": True, "tick_seconds": 0.2, "stop": stop})
+    running.start()
+    try:
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/sign-in", timeout=2) as page:
+                    assert page.status == 200 and "Sign in" in page.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the console did not answer")
+    finally:
+        stop.set()
+        running.join(timeout=20)
+    assert not running.is_alive()
