@@ -68,7 +68,10 @@ def cmd_forms(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    definition = library_for(settings).get(args.form)
+    from pipeline.config import load_config
+    from pipeline.contacts import as_sent
+
+    definition = as_sent(library_for(settings).get(args.form), load_config(settings))
     person = Personalisation(partnership=args.partnership, member=args.member,
                              meeting_title=args.meeting_title, meeting_date=args.meeting_date,
                              meeting_place=args.meeting_place)

@@ -109,6 +109,16 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class FormsConfig:
+    """Who forms go back to, and whether a form shows the document its wording comes from."""
+
+    return_name: str = ""  # a person's name, if forms should name one
+    return_role: str = "the Partnerships Officer"
+    return_email: str = ""  # default: [smtp] reply_to, else sender
+    show_source: bool = False  # the "Source: ..." line under a form's title
+
+
+@dataclass(frozen=True)
 class WebConfig:
     """The clerk's console (`pipeline web`; `pipeline serve` runs it too when enabled)."""
 
@@ -126,6 +136,7 @@ class Config:
     papers: PaperConfig = PaperConfig()
     smtp: SmtpConfig = SmtpConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    forms: FormsConfig = FormsConfig()
     web: WebConfig = WebConfig()
 
 

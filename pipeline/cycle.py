@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline import committees, expected, messages, register
 from pipeline.config import Config, Settings
+from pipeline.contacts import as_sent, contact_for
 from pipeline.definitions import FormLibrary
 from pipeline.errors import PipelineError, SendError
 from pipeline.generate import form_bytes, slug
@@ -196,7 +197,8 @@ class Cycle:
         """Send a personal copy: to the Authority's representative unless `to` says otherwise."""
         name_to, email_to = to or (partnership.representative, partnership.representative_email)
         definition = self.library.get(form_id)
-        data, identity = form_bytes(definition, "docx", person)
+        sent = as_sent(definition, self.config, contact_for(self.config, partnership))
+        data, identity = form_bytes(sent, "docx", person)
         name = f"{form_id}-{slug(partnership.name)}.docx"
         message = messages.form_request(
             to=email_to, member=name_to or "",
@@ -230,7 +232,9 @@ class Cycle:
                 continue
             definition = self.library.get(sent.form_id)
             person = self._person_for(sent)
-            data, _ = form_bytes(definition, "docx", person)
+            on_register = register.partnership(self.store, sent.partnership) if sent.partnership else None
+            copy = as_sent(definition, self.config, contact_for(self.config, on_register))
+            data, _ = form_bytes(copy, "docx", person)
             message = messages.chaser(
                 to=sent.recipient_email, member=sent.recipient_name or "",
                 partnership=sent.partnership or "", form_title=definition.title,

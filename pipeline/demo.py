@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pipeline import committees, register
-from pipeline.config import Settings, load_config
+from pipeline.config import Config, Settings, load_config
+from pipeline.contacts import as_sent
 from pipeline.definitions import FormLibrary
 from pipeline.errors import PipelineError
 from pipeline.generate import FORMATS, generate_form, write_new_file
@@ -43,7 +44,7 @@ def run_demo(settings: Settings, library: FormLibrary, say: Say, *, today: date 
 
 def _forms(settings: Settings, library: FormLibrary, say: Say) -> None:
     forms_dir = settings.outbox / "forms"
-    written = generate_all_forms(library, forms_dir)
+    written = generate_all_forms(library, forms_dir, load_config(settings))
     say(f"1. Generated {len(written)} forms (every form, blank and personalised, Word and Excel) "
         f"in {forms_dir}")
 
@@ -107,7 +108,6 @@ def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> 
                                           committee=meeting.committee)
             files = papers.write_paper(settings, library, request, settings.outbox / "papers",
                                        to_pdf=to_pdf, today=today)
-            _record_paper(settings, kind, meeting, files)
             say(f"   {files.docx.relative_to(settings.home)} (+ annex"
                 + (", PDF)" if files.pdf else f"; {files.pdf_note})"))
         try:
@@ -121,23 +121,14 @@ def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> 
             say(f"   The agenda pack was skipped: {exc}")
 
 
-def _record_paper(settings: Settings, kind: str, meeting: committees.Meeting, files: object) -> None:
-    """So the console's Meetings and papers page lists what the demo wrote."""
-    from pipeline.store import WrittenPaper
-
-    paths = tuple(p for p in (files.docx, files.annex, files.pdf) if p)  # type: ignore[attr-defined]
-    with Store.open(settings.database) as store:
-        store.record_paper(WrittenPaper(kind, meeting.committee, meeting.date, paths,
-                                        files.manifest, datetime.now(UTC)))  # type: ignore[attr-defined]
-
-
-def generate_all_forms(library: FormLibrary, out_dir: Path) -> list[Path]:
-    """Every form blank in both formats, and a personalised copy for the first partnership."""
+def generate_all_forms(library: FormLibrary, out_dir: Path, config: Config | None = None) -> list[Path]:
+    """Every form blank in both formats, and a personalised copy for the first partnership,
+    naming the contact the settings give."""
     partnership, member, _ = PARTNERSHIPS[0]
     person = Personalisation(partnership=partnership, member=member,
                              meeting_title=f"{partnership} board meeting")
     written = []
-    for definition in library.latest():
+    for definition in (as_sent(d, config or Config()) for d in library.latest()):
         for fmt in FORMATS:
             written.append(generate_form(definition, fmt, Personalisation(), out_dir / "blank")[0])
             written.append(generate_form(definition, fmt, person, out_dir / "personalised")[0])

@@ -33,14 +33,16 @@ def write_docx_form(definition: FormDefinition, person: Personalisation,
     return master.copy(_prefilled_values(definition, person), identity.to_properties())
 
 
-_MASTERS: dict[str, WordMaster] = {}
+_MASTERS: dict[tuple[str, str, str], WordMaster] = {}
 
 
 def _master(definition: FormDefinition) -> WordMaster:
-    """The blank form, built once per definition; every copy patches two parts of it."""
-    if definition.hash not in _MASTERS:
-        _MASTERS[definition.hash] = WordMaster.of(_build_blank(definition))
-    return _MASTERS[definition.hash]
+    """The blank form, built once per definition (and contact line, source line); every copy
+    patches two parts of it."""
+    key = (definition.hash, definition.return_to, definition.source)
+    if key not in _MASTERS:
+        _MASTERS[key] = WordMaster.of(_build_blank(definition))
+    return _MASTERS[key]
 
 
 def _build_blank(definition: FormDefinition) -> bytes:

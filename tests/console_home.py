@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from pipeline import committees, papers, register
@@ -14,7 +14,7 @@ from pipeline.definitions import FormLibrary
 from pipeline.generate import write_new_file
 from pipeline.samples import sample_committees, sample_register, sample_returns
 from pipeline.service import watch_inbox
-from pipeline.store import Store, WrittenPaper
+from pipeline.store import Store
 from pipeline.users import add_user
 
 CLERK, CLERK_PASSWORD = "Jo Clerk", "correct horse battery"
@@ -55,11 +55,7 @@ def _paper(settings: Settings, library: FormLibrary, meeting: committees.Meeting
            exempt: int | None) -> Path:
     kind = meeting.papers[0] if exempt is None else "risk-register"
     out = settings.outbox / ("papers" if exempt is None else "papers-exempt")
-    files = papers.write_paper(settings, library, papers.PaperRequest(
+    files = papers.write_paper(settings, library, papers.PaperRequest(  # recorded in the store
         kind=kind, meeting_date=meeting.date, committee=meeting.committee, exempt_paragraph=exempt),
         out, to_pdf=None)
-    with Store.open(settings.database) as store:
-        store.record_paper(WrittenPaper(kind if exempt is None else f"{kind}-exempt", meeting.committee,
-                                        meeting.date, (files.docx, files.annex), files.manifest,
-                                        datetime.now(UTC)))
     return files.docx

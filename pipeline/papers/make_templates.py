@@ -138,7 +138,8 @@ def _monitoring_returns_received(paper: ReportTemplate) -> None:
         totals=True,
     )
     paper.note(
-        "A return is due for each meeting on the partnership register, {{ due_days }} days after it. "
+        "A return is due for each meeting on the partnership register, {{ due_days }} days after it; "
+        "a return for a meeting whose return is not due yet counts as received, not as due. "
         "{{ missing_note or '' }}"
     )
     paper.tag("{%p endif %}")
@@ -164,7 +165,8 @@ def _monitoring_ratings(paper: ReportTemplate) -> None:
         "Each return rates how relevant the meeting’s agenda was to the Authority’s "
         "partnership objectives and how much value attending added to the Authority’s "
         "objectives and reputation.{% if not has_returns %} No ratings were given in the period."
-        "{% endif %}",
+        "{% elif unmatched_count %} The ratings count every return of the period, including the "
+        "{{ unmatched_count }} from partnerships not on the register.{% endif %}",
     )
     paper.tag("{%p if has_returns %}")
     for name, field in (("agenda", "agenda_rating"), ("attendance", "attendance_rating")):
@@ -484,12 +486,29 @@ def _survey_respondents(paper: ReportTemplate) -> None:
     paper.section("3", "Respondents")
     paper.para(
         "3.1",
-        "{% if has_returns %}{{ respondents_this }} partnership"
+        "{% if has_returns %}{{ respondents_this }} response"
         + plural("respondents_this")
-        + " responded in {{ years.this }}{% if has_last %}, "
+        + " {{ 'was' if respondents_this == 1 else 'were' }} received in {{ years.this }}{% if has_last %}, "
         "against {{ respondents_last }} in {{ years.last }}{% endif %}.{% else %}"
         "{{ empty_message }}{% endif %}",
     )
+    paper.tag("{%p if registered and has_returns %}")
+    paper.para(
+        "3.2",
+        "{{ register_responded }} of the {{ register_count }} partnership"
+        + plural("register_count")
+        + " on the register responded{% if non_respondent_count %}; {{ non_respondent_count }} "
+        "did not: {{ non_respondents|join(', ') }}{% else %}: every partnership responded{% endif %}.",
+    )
+    paper.tag("{%p endif %}")
+    paper.tag("{%p if unmatched_count and has_returns %}")
+    paper.para(
+        "3.3",
+        "{{ unmatched_count }} response" + plural("unmatched_count") + " came from names not on the "
+        "register: {{ unmatched_names|join(', ') }}. {{ 'It is' if unmatched_count == 1 else 'They are' }} "
+        "counted in the results but under no partnership above.",
+    )
+    paper.tag("{%p endif %}")
     paper.tag("{%p if has_returns %}")
     paper.loop_table(
         "Respondents by survey year",
@@ -500,6 +519,18 @@ def _survey_respondents(paper: ReportTemplate) -> None:
             TableColumn("Respondents", "{{ row.respondents }}", 0.3, numeric=True),
         ),
         keep_together=True,
+    )
+    paper.tag("{%p endif %}")
+    paper.tag("{%p if non_respondents_table.count and has_returns %}")
+    paper.loop_table(
+        "Partnerships on the register that did not respond",
+        "non_respondents_table.rows",
+        (
+            TableColumn("Partnership", "{{ row.partnership }}", 0.5),
+            TableColumn("Survey sent on", "{{ row.sent_on }}", 0.25),
+            TableColumn("Due on", "{{ row.due_on }}", 0.25),
+        ),
+        more="non_respondents_table",
     )
     paper.tag("{%p endif %}")
 

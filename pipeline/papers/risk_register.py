@@ -333,10 +333,10 @@ def _high_risk_words(by_register: str | None, by_checklist: str | None) -> str:
     if by_register is None:
         return by_checklist or "—"
     if by_checklist is None:
-        return f"{by_register} (register; no checklist)"
+        return f"{by_register} (by the register)"
     if by_register == by_checklist:
         return by_register
-    return f"Register: {by_register}; checklist: {by_checklist}. They disagree."
+    return f"Register: {by_register}. Checklist: {by_checklist}. They disagree."
 
 
 def _finding_row(partnership: str, question: Question, answer: str) -> dict[str, Any]:

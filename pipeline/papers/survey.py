@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from pipeline.definitions import Field, FormDefinition, FormLibrary
 from pipeline.papers.charts import grouped_bars
-from pipeline.papers.figures import Column, Figures, PaperTable
+from pipeline.papers.figures import Column, Figures, PaperTable, some_names
 from pipeline.papers.request import Period
-from pipeline.papers.source import StoredReturns
+from pipeline.papers.source import RegisterEntry, SentRow, StoredReturns
 
 FORM = "stakeholder-survey"
 YEAR = "survey_year"
@@ -32,6 +32,8 @@ class Answers:
         default_factory=lambda: defaultdict(lambda: defaultdict(Counter))
     )
     respondents: Counter[int] = field(default_factory=Counter)
+    from_register: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))  # year -> ids
+    unmatched: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # year -> names
     markings: dict[int, set[str | None]] = field(default_factory=lambda: defaultdict(set))
 
 
@@ -51,12 +53,15 @@ def survey_figures(source: StoredReturns, library: FormLibrary, period: Period) 
     respondents = _respondents_table(answers, years)
     used = {y for y in (years.this, years.last, years.baseline) if y is not None}
     markings = list({m for year in used for m in answers.markings[year]})
+    entries = source.register()
+    silent = _non_respondents_table(entries, answers, years, source.sent("survey"))
     context = _context(definition, period, years, answers)
+    context |= _response_context(entries, answers, years, silent)
     context["declined"] = [row["number"] for row in results.rows if (row["change_last"] or 0) < 0]
     chart = _chart(pledges, results, years) if years.this is not None else None
     return Figures(
         title=TITLE,
-        tables=[respondents, results],
+        tables=[respondents, silent, results],
         context=context,
         markings=markings,
         chart=chart,
@@ -85,6 +90,10 @@ def _count(source: StoredReturns, pledges: list[Field]) -> Answers:
             continue
         answers.respondents[year] += 1
         answers.markings[year].add(survey.marking)
+        if survey.partnership_id is not None:
+            answers.from_register[year].add(survey.partnership_id)
+        else:
+            answers.unmatched[year].append(" ".join((survey.partnership or "").split()) or "(not given)")
         for pledge in pledges:
             value = survey.values.get(pledge.id)
             if value is not None:
@@ -170,6 +179,47 @@ def _respondents_table(answers: Answers, years: Years) -> PaperTable:
         Column("respondents", "Respondents", "number"),
     )
     return PaperTable("respondents", "Respondents by year", columns, rows, paper_limit=None)
+
+
+def _non_respondents_table(
+    entries: list[RegisterEntry], answers: Answers, years: Years, sent: list[SentRow]
+) -> PaperTable:
+    """The register's partnerships that sent no survey for this year, with when it was sent."""
+    responded = answers.from_register[years.this] if years.this is not None else set()
+    asked = {row.partnership_id: row for row in sent if years.this is None or row.sent_on.year == years.this}
+    rows = [
+        {
+            "partnership": entry.name,
+            "sent_on": asked[entry.id].sent_on.isoformat() if entry.id in asked else None,
+            "due_on": asked[entry.id].due_on.isoformat()
+            if entry.id in asked and asked[entry.id].due_on
+            else None,
+        }
+        for entry in entries
+        if entry.id not in responded
+    ]
+    columns = (
+        Column("partnership", "Partnership"),
+        Column("sent_on", "Survey sent on", "date"),
+        Column("due_on", "Due on", "date"),
+    )
+    return PaperTable("non_respondents_table", "Did not respond", columns, rows)
+
+
+def _response_context(
+    entries: list[RegisterEntry], answers: Answers, years: Years, silent: PaperTable
+) -> dict[str, object]:
+    this = years.this
+    unmatched = answers.unmatched[this] if this is not None else []
+    return {
+        "registered": bool(entries),
+        "register_count": len(entries),
+        "register_responded": len(answers.from_register[this]) if this is not None else 0,
+        "non_respondent_count": silent.count,
+        "non_respondents": some_names([row["partnership"] for row in silent.rows], silent.count),
+        "unmatched_count": len(unmatched),
+        "unmatched_names": some_names(unmatched, len(unmatched)),
+    }
 
 
 def _roles(year: int, years: Years) -> str:

@@ -292,7 +292,6 @@ def write_again(settings: Settings, library: FormLibrary, store: Store, committe
     from pipeline import papers
     from pipeline.convert import to_pdf
     from pipeline.pack import build_packs
-    from pipeline.store import WrittenPaper
 
     found = [m for m in committees.meetings(store, committee=committee) if m.date == day]
     if not found:
@@ -301,10 +300,8 @@ def write_again(settings: Settings, library: FormLibrary, store: Store, committe
     out_dir = settings.outbox / "papers"
     now = datetime.now(UTC)
     for kind in meeting.papers:
-        files = papers.write_paper(settings, library, papers.PaperRequest(
+        papers.write_paper(settings, library, papers.PaperRequest(  # records the paper in the store
             kind=kind, meeting_date=meeting.date, committee=meeting.committee), out_dir, to_pdf=to_pdf)
-        paths = tuple(p for p in (files.docx, files.annex, files.pdf) if p)
-        store.record_paper(WrittenPaper(kind, meeting.committee, meeting.date, paths, files.manifest, now))
     try:
         packs = build_packs(meeting.date, out_dir, settings.outbox / "packs", committee=meeting.committee,
                             authority=load_config(settings).authority.name)
