@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from pipeline.config import Settings, settings_for
-from pipeline.definitions import FormLibrary
+from pipeline.definitions import Field, FormLibrary
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.generate import FORMATS, generate_form
 from pipeline.identity import Personalisation
@@ -58,13 +58,25 @@ def cmd_forms(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(definition.to_json(), indent=2, ensure_ascii=False))
         else:
             print(f"{definition.title} ({definition.id}, version {definition.version})")
+            section = None
             for f in definition.fields:
+                if f.section != section:
+                    section = f.section
+                    print(f"\n {section}")
                 needed = "required" if f.required else "optional"
-                print(f"  {f.id:<28} {f.type.value:<13} {needed:<9} {f.label}")
+                print(f"  {f.id:<28} {f.type.value:<13} {needed:<9} {_asked(f)}")
         return 0
     for definition in library.latest():
         print(f"{definition.id:<22} v{definition.version}  {definition.title}")
     return 0
+
+
+def _asked(f: Field) -> str:
+    """A field as the form asks it: "5. Which agency ...? (Answer)", or just its label."""
+    from pipeline.validation import field_label
+
+    label = field_label(f)
+    return label.removeprefix("Question ").replace(": ", ". ", 1) if f.number else label
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:

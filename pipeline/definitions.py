@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,11 @@ class Field:
     integer: bool = False
     required_when: str | None = None
     number: str = ""
+    #: The question this field answers, as the form asks it: its group's question (with the
+    #: field's own label for a lettered part such as 2a), else its label. Set when loading.
+    question: str = ""
+    #: The title of the section the field sits in. Set when loading.
+    section: str = ""
 
     @property
     def is_table(self) -> bool:
@@ -230,6 +235,12 @@ def _field_json(f: Field | Column) -> dict[str, Any]:
     if f.choices:
         data["choices"] = _choices_json(f.choices)
     if isinstance(f, Field):
+        if f.number:
+            data["number"] = f.number
+        if f.question:
+            data["question"] = f.question
+        if f.section:
+            data["section"] = f.section
         if f.choices:
             data["display"] = "ticks" if f.shown_as_ticks else "dropdown"
         if f.columns:
@@ -317,6 +328,22 @@ def _check_references(definition: FormDefinition, reader: _Reader) -> None:
         reader.fail(f"due.after names unknown field {definition.due.after!r}")
 
 
+def _placed(item: Field | Group, section: str) -> Field | Group:
+    """The item with each field's question number, question text and section filled in."""
+    if isinstance(item, Field):
+        return replace(item, question=item.question or item.label, section=section)
+    fields = tuple(replace(f, number=f.number or item.number, question=_group_question(item, f),
+                           section=section) for f in item.fields)
+    return replace(item, fields=fields)
+
+
+def _group_question(group: Group, f: Field) -> str:
+    """A group's question; for a lettered part (2a), the question and the part's own words."""
+    if f.number and f.number != group.number:
+        return f"{group.label} {f.label}"
+    return group.label
+
+
 class _Reader:
     """Turns the YAML mapping into dataclasses, failing with the file and the place."""
 
@@ -355,10 +382,11 @@ class _Reader:
 
     def section(self, raw: Any) -> Section:
         data = self.mapping(raw, "a section", SECTION_KEYS)
-        items = tuple(self.item(i) for i in self.sequence(data, "items"))
+        title = self.text(data, "title")
+        items = tuple(_placed(self.item(i), title) for i in self.sequence(data, "items"))
         return Section(
             id=self.text(data, "id"),
-            title=self.text(data, "title"),
+            title=title,
             items=items,
             intro=str(data.get("intro") or "").strip(),
         )

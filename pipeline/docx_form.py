@@ -13,7 +13,7 @@ from datetime import date
 from pipeline.definitions import Column, Field, FieldType, FormDefinition, Group, Section
 from pipeline.identity import FormIdentity, Personalisation
 from pipeline.ooxml.package import replace_parts
-from pipeline.ooxml.worddoc import WordMaster, fill_document
+from pipeline.ooxml.worddoc import WordMaster, fill_document, loose_text_of
 from pipeline.ooxml.wordform import FormDocument, Input, LabelTable
 from pipeline.ooxml.wordml import Fill
 
@@ -43,6 +43,16 @@ def _master(definition: FormDefinition) -> WordMaster:
     if key not in _MASTERS:
         _MASTERS[key] = WordMaster.of(_build_blank(definition))
     return _MASTERS[key]
+
+
+_BLANK_TEXT: dict[str, list[str]] = {}
+
+
+def blank_loose_text(definition: FormDefinition) -> list[str]:
+    """The text of the blank form's paragraphs outside its controls (labels, headings, notes)."""
+    if definition.hash not in _BLANK_TEXT:
+        _BLANK_TEXT[definition.hash] = loose_text_of(_master(definition).document)
+    return _BLANK_TEXT[definition.hash]
 
 
 def _build_blank(definition: FormDefinition) -> bytes:

@@ -8,13 +8,14 @@ and the label beside each. When the layout does not match, the form is rejected,
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
 from pipeline.definitions import Field, FormDefinition
 from pipeline.docx_form import Slot, input_slots
 from pipeline.errors import UnknownForm
-from pipeline.ooxml.wordml import Control
+from pipeline.ooxml.wordml import Control, PlainRow
 from pipeline.values import RawValues
 
 COMPATIBLE = {
@@ -25,11 +26,43 @@ COMPATIBLE = {
 }
 
 
-def docx_values(definition: FormDefinition, controls: Sequence[Control]) -> RawValues:
-    """The raw values (see `pipeline.values`) of `definition`'s fields found in `controls`."""
+def docx_values(definition: FormDefinition, controls: Sequence[Control],
+                plain_rows: Sequence[PlainRow] = ()) -> RawValues:
+    """The raw values (see `pipeline.values`) of `definition`'s fields found in `controls`.
+
+    A table field also takes the rows a member added without controls (LibreOffice's Insert >
+    Rows) from `plain_rows`, in their place among the form's own rows.
+    """
     if _tagged_for(definition, controls):
-        return _by_tag(definition, controls)
-    return _by_place(definition, controls)
+        return _by_tag(definition, controls, plain_rows)
+    return _by_place(definition, controls, plain_rows)
+
+
+def stray_texts(raw: RawValues, returned: Sequence[str], blank: Sequence[str]) -> list[str]:
+    """Text in the returned form outside every answer that neither the blank form nor any
+    answer holds: something a member typed that the reader could not place."""
+    placed = {_normal(line) for value in raw.values() for line in _lines(value)}
+    expected = Counter(_normal(text) for text in blank)
+    stray = []
+    for text in returned:
+        key = _normal(text)
+        if expected[key] > 0:
+            expected[key] -= 1
+            continue
+        if all(_normal(line) in placed for line in text.split("\n") if _normal(line)):
+            continue
+        stray.append(" / ".join(line.strip() for line in text.split("\n") if line.strip()))
+    return stray
+
+
+def _lines(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value, *value.split("\n")]
+    if isinstance(value, list):
+        return [line for item in value for line in _lines(item)]
+    if isinstance(value, dict):
+        return [line for item in value.values() for line in _lines(item)]
+    return []
 
 
 def matches_layout(definition: FormDefinition, controls: Sequence[Control]) -> bool:
@@ -60,7 +93,8 @@ def _tagged_for(definition: FormDefinition, controls: Sequence[Control]) -> bool
 # --- by tag --------------------------------------------------------------------------------------
 
 
-def _by_tag(definition: FormDefinition, controls: Sequence[Control]) -> RawValues:
+def _by_tag(definition: FormDefinition, controls: Sequence[Control],
+            plain_rows: Sequence[PlainRow]) -> RawValues:
     by_tag: dict[str, list[Control]] = {}
     for control in controls:
         by_tag.setdefault(control.tag or "", []).append(control)
@@ -68,7 +102,7 @@ def _by_tag(definition: FormDefinition, controls: Sequence[Control]) -> RawValue
     for f in definition.fields:
         if f.is_table:
             cells = [c for c in controls if (c.tag or "").startswith(f"{f.id}.")]
-            values[f.id] = _rows(f, cells)
+            values[f.id] = _rows(f, cells, plain_rows)
         elif f.shown_as_ticks:
             values[f.id] = [ch.value for ch in f.choices
                             if any(c.checked for c in by_tag.get(f"{f.id}.{ch.value}", []))]
@@ -94,29 +128,52 @@ def _value(control: Control) -> str:
         return control.date if control.text.strip() in (shown, control.date) else control.text
     if control.kind == "dropdown" and control.value:
         return control.value
+    if control.after:
+        return f"{control.text}\n{control.after}" if control.text else control.after
     return control.text
 
 
-def _rows(f: Field, cells: Sequence[Control]) -> list[dict[str, str]]:
-    """Group a table's cell controls into rows, in document order."""
-    rows: dict[tuple[int | None, int | None], dict[str, str]] = {}
+def _rows(f: Field, cells: Sequence[Control],
+          plain_rows: Sequence[PlainRow]) -> list[dict[str, str]]:
+    """Group a table's cell controls into rows, in document order, with added plain rows."""
+    rows: dict[tuple[int, int], dict[str, str]] = {}
     for control in cells:
         column = (control.tag or "").split(".", 1)[1] if control.tag else ""
-        row = rows.setdefault((control.table, control.row), {})
+        row = rows.setdefault((_number(control.table), _number(control.row)), {})
         row[column] = _value(control)
+    for table in {key[0] for key in rows}:
+        for index, row in _added_rows(f, plain_rows, table):
+            rows[(table, index)] = row
     known = {c.id for c in f.columns}
-    return [{k: v for k, v in row.items() if k in known} for row in rows.values()]
+    return [{k: v for k, v in rows[key].items() if k in known} for key in sorted(rows)]
+
+
+def _number(index: int | None) -> int:
+    return -1 if index is None else index
+
+
+def _added_rows(f: Field, plain_rows: Sequence[PlainRow],
+                table: int) -> list[tuple[int, dict[str, str]]]:
+    """Rows of `table` with no controls but something typed, as this field's rows."""
+    columns = f.columns
+    return [
+        (row.row, {c.id: text for c, text in zip(columns, row.cells, strict=True)})
+        for row in plain_rows
+        if row.table == table and not row.header and len(row.cells) == len(columns)
+        and any(text.strip() for text in row.cells)
+    ]
 
 
 # --- by place ------------------------------------------------------------------------------------
 
 
-def _by_place(definition: FormDefinition, controls: Sequence[Control]) -> RawValues:
+def _by_place(definition: FormDefinition, controls: Sequence[Control],
+              plain_rows: Sequence[PlainRow]) -> RawValues:
     values: RawValues = {}
     position = 0
     for slot in input_slots(definition):
         if slot.kind == "table":
-            position = _take_table(slot, controls, position, values)
+            position = _take_table(slot, controls, position, values, plain_rows)
             continue
         control = _next(controls, position, slot)
         position += 1
@@ -145,25 +202,26 @@ def _next(controls: Sequence[Control], position: int, slot: Slot) -> Control:
 
 
 def _take_table(slot: Slot, controls: Sequence[Control], position: int,
-                values: RawValues) -> int:
+                values: RawValues, plain_rows: Sequence[PlainRow]) -> int:
     columns = slot.field.columns
     if position >= len(controls) or controls[position].table is None:
         raise _mismatch(f"the table \u201c{slot.label}\u201d is missing")
     table = controls[position].table
-    rows: list[dict[str, str]] = []
+    rows: list[tuple[int, dict[str, str]]] = []
     current: list[Control] = []
     while position < len(controls) and controls[position].table == table:
         control = controls[position]
         if current and control.row != current[0].row:
-            rows.append(_row(slot, current))
+            rows.append((_number(current[0].row), _row(slot, current)))
             current = []
         current.append(control)
         position += 1
     if current:
-        rows.append(_row(slot, current))
-    if any(len(row) != len(columns) for row in rows):
+        rows.append((_number(current[0].row), _row(slot, current)))
+    if any(len(row) != len(columns) for _, row in rows):
         raise _mismatch(f"the table \u201c{slot.label}\u201d has a different number of columns")
-    values[slot.field.id] = rows
+    rows += _added_rows(slot.field, plain_rows, _number(table))
+    values[slot.field.id] = [row for _, row in sorted(rows, key=lambda pair: pair[0])]
     return position
 
 

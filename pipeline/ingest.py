@@ -216,7 +216,8 @@ class Ingest:
         return read
 
     def _validate(self, job: Job, intake_id: int, read: ReadForm) -> Checked:
-        checked = check(read.definition, read.raw, received=local_day(job.received_at))
+        checked = check(read.definition, read.raw, received=local_day(job.received_at),
+                        excel=read.kind == "xlsx")
         if not checked.ok:
             problems = tuple(Problem(p.field_id, p.label, p.message) for p in checked.problems)
             raise _Invalid(describe(read.definition.title, checked.problems), problems)
@@ -245,6 +246,9 @@ class Ingest:
                            intake_id=intake_id, submission_id=submission_id)
         outcome = Outcome.SUPERSEDED if superseded else Outcome.ACCEPTED
         message = f"Accepted {definition.title}" + (" (late)" if checked.late else "")
+        if read.stray:  # never dropped silently: the clerk sees what could not be placed
+            quoted = "; ".join(f"\u201c{text}\u201d" for text in read.stray)
+            message += f"; please look at text typed outside the answer boxes: {quoted}"
         stored = self.store.submission_by_sha256(job.sha256)
         if stored is not None and stored.status == "superseded":
             message += ("; a later return for the same meeting was already held, so this one is "

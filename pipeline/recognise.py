@@ -11,11 +11,12 @@ from pathlib import PurePath
 
 from pipeline import xlsx_form
 from pipeline.definitions import FormDefinition, FormLibrary
-from pipeline.docx_reading import docx_values, matches_layout
+from pipeline.docx_form import blank_loose_text
+from pipeline.docx_reading import docx_values, matches_layout, stray_texts
 from pipeline.errors import DefinitionError, UnknownForm, UnreadableFile
 from pipeline.identity import FormIdentity
-from pipeline.ooxml.package import Package, read_custom_properties
-from pipeline.ooxml.worddoc import document_controls
+from pipeline.ooxml.package import Package, count_sheet_cells, read_custom_properties
+from pipeline.ooxml.worddoc import read_content
 from pipeline.ooxml.wordml import Control
 from pipeline.values import RawValues
 
@@ -32,6 +33,8 @@ class ReadForm:
     raw: RawValues
     kind: str  # "docx", "xlsx" or "pdf"
     notes: tuple[str, ...] = field(default=())
+    #: Text found outside every answer box that is not part of the form (quoted in `notes`).
+    stray: tuple[str, ...] = field(default=())
 
 
 def looks_like_form(name: str) -> bool:
@@ -54,6 +57,7 @@ def read_form(data: bytes, name: str, library: FormLibrary) -> ReadForm:
     if package.kind == "docx":
         return _read_docx(package, library)
     if package.kind == "xlsx":
+        _check_cells(package)
         return _read_xlsx(data, library)
     raise UnknownForm(f"This Office file is not one of our forms. We accept {ACCEPTED_KINDS}.")
 
@@ -78,7 +82,8 @@ def _notes(identity: FormIdentity | None, definition: FormDefinition) -> tuple[s
 
 def _read_docx(package: Package, library: FormLibrary) -> ReadForm:
     identity = FormIdentity.from_properties(read_custom_properties(package))
-    controls = document_controls(package)
+    content = read_content(package)
+    controls = content.controls
     if not controls and identity is not None:
         raise UnknownForm(
             "The answer boxes have been taken out of this form: this happens when it is edited in "
@@ -88,8 +93,19 @@ def _read_docx(package: Package, library: FormLibrary) -> ReadForm:
         raise UnknownForm("This Word document has no boxes to fill in, so it is not one of our forms.")
     definition = (_definition_for(identity, library) if identity
                   else _recognise_docx(controls, library))
-    raw = docx_values(definition, controls)
-    return ReadForm(definition, identity, raw, "docx", _notes(identity, definition))
+    raw = docx_values(definition, controls, content.plain_rows)
+    stray = stray_texts(raw, content.loose, blank_loose_text(definition))
+    return ReadForm(definition, identity, raw, "docx",
+                    (*_notes(identity, definition), *_stray_notes(stray)), tuple(stray))
+
+
+def _stray_notes(stray: list[str]) -> tuple[str, ...]:
+    """A note for the clerk quoting text typed where no answer box is (never dropped silently)."""
+    if not stray:
+        return ()
+    quoted = "; ".join(f"\u201c{text}\u201d" for text in stray[:10])
+    more = f" and {len(stray) - 10} more" if len(stray) > 10 else ""
+    return (f"text typed outside the answer boxes, kept here for the clerk: {quoted}{more}",)
 
 
 def _recognise_docx(controls: list[Control], library: FormLibrary) -> FormDefinition:
@@ -111,6 +127,14 @@ def _only(candidates: list[FormDefinition]) -> FormDefinition:
     names = ", ".join(f"{d.title} (version {d.version})" for d in candidates)
     raise UnknownForm(f"This file could be more than one of our forms ({names}), so it was not "
                       "read. Please use a form sent by the clerk.")
+
+
+def _check_cells(package: Package) -> None:
+    if count_sheet_cells(package) > xlsx_form.MAX_CELLS:
+        raise UnknownForm(
+            f"This workbook holds more than {xlsx_form.MAX_CELLS:,} cells, far more than any of "
+            "our forms, so it was not read. Please fill in the Excel form we sent and send it "
+            "again.")
 
 
 def _read_xlsx(data: bytes, library: FormLibrary) -> ReadForm:

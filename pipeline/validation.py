@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -58,6 +58,9 @@ class Problem:
     field_id: str | None
     label: str
     message: str
+    #: Why an empty answer is needed when a condition makes it so ("the partnership is
+    #: high-risk (you answered Yes to ...)"): problems sharing it are reported together, once.
+    because: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,12 @@ class _Unacceptable(ValueError):
 # --- the whole form ----------------------------------------------------------------------------
 
 
-def check(definition: FormDefinition, raw: RawValues, *, received: date) -> Checked:
-    """Coerce every field, collect every problem, and work out the due date and lateness."""
+def check(definition: FormDefinition, raw: RawValues, *, received: date,
+          excel: bool = False) -> Checked:
+    """Coerce every field, collect every problem, and work out the due date and lateness.
+
+    With `excel`, messages speak of the Excel form's lists rather than the Word form's boxes.
+    """
     outcomes = {f.id: _check_field(f, raw.get(f.id)) for f in definition.fields}
     values: TypedValues = {field_id: value for field_id, (value, _) in outcomes.items()}
     problems: list[Problem] = []
@@ -93,7 +100,24 @@ def check(definition: FormDefinition, raw: RawValues, *, received: date) -> Chec
             problems.extend(_missing(definition, f, values))
     due_date = _due_date(definition, values)
     late = due_date is not None and received > due_date
+    if excel:
+        problems = [replace(p, message=_in_excel_terms(p.message)) for p in problems]
     return Checked(values=values, problems=tuple(problems), late=late, due_date=due_date)
+
+
+_EXCEL_WORDS = (
+    ("Please tick at least one box.", "Please choose Yes beside at least one answer."),
+    ("Please tick one box.", "Please choose one answer from the list."),
+    ("Please tick only one box: you ticked", "Please choose only one answer: you chose"),
+    ("A ticked box,", "An answer,"),
+    ("Please tick only boxes from:", "Please choose only from:"),
+)
+
+
+def _in_excel_terms(message: str) -> str:
+    for words, excel_words in _EXCEL_WORDS:
+        message = message.replace(words, excel_words)
+    return message
 
 
 def describe(title: str, problems: Sequence[Problem]) -> str:
@@ -106,15 +130,28 @@ def describe(title: str, problems: Sequence[Problem]) -> str:
         f"We could not accept your {title} because of {count} {noun}. "
         f"Please correct {them} and send the form again:"
     ]
-    for number, problem in enumerate(problems, 1):
+    number = 0
+    reasons_done: set[str] = set()
+    for problem in problems:
+        if problem.because in reasons_done:
+            continue
+        number += 1
+        if problem.because:
+            reasons_done.add(problem.because)
+            lines.append(f"{number}. Because {problem.because}, these questions must be answered:")
+            lines += [f"   - {p.label}" for p in problems if p.because == problem.because]
+            continue
         where = f"{problem.label}: " if problem.label else ""
         lines.append(f"{number}. {where}{problem.message}")
     return "\n".join(lines)
 
 
 def field_label(f: Field) -> str:
-    """The field's label as the person saw it, with its question number when it has one."""
-    return f"Question {f.number}: {f.label}" if f.number else f.label
+    """The field as the person saw it: its question number and question, and the box's own
+    label where that differs ("Question 5: Is there a ...? (Answer)")."""
+    question = f.question or f.label
+    box = f" ({f.label})" if f.label and _normalised(f.label) not in _normalised(question) else ""
+    return f"Question {f.number}: {question}{box}" if f.number else f"{question}{box}"
 
 
 def _due_date(definition: FormDefinition, values: TypedValues) -> date | None:
@@ -138,21 +175,25 @@ def _missing(definition: FormDefinition, f: Field, values: TypedValues) -> list[
         return []
     reason = _condition_reason(definition, condition, values)
     message = f"This must be answered because {reason}. {_how_to_answer(f)}"
-    return [Problem(f.id, field_label(f), message)]
+    return [Problem(f.id, field_label(f), message, because=reason)]
 
 
 def _condition_reason(
     definition: FormDefinition, condition: Condition, values: Mapping[str, TypedValue]
 ) -> str:
-    if condition.label:
-        return condition.label.strip().rstrip(".")
     answers = []
     for field_id, allowed in condition.tests:
         value = values.get(field_id)
         if value in allowed:
             tested = definition.field(field_id)
-            answers.append(f"you answered {tested.choice_label(str(value))} to “{tested.label}”")
-    return " and ".join(answers) or "of your other answers"
+            question = tested.question or tested.label
+            answers.append(f"{tested.choice_label(str(value))} to \u201c{question}\u201d")
+    given = ("you answered " + " and ".join(answers)) if answers else ""
+    if condition.label:
+        # "the partnership is high-risk (Yes to ...)": the label's own words, then what was said.
+        label = condition.label.strip().rstrip(".").split(" (", 1)[0]
+        return f"{label} ({given})" if given else label
+    return given or "of your other answers"
 
 
 def _how_to_answer(f: Field) -> str:

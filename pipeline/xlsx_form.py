@@ -40,6 +40,8 @@ LABEL_COLUMN, INPUT_COLUMN, HELP_COLUMN = 1, 2, 3
 COLUMN_WIDTHS = {"A": 55, "B": 45, "C": 40}
 TABLE_EXTRA_COLUMN_WIDTH = 30
 MIN_TABLE_ROWS = 10
+MAX_ROWS_PER_NAME = 1_000  # read at most this many rows of one named input (a table column)
+MAX_CELLS = 200_000  # a returned workbook with more cells holding anything is refused unread
 LINE_HEIGHT = 15
 TICK_ANSWER = "Yes"
 TICKED = frozenset({"yes", "y", "x", "✓", "✔", "true"})
@@ -48,6 +50,7 @@ EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2100, 12, 31)
 DATE_FORMAT = "dd/mm/yyyy"
 DATE_PROMPT = "Enter a date, e.g. 14/03/2026"
 CHOICE_PROMPT = "Choose one from the list"
+REQUIRED_LEGEND = "Boxes marked * must be filled in. Only the yellow boxes can be changed."
 # A defined name that reads as a cell address (Q1, AB12, R1C1) is refused by Excel.
 CELL_ADDRESS = re.compile(r"^([a-z]{1,3}\d+|r\d*c\d*|r\d*|c\d*)$", re.IGNORECASE)
 
@@ -184,7 +187,8 @@ class _FormWriter:
         self.paragraph(definition.title, Font(bold=True, size=16), height=30)
         self.paragraph(definition.marking, Font(bold=True))
         if definition.instructions:
-            self.paragraph(definition.instructions, Font())
+            self.paragraph(excel_terms(definition.instructions), Font())
+        self.paragraph(REQUIRED_LEGEND, Font(bold=True))
         for section in definition.sections:
             self.section(section)
         if definition.return_to:
@@ -213,7 +217,7 @@ class _FormWriter:
         self.row += 1
         self.paragraph(section.title, Font(bold=True, size=13), height=22, fill=HEADING_FILL)
         if section.intro:
-            self.paragraph(section.intro, Font(italic=True))
+            self.paragraph(excel_terms(section.intro), Font(italic=True))
         for item in section.items:
             if isinstance(item, Group):
                 self.group(item)
@@ -221,7 +225,8 @@ class _FormWriter:
                 self.field(item, prefix=item.number)
 
     def group(self, group: Group) -> None:
-        self.label(_numbered(group.number, group.label), bold=True)
+        needed = " *" if any(f.required for f in group.fields) else ""
+        self.label(_numbered(group.number, group.label) + needed, bold=True)
         self.row += 1
         if group.note:
             self.paragraph(group.note, HELP_FONT)
@@ -251,7 +256,7 @@ class _FormWriter:
     # fields
 
     def field(self, f: Field, prefix: str = "", indent: int = 0) -> None:
-        text = _numbered(prefix, f.label)
+        text = _numbered(prefix, f.label) + (" *" if f.required else "")
         if f.is_table:
             self.table(f, text)
         elif f.type is FieldType.MULTI_CHOICE:
@@ -293,7 +298,7 @@ class _FormWriter:
         self.row = first + count
 
     def table_heading(self, cell: Cell, column: Column) -> None:
-        set_text(cell, column.label)
+        set_text(cell, column.label + (" *" if column.required else ""))
         cell.font = Font(bold=True)
         cell.fill = HEADING_FILL
         cell.border = INPUT_BORDER
@@ -376,6 +381,25 @@ class _FormWriter:
         rule.promptTitle = title if prompt else None
         rule.add(cells)
         self.sheet.add_data_validation(rule)
+
+
+_TICK_WORDS = (
+    (re.compile(r"\btick exactly one box in each\b", re.IGNORECASE),
+     "choose one answer from the list for each"),
+    (re.compile(r"\btick (exactly )?one box\b", re.IGNORECASE), "choose one answer from the list"),
+    (re.compile(r"\btick (at least one|each) box\b", re.IGNORECASE), "choose Yes beside each that applies"),
+)
+
+
+def excel_terms(text: str) -> str:
+    """Words written for the Word form's tick boxes, as an Excel form's lists say it."""
+    for pattern, words in _TICK_WORDS:
+        text = pattern.sub(lambda found, w=words: _same_case(found.group(0), w), text)
+    return text
+
+
+def _same_case(found: str, words: str) -> str:
+    return words[0].upper() + words[1:] if found[:1].isupper() else words
 
 
 def _number_rule(f: Field) -> DataValidation:
@@ -491,8 +515,12 @@ class ReturnedWorkbook:
             min_col, min_row, _, max_row = range_boundaries(place.cells.replace("$", ""))
         except (TypeError, ValueError) as exc:
             raise _NameGone(name) from exc
-        rows = sheets[place.sheet].iter_rows(min_row=min_row, max_row=max_row,
-                                             min_col=min_col, max_col=min_col)
+        sheet = sheets[place.sheet]
+        # Only the rows that exist: a name may declare a whole column (a million rows).
+        last = min(max_row or min_row, sheet.max_row, min_row + MAX_ROWS_PER_NAME - 1)
+        if last < min_row:
+            return [sheet.cell(row=min_row, column=min_col)]
+        rows = sheet.iter_rows(min_row=min_row, max_row=last, min_col=min_col, max_col=min_col)
         return [row[0] for row in rows]
 
 

@@ -108,12 +108,15 @@ def _set_value(sdt: etree._Element, text: str) -> None:
                 text = item.get(q("w:displayText"))
     for child in list(content):
         content.remove(child)
-    half = max(1, len(text) // 2)
-    for piece in (text[:half], text[half:]) if len(text) > 1 else (text,):
-        run = etree.SubElement(content, q("w:r"))
-        t = etree.SubElement(run, q("w:t"))
-        t.text = piece
-        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    for number, line in enumerate(text.split("\n")):
+        if number:  # a new line typed in Word (Shift+Enter in a control): a w:br of its own
+            etree.SubElement(etree.SubElement(content, q("w:r")), q("w:br"))
+        half = max(1, len(line) // 2)
+        for piece in (line[:half], line[half:]) if len(line) > 1 else (line,):
+            run = etree.SubElement(content, q("w:r"))
+            t = etree.SubElement(run, q("w:t"))
+            t.text = piece
+            t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
 
 
 def _is_iso(text: str) -> bool:

@@ -61,6 +61,9 @@ class Fill:
     texts: list[tuple[int, str]] = field(default_factory=list)
     ticks: list[int] = field(default_factory=list)
     expected_controls: int | None = None  # when given, the driver checks the count first
+    #: Rows a member adds in LibreOffice (Table > Insert > Rows Below under the last row) and
+    #: types in: (the text of the table's first header cell, [[cell text, ...], ...]).
+    added_rows: list[tuple[str, list[list[str]]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -284,13 +287,38 @@ def _replace_text(control: Any, text: str) -> None:
 
     Measured: a cursor from `createTextCursor()` selects nothing with gotoEnd(True), and
     writing to the control's anchor (or its portion) puts the text outside the control; going
-    right over the old text's length from the start selects exactly the content.
+    right over the old text's length from the start selects exactly the content. Each further
+    line is typed after Enter (a paragraph break), as a member does.
     """
+    from com.sun.star.text.ControlCharacter import PARAGRAPH_BREAK
+
+    first, *more = text.split("\n")
     cursor = control.createTextCursor()
     cursor.gotoStart(False)
     cursor.goRight(len(control.getAnchor().getString()), True)
-    cursor.setString(text)
+    cursor.setString(first)
     control.ShowingPlaceHolder = False
+    cursor.collapseToEnd()
+    for line in more:
+        cursor.getText().insertControlCharacter(cursor, PARAGRAPH_BREAK, False)
+        cursor.getText().insertString(cursor, line, False)
+
+
+def _add_rows(document: Any, header: str, rows: list[list[str]]) -> None:
+    """Table > Insert > Rows Below the last row, then type in the new plain cells."""
+    tables = document.getTextTables()
+    for index in range(tables.getCount()):
+        table = tables.getByIndex(index)
+        if table.getCellByName("A1").getString().strip() != header:
+            continue
+        first = table.getRows().getCount()
+        table.getRows().insertByIndex(first, len(rows))
+        for offset, cells in enumerate(rows):
+            for column, text in enumerate(cells):
+                name = f"{chr(ord('A') + column)}{first + offset + 1}"
+                table.getCellByName(name).setString(text)
+        return
+    raise ValueError(f"no table headed {header!r}")
 
 
 def _type(control: _Control, text: str) -> None:
@@ -342,6 +370,8 @@ def _fill_one(desktop: Any, job: dict[str, Any]) -> list[dict[str, Any]]:
             _type(controls[index], text)
         for index in job["ticks"]:
             _tick(controls[index])
+        for header, rows in job.get("added_rows") or ():
+            _add_rows(document, header, rows)
         document.getTextFields().refresh()
         target = uno.systemPathToFileUrl(job["dst"])
         document.storeToURL(target, (_property("FilterName", WORD_FILTER), _property("Overwrite", True)))

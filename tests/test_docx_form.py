@@ -52,12 +52,14 @@ def controls(data: bytes) -> dict[str, str]:
         kinds = [k for k, path in (("text", "w:text"), ("date", "w:date"),
                                    ("dropdown", "w:dropDownList"), ("checkbox", "w14:checkbox"),
                                    ("rows", "w15:repeatingSection")) if pr.find(path, NS) is not None]
-        found.setdefault(tag.get(f"{{{W}}}val"), kinds[0] if kinds else "none")
+        found.setdefault(tag.get(f"{{{W}}}val"), kinds[0] if kinds else "rich text")
     return found
 
 
 def expected_controls(definition) -> dict[str, str]:
-    kind = {FieldType.TEXT: "text", FieldType.LONG_TEXT: "text", FieldType.NUMBER: "text",
+    # A long text is an inline rich-text control (no w:text): its line breaks survive a
+    # LibreOffice re-save, a plain-text control's do not.
+    kind = {FieldType.TEXT: "text", FieldType.LONG_TEXT: "rich text", FieldType.NUMBER: "text",
             FieldType.DATE: "date", FieldType.CHOICE: "dropdown", FieldType.YES_NO: "dropdown"}
     expected = {}
     for f in definition.fields:

@@ -269,14 +269,15 @@ def libreoffice_returns(tmp_path_factory: pytest.TempPathFactory) -> FilledInLib
 
 def control_kinds(definition: FormDefinition) -> list[str]:
     """The kinds of control the generated form holds in document order, table cells row by row."""
-    kinds = {"date": "date", "choice": "dropdown", "yes_no": "dropdown"}
+    # A long text is an inline rich-text control: LibreOffice shows it as a content control.
+    kinds = {"date": "date", "choice": "dropdown", "yes_no": "dropdown", "long_text": "rich"}
     found: list[str] = []
     for slot in input_slots(definition):
         if slot.kind == "table":
             columns = [kinds.get(c.type.value, "text") for c in slot.field.columns]
             found += columns * max(slot.field.rows, 1)
         else:
-            found.append(slot.kind)
+            found.append("rich" if slot.field.type.value == "long_text" else slot.kind)
     return found
 
 

@@ -456,13 +456,26 @@ class TestRequiredWhen:
         raw = {**self.ALL_NO, "screen_contracts": "Yes"}
         checked = check(checklist, raw, received=RECEIVED)
         assert [p.label for p in checked.problems] == [
-            "Question 1: Answer",
+            "Question 1: Is there a Partnership Agreement? (Answer)",
             "Question 3: Which agency is the accountable body?",
         ]
-        reason = "the partnership is high-risk (Yes to at least one screening question)"
+        question = next(f.label for f in checklist.fields if f.id == "screen_contracts")
+        reason = f"the partnership is high-risk (you answered Yes to \u201c{question}\u201d)"
         for problem in checked.problems:
             assert problem.message.startswith(f"This must be answered because {reason}.")
         assert checked.problems[0].message.endswith("Please choose one of: Yes, No.")
+
+    def test_the_report_gives_the_reason_once_then_the_questions(self, checklist):
+        raw = {**self.ALL_NO, "screen_contracts": "Yes"}
+        report = describe("checklist", check(checklist, raw, received=RECEIVED).problems)
+        question = next(f.label for f in checklist.fields if f.id == "screen_contracts")
+        assert report.splitlines()[1:] == [
+            "1. Because the partnership is high-risk (you answered Yes to "
+            f"\u201c{question}\u201d), these questions must be answered:",
+            "   - Question 1: Is there a Partnership Agreement? (Answer)",
+            "   - Question 3: Which agency is the accountable body?",
+        ]
+        assert report.count("high-risk") == 1
 
     def test_answering_them_clears_the_problems(self, checklist):
         raw = {**self.ALL_NO, "screen_money": "yes", "q1_answer": "y", "q3_answer": "Council"}

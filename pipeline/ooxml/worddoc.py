@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+
+from lxml import etree
 
 from pipeline.errors import UnknownForm
 from pipeline.ooxml import zipcopy
 from pipeline.ooxml.package import CUSTOM_PART, Package, custom_properties_xml, with_custom_properties
-from pipeline.ooxml.wordml import Control, Fill, fill_controls, read_controls
-from pipeline.ooxml.xml import parse_xml, to_bytes
+from pipeline.ooxml.wordml import (
+    Control,
+    Fill,
+    PlainRow,
+    fill_controls,
+    loose_paragraphs,
+    read_controls,
+    read_plain_rows,
+)
+from pipeline.ooxml.xml import parse_xml, qn, to_bytes
 
 DOCUMENT = "word/document.xml"
 
@@ -23,12 +35,54 @@ def fill_document(docx: bytes, values: dict[str, Fill]) -> bytes:
     return to_bytes(root)
 
 
+MAX_TABLE_ROWS = 1_000  # far more than any form's table; past it a file is refused unread
+MAX_CONTROLS = 5_000
+
+
+@dataclass(frozen=True)
+class WordContent:
+    """What a returned Word document holds: its controls, its rows without controls (added in
+    LibreOffice) and the text of every paragraph outside the controls."""
+
+    controls: list[Control]
+    plain_rows: list[PlainRow]
+    loose: list[str]
+
+
 def document_controls(package: Package) -> list[Control]:
     """Every input of a Word package's main document, in document order."""
+    return read_content(package).controls
+
+
+def read_content(package: Package) -> WordContent:
+    """The main document's controls, plain rows and loose text; refused past the limits."""
     main = package.main_document() or DOCUMENT
     if not package.has(main):
         raise UnknownForm("This Word file has no main document, so it cannot be one of our forms.")
-    return read_controls(package.xml(main))
+    root = package.xml(main)
+    _check_size(root)
+    return WordContent(read_controls(root), read_plain_rows(root), loose_paragraphs(root))
+
+
+def loose_text_of(document: bytes) -> list[str]:
+    """The loose paragraphs (see `WordContent.loose`) of a document part's bytes."""
+    return loose_paragraphs(parse_xml(document, DOCUMENT))
+
+
+def _check_size(root: etree._Element) -> None:
+    if _more_than(root.iter(qn("w:tr")), MAX_TABLE_ROWS):
+        raise UnknownForm(
+            f"This Word document has more than {MAX_TABLE_ROWS:,} table rows, far more than any "
+            "of our forms, so it was not read. Please fill in the form we sent (keep only the "
+            "rows you need) and send it again.")
+    if _more_than(root.iter(qn("w:sdt")), MAX_CONTROLS):
+        raise UnknownForm(
+            f"This Word document has more than {MAX_CONTROLS:,} answer boxes, far more than any "
+            "of our forms, so it was not read. Please fill in the form we sent and send it again.")
+
+
+def _more_than(items: Iterator[object], limit: int) -> bool:
+    return next(itertools.islice(items, limit, None), None) is not None
 
 
 Shape = tuple[tuple[str, bool], ...]  # (tag, is a date) of each value a copy fills in

@@ -52,6 +52,9 @@ class Control:
     cell: int | None = None  # the cell within that row
     context: str = ""  # the label beside it: its paragraph, the paragraph above, or row's 1st cell
     legacy: bool = False  # a pre-2007 form field (FORMTEXT, FORMCHECKBOX, FORMDROPDOWN)
+    #: Text in the control's own table cell after it, outside any control: the paragraphs
+    #: LibreOffice pushes out of a control (one per line typed), joined by newlines.
+    after: str = ""
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -111,9 +114,13 @@ def _break_run(text: str) -> etree._Element:
 
 def text_control(tag: str, alias: str, ids: Iterator[int], *, value: str | None = None,
                  multiline: bool = False, placeholder: str = TEXT_PLACEHOLDER) -> etree._Element:
-    """A plain-text content control (one line, or several with `multiline`)."""
-    kind = _el("w:text", {"w:multiLine": "1"} if multiline else None)
-    pr = _sdt_pr(tag, alias, ids, kind, placeholder=not value)
+    """A plain-text content control; with `multiline`, an inline rich-text control instead.
+
+    LibreOffice 7.4 moves a `w:br` out of a plain-text control when it re-saves a file, joining
+    the lines; an inline rich-text control (no `w:text`) keeps its breaks (measured).
+    """
+    kinds = [] if multiline else [_el("w:text")]
+    pr = _sdt_pr(tag, alias, ids, *kinds, placeholder=not value)
     return _sdt(pr, *_content(value, placeholder))
 
 
@@ -271,22 +278,63 @@ _BLOCK = {qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")}
 
 
 def read_controls(root: etree._Element) -> list[Control]:
-    """Every input in the body (content controls and legacy form fields), in document order."""
+    """Every input in the body (content controls and legacy form fields), in document order.
+
+    Linear in the size of the document: each table's rows and cells are numbered once.
+    """
     body = root.find(qn("w:body"))
     if body is None:
         return []
-    # Keep the table proxies alive: lxml hands back the same object only while one is referenced.
-    table_list = list(body.iter(qn("w:tbl")))
-    tables = {id(t): i for i, t in enumerate(table_list)}
+    places = _Places(body)
     found: list[Control] = []
     for element in body.iter(qn("w:sdt"), qn("w:fldChar")):
         if element.tag == qn("w:sdt"):
-            control = _read_sdt(element, tables)
+            control = _read_sdt(element, places)
         else:
-            control = _read_legacy(element, tables)
+            control = _read_legacy(element, places)
         if control is not None:
             found.append(control)
     return found
+
+
+class _Places:
+    """Where each table, row and cell sits, numbered once (keys keep lxml's proxies alive)."""
+
+    def __init__(self, body: etree._Element) -> None:
+        self.tables = {t: i for i, t in enumerate(body.iter(qn("w:tbl")))}
+        self.rows: dict[etree._Element, int] = {}
+        for table in self.tables:
+            for index, row in enumerate(_own_rows(table)):
+                self.rows[row] = index
+        self._cells: dict[etree._Element, int] = {}
+
+    def of(self, node: etree._Element) -> tuple[int | None, int | None, int | None]:
+        cell = next(node.iterancestors(qn("w:tc")), None)
+        if cell is None:
+            return None, None, None
+        row = cell.getparent()
+        while row is not None and row.tag != qn("w:tr"):
+            row = row.getparent()
+        if row is None:
+            return None, None, None
+        table = next(row.iterancestors(qn("w:tbl")), None)
+        if cell not in self._cells:
+            for index, each in enumerate(_own_cells(row)):
+                self._cells[each] = index
+        return self.tables.get(table), self.rows.get(row), self._cells.get(cell)
+
+
+def _own_rows(table: etree._Element) -> Iterator[etree._Element]:
+    """A table's rows (also those wrapped in controls), not the rows of tables nested in it."""
+    for row in table.iter(qn("w:tr")):
+        if next(row.iterancestors(qn("w:tbl"))) is table:
+            yield row
+
+
+def _own_cells(row: etree._Element) -> Iterator[etree._Element]:
+    for cell in row.iter(qn("w:tc")):
+        if next(cell.iterancestors(qn("w:tr"))) is row:
+            yield cell
 
 
 def _attr(element: etree._Element | None, name: str = "w:val") -> str | None:
@@ -313,18 +361,25 @@ def _kind(sdt: etree._Element) -> str | None:
 
 
 def _shown_text(content: etree._Element) -> str:
-    """The text of a control, joining Word's split runs; line breaks become newlines."""
+    """The text of a control, joining Word's split runs; line breaks become newlines.
+
+    LibreOffice 7.4 writes a line typed after Enter as a second `w:t` in the same run (no
+    `w:br`): two `w:t` side by side in one run are two lines.
+    """
     parts: list[str] = []
     for paragraph_index, paragraph in enumerate(_paragraphs_or_self(content)):
         if paragraph_index:
             parts.append("\n")
+        previous: etree._Element | None = None
         for node in paragraph.iter(qn("w:t"), qn("w:br"), qn("w:cr"), qn("w:tab")):
             if node.tag == qn("w:t"):
+                if previous is not None and previous.getnext() is node:
+                    parts.append("\n")
                 parts.append(node.text or "")
-            elif node.tag == qn("w:tab"):
-                parts.append("\t")
-            else:
-                parts.append("\n")
+                previous = node
+                continue
+            previous = None
+            parts.append("\t" if node.tag == qn("w:tab") else "\n")
     return "".join(parts)
 
 
@@ -333,7 +388,7 @@ def _paragraphs_or_self(content: etree._Element) -> list[etree._Element]:
     return paragraphs or [content]
 
 
-def _read_sdt(sdt: etree._Element, tables: dict[int, int]) -> Control | None:
+def _read_sdt(sdt: etree._Element, places: _Places) -> Control | None:
     if _is_container(sdt):
         return None
     pr = sdt.find(qn("w:sdtPr"))
@@ -345,7 +400,7 @@ def _read_sdt(sdt: etree._Element, tables: dict[int, int]) -> Control | None:
     placeholder = pr.find(qn("w:showingPlcHdr")) is not None
     if kind != "checkbox" and (placeholder or text.strip() in PLACEHOLDERS):
         text = ""
-    table, row, cell = _position(sdt, tables)
+    table, row, cell = places.of(sdt)
     return Control(
         kind=kind,
         tag=_attr(pr.find(qn("w:tag"))),
@@ -356,6 +411,7 @@ def _read_sdt(sdt: etree._Element, tables: dict[int, int]) -> Control | None:
         value=_list_value(pr, text) if kind == "dropdown" else None,
         table=table, row=row, cell=cell,
         context=_context(sdt),
+        after=_text_after(sdt) if kind == "text" else "",
     )
 
 
@@ -378,17 +434,6 @@ def _list_value(pr: etree._Element, text: str) -> str | None:
         if (item.get(qn("w:displayText")) or "").strip().casefold() == wanted and wanted:
             return item.get(qn("w:value"))
     return None
-
-
-def _position(node: etree._Element, tables: dict[int, int]) -> tuple[int | None, ...]:
-    cell = next(node.iterancestors(qn("w:tc")), None)
-    if cell is None:
-        return None, None, None
-    row = next(cell.iterancestors(qn("w:tr")))
-    table = next(row.iterancestors(qn("w:tbl")))
-    rows = list(table.iter(qn("w:tr")))
-    cells = [c for c in row.iter(qn("w:tc"))]
-    return tables.get(id(table)), rows.index(row), cells.index(cell)
 
 
 def _plain_text(element: etree._Element, skip: etree._Element | None = None) -> str:
@@ -421,17 +466,104 @@ def _context(sdt: etree._Element) -> str:
     return ""
 
 
+def _text_after(sdt: etree._Element) -> str:
+    """Lines in the control's cell after it (see `Control.after`); "" when another control follows.
+
+    Only the last control of a cell collects them: between two controls, text is a label.
+    """
+    cell = next(sdt.iterancestors(qn("w:tc")), None)
+    if cell is None:
+        return ""
+    anchor = sdt
+    while anchor.getparent() is not cell:
+        anchor = anchor.getparent()
+    lines = []
+    for sibling in anchor.itersiblings():
+        if sibling.tag != qn("w:p"):
+            return ""
+        if next(sibling.iter(qn("w:sdt"), qn("w:fldChar")), None) is not None:
+            return ""
+        lines.append(_shown_text(sibling))
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PlainRow:
+    """A table row holding no control (a row added in LibreOffice): its cells' text."""
+
+    table: int
+    row: int
+    cells: tuple[str, ...]
+    header: bool
+
+
+def read_plain_rows(root: etree._Element) -> list[PlainRow]:
+    """Every body table row without a control, in document order, with its cells' text."""
+    body = root.find(qn("w:body"))
+    if body is None:
+        return []
+    found = []
+    for table_index, table in enumerate(body.iter(qn("w:tbl"))):
+        for row_index, row in enumerate(_own_rows(table)):
+            if next(row.iter(qn("w:sdt"), qn("w:fldChar")), None) is not None:
+                continue
+            header = row.find("w:trPr/w:tblHeader", NS) is not None
+            cells = tuple(_cell_lines(cell) for cell in _own_cells(row))
+            found.append(PlainRow(table_index, row_index, cells, header))
+    return found
+
+
+def _cell_lines(cell: etree._Element) -> str:
+    lines = [_shown_text(p) for p in cell.iterchildren(qn("w:p"))]
+    return "\n".join(lines).strip("\n")
+
+
+def loose_paragraphs(root: etree._Element) -> list[str]:
+    """The text of every body paragraph outside the controls (labels, notes, anything typed)."""
+    body = root.find(qn("w:body"))
+    if body is None:
+        return []
+    found = []
+    for paragraph in body.iter(qn("w:p")):
+        if any(not _is_container(a) for a in paragraph.iterancestors(qn("w:sdt"))):
+            continue
+        text = _loose_text(paragraph)
+        if text.strip():
+            found.append(text)
+    return found
+
+
+def _loose_text(paragraph: etree._Element) -> str:
+    """A paragraph's text outside controls, lines kept as `_shown_text` keeps them."""
+    parts: list[str] = []
+    previous: etree._Element | None = None
+    for node in paragraph.iter(qn("w:t"), qn("w:br"), qn("w:cr")):
+        if next(node.iterancestors(qn("w:sdt")), None) is not None:
+            continue
+        if node.tag == qn("w:t"):
+            if previous is not None and previous.getnext() is node:
+                parts.append("\n")
+            parts.append(node.text or "")
+            previous = node
+        else:
+            parts.append("\n")
+            previous = None
+    return "".join(parts)
+
+
 # --- legacy form fields (FORMTEXT, FORMCHECKBOX, FORMDROPDOWN) ---------------------------------
 
 
-def _read_legacy(begin: etree._Element, tables: dict[int, int]) -> Control | None:
+def _read_legacy(begin: etree._Element, places: _Places) -> Control | None:
     if begin.get(qn("w:fldCharType")) != "begin":
         return None
     ff = begin.find(qn("w:ffData"))
     if ff is None:
         return None
     name = _attr(ff.find(qn("w:name"))) or None
-    table, row, cell = _position(begin, tables)
+    table, row, cell = places.of(begin)
     base = {"tag": name, "alias": None, "table": table, "row": row, "cell": cell,
             "context": _context_of_run(begin), "legacy": True}
     box = ff.find(qn("w:checkBox"))
