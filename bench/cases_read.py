@@ -15,7 +15,7 @@ from lxml import etree
 
 from bench.context import Context
 from bench.measure import Result, Timings, per_item, ratio, timed
-from bench.returns import Return, same_answers, xlsx_return
+from bench.returns import Return, record_issued, same_answers, xlsx_return
 from pipeline.config import Settings
 from pipeline.ingest import Ingest, Outcome
 from pipeline.recognise import read_form
@@ -93,6 +93,7 @@ def _ingest(ctx: Context, name: str, warm: list[Return], batches: list[list[Retu
     for item in [*warm, *(r for batch in batches for r in batch)]:
         (source / item.name).write_bytes(item.data)
     settings = Settings(home)
+    record_issued(home)
     with Store.open(settings.database) as store:
         ingest = Ingest(settings, ctx.library, store)
         outcomes = _run_batch(ingest, settings, source, warm)

@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.context import Context
 from bench.measure import Result, Timings, ratio
-from bench.returns import Return
+from bench.returns import Return, record_issued
 
 TARGET = 1.5
 LOOK_EVERY = 0.025
@@ -83,6 +83,7 @@ def _expect(modes: Modes, what: str, accepted: int, stored: int, files: int) -> 
 
 
 def _ingest_call(home: Path, source: Path, burst: list[Return]) -> tuple[float, int, int]:
+    record_issued(home)
     command = [*pipeline_command(), "ingest", "--home", str(home), "--json",
                *(str(source / item.name) for item in burst)]
     start = time.perf_counter()
@@ -179,6 +180,7 @@ class _Watcher:
 
 def _watch(home: Path, burst: list[Return], idle: list[Return], *, polling: bool) -> WatchRun:
     home.joinpath("inbox").mkdir(parents=True, exist_ok=True)
+    record_issued(home)
     watcher = _Watcher(home, polling)
     taken = _Taken(home / "inbox")
     try:

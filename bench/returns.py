@@ -13,6 +13,7 @@ import random
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
@@ -83,9 +84,34 @@ class Return:
     answers: dict[str, Any]
 
 
+ISSUED: dict[str, tuple[FormDefinition, int]] = {}
+
+
+def _issued(definition: FormDefinition, index: int, token: str | None) -> None:
+    if token:
+        ISSUED[token] = (definition, index)
+
+
+def record_issued(home: Path) -> None:
+    """Record every personal copy made so far in `home`'s database, as `pipeline generate` and
+    the scheduler do when they make one (the pipeline refuses a token it never issued)."""
+    from datetime import UTC, datetime
+
+    from pipeline.store import Store
+
+    with Store.open(home / "pipeline.sqlite3") as store:
+        for token, (definition, index) in ISSUED.items():
+            who = person(index)
+            store.record_token(token, form_id=definition.id, form_version=definition.version,
+                               partnership=who.partnership, member=who.member,
+                               meeting_date=who.meeting_date, sent_to=None, issued_by="bench",
+                               at=datetime.now(UTC))
+
+
 def docx_return(definition: FormDefinition, index: int) -> Return:
     """Return `index` as a Word file: the personalised copy, filled as Word saves it."""
-    blank, _ = form_bytes(definition, "docx", person(index))
+    blank, identity = form_bytes(definition, "docx", person(index))
+    _issued(definition, index, identity.token)
     typed = answers(index)
     return Return(f"monitoring-{index:05d}.docx", _filled(blank, typed), typed)
 
@@ -103,7 +129,8 @@ def _filled(blank: bytes, typed: dict[str, Any]) -> bytes:
 
 def xlsx_return(definition: FormDefinition, index: int) -> Return:
     """Return `index` as an Excel file, typed into the named input cells."""
-    blank, _ = form_bytes(definition, "xlsx", person(index))
+    blank, identity = form_bytes(definition, "xlsx", person(index))
+    _issued(definition, index, identity.token)
     workbook = load_workbook(io.BytesIO(blank))
     typed = answers(index)
     for f in definition.fields:

@@ -88,7 +88,15 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
                              meeting_title=args.meeting_title, meeting_date=args.meeting_date,
                              meeting_place=args.meeting_place)
     out_dir = args.out or settings.outbox
-    path, _ = generate_form(definition, args.format, person, out_dir)
+    path, identity = generate_form(definition, args.format, person, out_dir)
+    if identity.token:  # recorded at issue: the return is trusted as one the scheduler sent
+        from pipeline.store import Store
+
+        with Store.open(settings.database) as store:
+            store.record_token(identity.token, form_id=definition.id,
+                               form_version=definition.version, partnership=person.partnership,
+                               member=person.member, meeting_date=person.meeting_date,
+                               sent_to=None, issued_by="pipeline generate", at=datetime.now(UTC))
     print(path)
     return 0
 
@@ -117,9 +125,28 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         raise ConfigError(f"No such file: {', '.join(missing)}. Nothing was ingested.")
-    ingest_files(settings, library_for(settings), args.paths,
-                 lambda result: _print_result(result, args.json))
-    return 0
+    results = ingest_files(settings, library_for(settings), args.paths,
+                           lambda result: _print_result(result, args.json), clock=_clock(args))
+    return _not_done([f"{r.path}: {r.message}" for r in results
+                      if r.outcome.value in ("refused", "not done")])
+
+
+def _clock(args: argparse.Namespace) -> Callable[[], datetime] | None:
+    """The clock to stamp arrivals with: the real one, or (tests, replays) a fixed --now."""
+    if getattr(args, "now", None) is None:
+        return None
+    moment = _now(args)
+    return lambda: moment
+
+
+def _not_done(lines: list[str]) -> int:
+    """Exit 1 (for cron and scripts) saying which files were not done, or 0."""
+    if not lines:
+        return 0
+    print(f"NOT DONE: {len(lines)} file(s) were not taken in:", file=sys.stderr)
+    for line in lines:
+        print(f"  - {line.splitlines()[0] if line else line}", file=sys.stderr)
+    return 1
 
 
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
@@ -135,11 +162,15 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     if not args.oneshot:
         mode = "polling every second" if args.polling else "listening for new files"
         print(f"Watching {settings.inbox} ({mode}). Press Ctrl+C to stop.", flush=True)
-    count = watch_inbox(settings, library_for(settings), stop=stop, polling=args.polling,
-                        oneshot=args.oneshot, report=lambda r: _print_result(r, args.json))
+    summary = watch_inbox(settings, library_for(settings), stop=stop, polling=args.polling,
+                          oneshot=args.oneshot, report=lambda r: _print_result(r, args.json),
+                          stable_seconds=args.quiet, clock=_clock(args))
     if not args.json:
-        print(f"Done: {count} file(s) taken from the inbox.")
-    return 0
+        print(f"Done: {summary.taken} file(s) taken from the inbox.")
+    if summary.all_done:
+        return 0
+    return _not_done([*summary.failed, f"{summary.waiting} file(s) are waiting in "
+                      f"{settings.inbox / '.processing'} to be tried again"])
 
 
 def existing_home(settings: Settings) -> Settings:
@@ -179,6 +210,15 @@ def _calendar_meeting(settings: Settings, day: date, committee: str | None) -> o
         return committees.meeting_for(store, day, committee)
 
 
+def _known_committee(settings: Settings, name: str) -> str:
+    """The calendar's spelling of committee `name` (any capitals); an unknown one is refused."""
+    from pipeline import committees
+    from pipeline.store import Store
+
+    with Store.open(settings.database) as store:
+        return committees.committee_named(store, name)
+
+
 def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import papers
     from pipeline.convert import to_pdf
@@ -186,6 +226,8 @@ def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
     committee = args.committee
     if args.meeting_date is not None:
         committee = _calendar_meeting(settings, args.meeting_date, args.committee).committee  # type: ignore[attr-defined]
+    elif committee and settings.database.exists():
+        committee = _known_committee(settings, committee)
     request = papers.PaperRequest(kind=args.kind, period_from=args.from_date, period_to=args.to_date,
                                   meeting_date=args.meeting_date, committee=committee,
                                   exempt_paragraph=args.exempt)
@@ -330,6 +372,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Files in inbox waiting: {counts['waiting']}.  Taken so far: {counts['accepted']} accepted, "
           f"{counts['rejected']} rejected, {counts['duplicate']} duplicates.")
     print(f"Stored returns: {counts['current']} current ({counts['superseded']} superseded kept).")
+    _print_for_the_clerk(summary)
     rows = summary["expected"]
     if not rows:
         print("No forms have been sent out yet (see 'pipeline tick').")
@@ -351,6 +394,21 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         when, by = (long_date(date.fromisoformat(meeting[k])) for k in ("date", "publication_deadline"))
         print(f"Next: {meeting['committee']} meets on {when}; its papers must be published by {by}.")
     return 0
+
+
+def _print_for_the_clerk(summary: dict) -> None:
+    """What needs a person: returns held, files set aside, senders not answered, given up."""
+    if summary.get("inbox", {}).get("being_retried"):
+        print(f"{summary['inbox']['being_retried']} file(s) met a busy database or a full disk "
+              "and are tried again by the watcher.")
+    for item in summary.get("held", []):
+        print(f"HELD for you to check: {item['file']}: {item['why']}")
+    for item in summary.get("quarantine", []):
+        print(f"SET ASIDE: {item['file']} (kept at {item['kept_at']}): {item['why']}")
+    for item in summary.get("not_answered", []):
+        print(f"NOT ANSWERED: {item['sender']} sent {item['file']}: {item['why']}")
+    for item in summary.get("given_up", []):
+        print(f"GIVEN UP after {item['attempts']} tries: {item['action']}: {item['error']}")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -469,6 +527,7 @@ def build_parser() -> Parser:
                               help="ingest returned forms or saved emails (as the watcher does)")
     ing.add_argument("paths", nargs="+", type=_path, metavar="PATH", help="files to ingest")
     ing.add_argument("--json", action="store_true", help="print one JSON object per form")
+    ing.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
     ing.set_defaults(run=cmd_ingest)
 
     watch = commands.add_parser("watch", parents=[common],
@@ -478,6 +537,10 @@ def build_parser() -> Parser:
     watch.add_argument("--oneshot", action="store_true",
                        help="process what is in the inbox now, then stop")
     watch.add_argument("--json", action="store_true", help="print one JSON object per form")
+    watch.add_argument("--quiet", type=float, metavar="SECONDS",
+                       help="how long a file must stay unchanged before it is taken "
+                       "(default: [watch] in pipeline.toml, 3 s; 10 s with --polling)")
+    watch.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
     watch.set_defaults(run=cmd_watch)
 
     rec = commands.add_parser("records", parents=[common],

@@ -165,6 +165,22 @@ def meeting_for(store: Store, day: date, committee: str | None = None) -> Meetin
     raise ConfigError(f"The calendar has no committee meeting on {_long(day)}. {_nearest(store, day)}")
 
 
+def committee_named(store: Store, name: str) -> str:
+    """The calendar's spelling of committee `name` (capitals and spacing ignored); when the
+    calendar has committees and none is called that, a ConfigError naming the one meant."""
+    known = [c.name for c in committees(store)]
+    wanted = " ".join(name.split()).casefold()
+    for committee in known:
+        if committee.casefold() == wanted:
+            return committee
+    if not known:
+        return " ".join(name.split())
+    close = difflib.get_close_matches(wanted, [k.casefold() for k in known], n=1, cutoff=0.75)
+    meant = next((k for k in known if close and k.casefold() == close[0]), None)
+    hint = f' Did you mean "{meant}"?' if meant else f" Committees on the calendar: {', '.join(known)}."
+    raise ConfigError(f'There is no committee called "{name}".{hint}')
+
+
 def _not_meeting(store: Store, day: date, committee: str, that_day: list[Meeting]) -> str:
     known = [c.name for c in committees(store)]
     close = difflib.get_close_matches(committee.casefold(), [k.casefold() for k in known], n=1, cutoff=0.75)

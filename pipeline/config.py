@@ -109,6 +109,14 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    """How long a file in the inbox must stay unchanged (size and time) before it is taken."""
+
+    quiet_seconds: float = 3.0  # with file events
+    polling_quiet_seconds: float = 10.0  # polling a network share, which reports writes late
+
+
+@dataclass(frozen=True)
 class FormsConfig:
     """Who forms go back to, and whether a form shows the document its wording comes from."""
 
@@ -136,6 +144,7 @@ class Config:
     papers: PaperConfig = PaperConfig()
     smtp: SmtpConfig = SmtpConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    watch: WatchConfig = WatchConfig()
     forms: FormsConfig = FormsConfig()
     web: WebConfig = WebConfig()
 

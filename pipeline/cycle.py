@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -35,6 +37,7 @@ CHECKLIST_VALID_DAYS = 365  # a risk checklist is "current" for a year
 CHECKLIST_DUE_DAYS = 28
 SURVEY_DUE_DAYS = 28
 PERIOD_WHEN_NO_EARLIER_MEETING = timedelta(days=91)
+MAX_ATTEMPTS = 3  # a tick action that fails this many times is given up and shown in status
 
 
 @dataclass
@@ -75,57 +78,117 @@ class Cycle:
                          self.send_checklists, self.send_surveys, self.chase, self.write_papers):
                 try:
                     step(report)
-                except PipelineError as exc:
+                except Exception as exc:  # one failing step never stops the others
                     report.problems.append(f"{step.__name__.replace('_', ' ')}: {exc}")
-                    log.error("%s failed: %s", step.__name__, exc)
+                    log.error("%s failed: %s", step.__name__, exc,
+                              exc_info=not isinstance(exc, PipelineError))
         return report
+
+    def _attempt(self, key: str, what: str, report: TickReport, action: Callable[[], None]) -> None:
+        """Do one action; a failure is reported and counted, and after MAX_ATTEMPTS it is given
+        up (shown in `pipeline status`) instead of being tried at every tick for ever."""
+        if self.store.given_up(key):
+            return
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - one action never stops the others
+            attempts = self.store.action_failed(key, str(exc), self.now, limit=MAX_ATTEMPTS)
+            log.error("%s failed (attempt %d): %s", what, attempts, exc,
+                      exc_info=not isinstance(exc, PipelineError))
+            if attempts >= MAX_ATTEMPTS:
+                report.problems.append(f"Gave up on {what} after {attempts} tries: {exc}")
+            else:
+                report.problems.append(f"{what} failed (try {attempts} of {MAX_ATTEMPTS}): {exc}")
 
     # --- replies to members ------------------------------------------------------------------
 
     def reply_to_senders(self, report: TickReport) -> None:
-        """A receipt for each accepted return, what-to-fix for each rejected one; once each."""
+        """A receipt for each accepted return, what-to-fix for each rejected one; once each,
+        and only to an address the pipeline knows for that return."""
         rows = self.db.execute(
-            "SELECT i.* FROM intakes i LEFT JOIN replies r ON r.intake_id = i.id"
+            "SELECT i.*, p.flags AS parent_flags FROM intakes i"
+            " LEFT JOIN replies r ON r.intake_id = i.id"
+            " LEFT JOIN intakes p ON p.id = i.parent_intake_id"
             " WHERE r.intake_id IS NULL AND i.sender IS NOT NULL"
             " AND i.outcome IN ('accepted', 'rejected') ORDER BY i.id").fetchall()
         for row in rows:
-            message = self._reply_for(row)
-            where = self._send(message, report) if message is not None else "not needed"
-            if where is None:
-                continue  # not sent: tried again at the next tick
-            self.store.record_reply(row["id"], row["outcome"], where, self.now)
-            if message is not None:
-                report.add(f"Replied to {row['sender']} about {row['original_name']} ({row['outcome']})")
+            self._attempt(f"reply:{row['id']}", f"the reply to {row['sender']} about "
+                          f"{row['original_name']}", report, lambda row=row: self._reply(row, report))
 
-    def _send(self, message: EmailMessage, report: TickReport) -> str | None:
-        """Send one message; a refusal is reported and skipped, never blocking the others."""
+    def _reply(self, row: sqlite3.Row, report: TickReport) -> None:
+        refusal = self._why_not_answer(row)
+        if refusal is not None:
+            self.store.record_reply(row["id"], "not-answered", refusal, self.now)
+            report.add(f"Did not answer {row['sender']} about {row['original_name']}: {refusal}")
+            return
+        message = self._reply_for(row)
+        where = self._send(message, report, key=f"reply:{row['id']}") if message is not None \
+            else "not needed"
+        if where is None:
+            return  # not sent: tried again at the next tick (a bounded number of times)
+        self.store.record_reply(row["id"], row["outcome"], where, self.now)
+        if message is not None:
+            report.add(f"Replied to {row['sender']} about {row['original_name']} ({row['outcome']})")
+
+    def _why_not_answer(self, row: sqlite3.Row) -> str | None:
+        """Why the sender of this file must not be answered, or None when they may be."""
+        flags = ",".join(filter(None, (row["flags"], row["parent_flags"])))
+        failed = sorted({f.split(":", 1)[1].upper() for f in flags.split(",")
+                         if f.startswith("auth-failed:")})
+        if failed:
+            return (f"the receiving mail server says the message failed {'/'.join(failed)}, so "
+                    "it may not be from who it says")
+        partnership = None
+        if row["submission_id"] is not None:
+            found = self.db.execute("SELECT partnership FROM submissions WHERE id = ?",
+                                    (row["submission_id"],)).fetchone()
+            partnership = found["partnership"] if found else None
+        sender = (row["sender"] or "").strip().lower()
+        if sender in self.store.known_addresses(partnership):
+            return None
+        whose = f" for {partnership}" if partnership else ""
+        return f"{sender} is not an address the pipeline knows{whose} (the register's contacts, " \
+               "or where a form was sent)"
+
+    def _send(self, message: EmailMessage, report: TickReport, key: str | None = None) -> str | None:
+        """Send one message; a refusal is reported and skipped, never blocking the others (and
+        with `key`, counted: after MAX_ATTEMPTS refusals it is given up)."""
         try:
             return self.mailer.send(message)
         except SendError as exc:
+            if key is not None:
+                raise
             report.problems.append(str(exc))
             log.error("%s", exc)
             return None
 
-    def _reply_for(self, row: object) -> EmailMessage | None:
+    def _reply_for(self, row: sqlite3.Row) -> EmailMessage | None:
         smtp, authority = self.config.smtp, self.config.authority.name
-        if row["outcome"] == "rejected":  # type: ignore[index]
-            kept = Path(row["archived_path"]) if row["archived_path"] else None  # type: ignore[index]
-            original = (row["original_name"], kept.read_bytes()) if kept and kept.exists() else None  # type: ignore[index]
+        if row["outcome"] == "rejected":
             problems = self.db.execute("SELECT COUNT(*) FROM problems WHERE intake_id = ?",
-                                       (row["id"],)).fetchone()[0]  # type: ignore[index]
+                                       (row["id"],)).fetchone()[0]
             return messages.rejection_reply(
-                to=row["sender"], form_title=None, report=row["reason"] or "",  # type: ignore[index]
-                problem_count=problems, original=original, authority=authority,
+                to=row["sender"], form_title=None, report=row["reason"] or "",
+                problem_count=problems, original=self._own_form(row, problems), authority=authority,
                 sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
         if not self.config.schedule.send_receipts:
             return None
         submission = self.db.execute("SELECT form_id, partnership, late FROM submissions WHERE id = ?",
-                                     (row["submission_id"],)).fetchone()  # type: ignore[index]
+                                     (row["submission_id"],)).fetchone()
         title = self.library.get(submission["form_id"]).title
-        return messages.receipt(to=row["sender"], form_title=title,  # type: ignore[index]
+        return messages.receipt(to=row["sender"], form_title=title,
                                 partnership=submission["partnership"] or "",
                                 late=bool(submission["late"]), authority=authority,
                                 sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
+
+    @staticmethod
+    def _own_form(row: sqlite3.Row, problems: int) -> tuple[str, bytes] | None:
+        """The member's own form, to correct and send back: only a file that was read as one of
+        our forms (its answers were checked). Never the email, nor anything else it carried."""
+        kept = Path(row["archived_path"]) if row["archived_path"] else None
+        if not problems or kept is None or not kept.is_file() or kept.is_symlink():
+            return None
+        return row["original_name"], kept.read_bytes()
 
     # --- what came back ------------------------------------------------------------------------
 
@@ -153,8 +216,11 @@ class Cycle:
             person = Personalisation(partnership=partnership.name, member=partnership.representative,
                                      meeting_title=meeting.title, meeting_date=meeting.meeting_date,
                                      meeting_place=meeting.place)
-            self._send_form("monitoring", "monitoring", partnership, person,
-                            meeting.meeting_date + timedelta(days=days), report)
+            due = meeting.meeting_date + timedelta(days=days)
+            self._attempt(f"send:monitoring:{partnership.id}:{meeting.meeting_date}",
+                          f"sending the monitoring form to {partnership.name}", report,
+                          lambda p=partnership, who=person, d=due: self._send_form(
+                              "monitoring", "monitoring", p, who, d, report))
 
     def send_checklists(self, report: TickReport) -> None:
         """Each high-risk partnership without a current checklist gets one (once a year)."""
@@ -167,8 +233,11 @@ class Cycle:
             if expected.was_sent(self.db, partnership.id, "checklist", since=year_ago):
                 continue
             person = Personalisation(partnership=partnership.name, member=partnership.representative)
-            self._send_form("risk-checklist", "checklist", partnership, person,
-                            self.today + timedelta(days=CHECKLIST_DUE_DAYS), report)
+            self._attempt(f"send:checklist:{partnership.id}:{self.today.year}",
+                          f"sending the risk checklist to {partnership.name}", report,
+                          lambda p=partnership, who=person: self._send_form(
+                              "risk-checklist", "checklist", p, who,
+                              self.today + timedelta(days=CHECKLIST_DUE_DAYS), report))
 
     def _has_current_checklist(self, name: str, since: datetime) -> bool:
         found = self.db.execute(
@@ -188,8 +257,11 @@ class Cycle:
             if expected.was_sent(self.db, partnership.id, "survey", since=start_of_year):
                 continue
             person = Personalisation(partnership=partnership.name, member=contact)
-            self._send_form("stakeholder-survey", "survey", partnership, person,
-                            self.today + timedelta(days=SURVEY_DUE_DAYS), report, to=(contact, email))
+            self._attempt(f"send:survey:{partnership.id}:{self.today.year}",
+                          f"sending the survey to {partnership.name}", report,
+                          lambda p=partnership, who=person, to=(contact, email): self._send_form(
+                              "stakeholder-survey", "survey", p, who,
+                              self.today + timedelta(days=SURVEY_DUE_DAYS), report, to=to))
 
     def _send_form(self, form_id: str, purpose: str, partnership: register.Partnership,
                    person: Personalisation, due: date, report: TickReport,
@@ -207,7 +279,12 @@ class Cycle:
             attachment=(name, data), authority=self.config.authority.name,
             sender=self.config.smtp.sender, reply_to=self.config.smtp.reply_to or None,
             token=identity.token, now=self.now)
-        where = self._send(message, report)
+        if identity.token:  # recorded at issue, before it can come back
+            self.store.record_token(identity.token, form_id=form_id,
+                                    form_version=definition.version, partnership=partnership.name,
+                                    member=name_to, meeting_date=person.meeting_date,
+                                    sent_to=email_to, issued_by="scheduler", at=self.now)
+        where = self._send(message, report, key="send")
         if where is None:
             return
         with self.store.transaction():

@@ -17,7 +17,13 @@ from pipeline.errors import PipelineError
 from pipeline.generate import FORMATS, generate_form, write_new_file
 from pipeline.identity import Personalisation
 from pipeline.ingest import FileResult
-from pipeline.samples import PARTNERSHIPS, sample_committees, sample_register, sample_returns
+from pipeline.samples import (
+    PARTNERSHIPS,
+    record_sample_tokens,
+    sample_committees,
+    sample_register,
+    sample_returns,
+)
 from pipeline.service import run_tick, watch_inbox
 from pipeline.store import Store
 
@@ -78,7 +84,10 @@ def _tick(settings: Settings, library: FormLibrary, say: Say) -> None:
 def _returns(settings: Settings, library: FormLibrary, today: date, say: Say) -> None:
     say(f"4. A round of returns lands in {settings.inbox} and is ingested "
         "(as 'pipeline watch --oneshot' does)")
-    for sample in sample_returns(library, today):
+    samples = sample_returns(library, today)
+    with Store.open(settings.database) as store:
+        record_sample_tokens(store, datetime.now(UTC))
+    for sample in samples:
         write_new_file(settings.inbox, sample.name, sample.data)
     tally: dict[str, int] = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -65,6 +66,7 @@ def write_new_file(folder: Path, name: str, data: bytes, *, reuse_identical: boo
         existing = _identical(folder, name, data)
         if existing is not None:
             return existing
+    temp: str | None = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=folder, prefix=".writing-")
@@ -83,8 +85,16 @@ def write_new_file(folder: Path, name: str, data: bytes, *, reuse_identical: boo
             _sync_folder(folder)
             return target
     except OSError as exc:
+        _remove_partial(temp)  # a copy cut short (a full disk) is never left behind
         raise GenerationError(f"Could not write {name} into {folder}: {exc.strerror}.") from exc
+    _remove_partial(temp)
     raise GenerationError(f"Too many files called {name} in {folder}.")
+
+
+def _remove_partial(temp: str | None) -> None:
+    if temp is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
 
 
 def _identical(folder: Path, name: str, data: bytes) -> Path | None:

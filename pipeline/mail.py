@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import mimetypes
 import os
+import re
 import unicodedata
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -65,6 +66,11 @@ class Envelope:
     subject: str
     attachments: tuple[Attachment, ...]
     body_text: str
+    # When the receiving mail server (the topmost Received header) took the message; None
+    # when there is none. The sender's own Date (`sent_at`) is kept for information only.
+    received_at: datetime | None = None
+    # The checks the receiving server says the sender failed ("spf", "dkim", "dmarc").
+    failed_checks: tuple[str, ...] = ()
 
 
 def is_email(name: str) -> bool:
@@ -77,7 +83,7 @@ def read_email(data: bytes, name: str) -> Envelope:
 
     An Outlook file is recognised by its content (an OLE compound file), whatever its name.
     """
-    shown = _safe_name(name, "")
+    shown = safe_name(name, "")
     if not data.strip():
         raise UnreadableFile(f'The saved email "{shown}" is empty. {_SAVE_AGAIN}')
     found = _Found(shown)
@@ -121,7 +127,7 @@ class _Found:
                 f'The attachments on the email "{self.email_name}" add up to more than '
                 f"{MAX_TOTAL_BYTES // (1024 * 1024)} MB. Please send only the completed form."
             )
-        self.items.append(Attachment(_safe_name(raw_name, content_type), data, content_type))
+        self.items.append(Attachment(safe_name(raw_name, content_type), data, content_type))
 
 
 def _collect_attached_email(data: bytes, found: _Found, depth: int) -> None:
@@ -149,6 +155,8 @@ def _read_eml(data: bytes, shown: str, found: _Found) -> Envelope:
         subject=str(message.get("Subject", "")).strip(),
         attachments=tuple(found.items),
         body_text=_eml_body(message),
+        received_at=received_at(message),
+        failed_checks=failed_checks(message),
     )
 
 
@@ -237,6 +245,8 @@ def _read_msg(data: bytes, shown: str, found: _Found) -> Envelope:
             subject=(msg.subject or "").strip(),
             attachments=tuple(found.items),
             body_text=_tidy(msg.body or ""),
+            received_at=received_at(_msg_headers(msg)),
+            failed_checks=failed_checks(_msg_headers(msg)),
         )
 
 
@@ -284,6 +294,51 @@ def _is_msg_inline(attachment: object) -> bool:
     return image and bool(getattr(attachment, "contentId", None))
 
 
+def _msg_headers(msg: extract_msg.MSGFile) -> Message:
+    """The internet headers an Outlook file kept from the server, if any (else none)."""
+    header = getattr(msg, "header", None)
+    return header if isinstance(header, Message) else Message()
+
+
+# --- what the receiving server said ----------------------------------------------------------
+
+_FAILED = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*(fail|softfail|permerror)\b", re.IGNORECASE)
+
+
+def failed_checks(message: Message) -> tuple[str, ...]:
+    """The sender checks the receiving server's Authentication-Results header says failed."""
+    found: set[str] = set()
+    for value in message.get_all("Authentication-Results", []) or []:
+        found |= {match.group(1).lower() for match in _FAILED.finditer(str(value))}
+    return tuple(sorted(found))
+
+
+def received_at(message: Message) -> datetime | None:
+    """When the last mail server (ours: the topmost Received header) took the message."""
+    values = message.get_all("Received", []) or []
+    if not values:
+        return None
+    _, _, when = str(values[0]).rpartition(";")
+    try:
+        moment = parsedate_to_datetime(" ".join(when.split()))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return _aware(moment) if isinstance(moment, datetime) else None
+
+
+def peek_sender(data: bytes) -> str | None:
+    """The From address of a saved email that could not be read whole (too many attachments,
+    damage further on): read from its headers only. None when there is none."""
+    try:
+        if data.startswith(OLE_SIGNATURE):
+            with closing(extract_msg.openMsg(io.BytesIO(data))) as msg:
+                return _msg_sender(msg)[1]
+        headers = BytesParser(policy=policy.default).parsebytes(data[:65536], headersonly=True)
+        return _eml_sender(headers)[1]  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - a damaged email simply has no sender we can trust
+        return None
+
+
 # --- shared ----------------------------------------------------------------------------------
 
 
@@ -305,7 +360,7 @@ def _guess_type(name: str | None) -> str:
     return (mimetypes.guess_type(name)[0] if name else None) or "application/octet-stream"
 
 
-def _safe_name(raw: str | None, content_type: str) -> str:
+def safe_name(raw: str | None, content_type: str) -> str:
     """The last path component, without control characters, at most MAX_NAME_LENGTH long."""
     name = unicodedata.normalize("NFC", raw or "").replace("\\", "/").rsplit("/", 1)[-1]
     # Category C: control, format (e.g. the right-to-left override that disguises ".exe"),

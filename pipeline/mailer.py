@@ -12,6 +12,7 @@ import re
 import smtplib
 import socket
 import ssl
+import unicodedata
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
@@ -34,6 +35,15 @@ class Mailer(Protocol):
     def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc_info: object) -> None: ...
+
+
+def header_text(value: object, *, limit: int = 900) -> str:
+    """`value` made safe for an email header: line breaks and other control characters become
+    spaces (a name typed with a line break can never add a header or stop a message being
+    composed), runs of spaces are closed up, and very long values are cut short."""
+    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in str(value))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 def mailer_for(config: SmtpConfig, *, dry_run: bool, outbox: Path) -> Mailer:

@@ -13,6 +13,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
+from pipeline.mailer import header_text
+
 TOKEN_HEADER = "X-Pipeline-Token"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -154,17 +156,19 @@ def paper_notice(*, to: str, committee: str, meeting_date: date, deadline: date,
 
 def _compose(*, to: str, subject: str, body: str, sender: str, reply_to: str | None,
              now: datetime | None, in_reply_to: str | None = None) -> EmailMessage:
+    # Every value is cleaned at the mail boundary (header_text): a line break typed in a
+    # partnership's name or a file name can never break the message.
     message = EmailMessage(policy=policy.SMTP)
-    message["From"] = sender
-    message["To"] = to
+    message["From"] = header_text(sender)
+    message["To"] = header_text(to)
     if reply_to:
-        message["Reply-To"] = reply_to
-    message["Subject"] = subject
+        message["Reply-To"] = header_text(reply_to)
+    message["Subject"] = header_text(subject)
     message["Date"] = format_datetime(_aware(now))
-    message["Message-ID"] = make_msgid(domain=_domain(sender))
+    message["Message-ID"] = make_msgid(domain=header_text(_domain(sender)))
     if in_reply_to:
-        message["In-Reply-To"] = in_reply_to
-        message["References"] = in_reply_to
+        message["In-Reply-To"] = header_text(in_reply_to)
+        message["References"] = header_text(in_reply_to)
     # Quoted-printable keeps the message 7-bit clean for any server, dashes and all.
     message.set_content(body + "\n", cte="quoted-printable")
     return message
@@ -172,6 +176,7 @@ def _compose(*, to: str, subject: str, body: str, sender: str, reply_to: str | N
 
 def _attach(message: EmailMessage, attachment: tuple[str, bytes]) -> EmailMessage:
     name, data = attachment
+    name = header_text(name, limit=150)
     content_type = _CONTENT_TYPES.get(Path(name).suffix.lower()) or \
         mimetypes.guess_type(name)[0] or "application/octet-stream"
     maintype, _, subtype = content_type.partition("/")
@@ -188,7 +193,7 @@ def _aware(now: datetime | None) -> datetime:
 
 def _with_token(message: EmailMessage, token: str | None) -> EmailMessage:
     if token:
-        message[TOKEN_HEADER] = token
+        message[TOKEN_HEADER] = header_text(token)
     return message
 
 

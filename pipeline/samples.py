@@ -15,6 +15,7 @@ from pipeline.definitions import FormLibrary
 from pipeline.docx_form import fill_docx_form
 from pipeline.generate import form_bytes
 from pipeline.identity import Personalisation
+from pipeline.store import Store
 
 PARTNERSHIPS = (
     ("Hull Community Safety Partnership", "Cllr Jane Smith", "jane.smith@example.gov.uk"),
@@ -107,8 +108,24 @@ def _filled(library: FormLibrary, form_id: str, values: dict[str, object], partn
             member: str, meeting: date | None) -> bytes:
     definition = library.get(form_id)
     person = Personalisation(partnership=partnership, member=member, meeting_date=meeting)
-    blank, _ = form_bytes(definition, "docx", person)
+    blank, identity = form_bytes(definition, "docx", person)
+    if identity.token:
+        ISSUED[identity.token] = (form_id, definition.version, person)
     return fill_docx_form(blank, definition, values)
+
+
+# The personal copies the sample returns were made from, as if the pipeline had sent them.
+ISSUED: dict[str, tuple[str, int, Personalisation]] = {}
+
+
+def record_sample_tokens(store: Store, at: datetime) -> None:
+    """Record the sample returns' copies as issued (as `pipeline generate` would have), so the
+    demo's returns are trusted like ones the scheduler sent."""
+    for token, (form_id, version, person) in ISSUED.items():
+        store.record_token(token, form_id=form_id, form_version=version,
+                           partnership=person.partnership, member=person.member,
+                           meeting_date=person.meeting_date, sent_to=None,
+                           issued_by="demo", at=at)
 
 
 def _monitoring_values(rng: random.Random, partnership: str, member: str, meeting: date,

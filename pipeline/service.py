@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from pipeline.config import Settings
 from pipeline.cycle import TickReport
 from pipeline.definitions import FormDefinition, FormLibrary
 from pipeline.errors import PipelineError, RejectedFile
-from pipeline.ingest import FileResult, Ingest, Outcome, iter_inbox
+from pipeline.ingest import Clock, FileResult, Ingest, Outcome, iter_inbox
 from pipeline.store import Record, Store
 from pipeline.watcher import InboxLock, InboxWatcher
 
@@ -22,23 +23,26 @@ Report = Callable[[FileResult], None]
 
 
 @contextmanager
-def opened(settings: Settings, library: FormLibrary) -> Iterator[Ingest]:
+def opened(settings: Settings, library: FormLibrary, *,
+           clock: Clock | None = None) -> Iterator[Ingest]:
     """An `Ingest` on the home's database, closed afterwards."""
     settings.ensure_folders()
     with Store.open(settings.database) as store:
-        yield Ingest(settings, library, store)
+        yield Ingest(settings, library, store, clock=clock)
 
 
 def ingest_files(settings: Settings, library: FormLibrary, paths: Iterable[Path],
-                 report: Report) -> list[FileResult]:
+                 report: Report, *, clock: Clock | None = None) -> list[FileResult]:
     """Ingest each path (the same steps as the watcher); every file gets a result."""
     results: list[FileResult] = []
-    with opened(settings, library) as ingest:
+    with opened(settings, library, clock=clock) as ingest:
         for path in paths:
             try:
                 found = ingest.ingest_path(path)
-            except RejectedFile as exc:  # could not even be taken (missing file)
-                found = [FileResult(str(path), Outcome.REJECTED, message=exc.reason)]
+            except RejectedFile as exc:  # could not even be taken (missing file, a link)
+                found = [FileResult(str(path), Outcome.REFUSED, message=exc.reason)]
+            except PipelineError as exc:  # the pipeline could not finish it: it is kept
+                found = [FileResult(str(path), Outcome.NOT_DONE, message=str(exc))]
             for result in found:
                 report(result)
             results += found
@@ -47,20 +51,56 @@ def ingest_files(settings: Settings, library: FormLibrary, paths: Iterable[Path]
 
 def watch_inbox(settings: Settings, library: FormLibrary, *, stop: threading.Event,
                 report: Report, polling: bool = False, oneshot: bool = False,
-                rescan_seconds: float = 30.0, stable_seconds: float | None = None) -> int:
-    """Take every file in the inbox now, and (unless `oneshot`) every file that arrives."""
-    with InboxLock(settings.home), opened(settings, library) as ingest:
-        for result in ingest.recover():
-            report(result)
+                rescan_seconds: float = 30.0, stable_seconds: float | None = None,
+                clock: Clock | None = None) -> WatchSummary:
+    """Take every file in the inbox now, and (unless `oneshot`) every file that arrives.
 
-        def handle(path: Path) -> None:
-            for result in ingest.ingest_path(path):
+    Files that met a busy database or a full disk wait in `.processing` and are tried again
+    at every look through the inbox; with `oneshot`, what is still not done is counted.
+    """
+    from pipeline.config import load_config
+
+    if stable_seconds is None:
+        quiet = load_config(settings).watch
+        stable_seconds = quiet.polling_quiet_seconds if polling else quiet.quiet_seconds
+    summary = WatchSummary()
+    with InboxLock(settings.home), opened(settings, library, clock=clock) as ingest:
+
+        def retry() -> None:
+            for result in ingest.recover():
                 report(result)
 
+        def handle(path: Path) -> None:
+            try:
+                found = ingest.ingest_path(path)
+            except PipelineError as exc:
+                summary.failed.append(f"{path.name}: {exc}")
+                raise
+            for result in found:
+                report(result)
+
+        retry()
         # The watcher logs a handler's failure (with its traceback) and leaves the file in place.
-        watcher = InboxWatcher(settings.inbox, handle, polling=polling,
+        watcher = InboxWatcher(settings.inbox, handle, polling=polling, retry=retry,
                                rescan_seconds=rescan_seconds, stable_seconds=stable_seconds)
-        return watcher.run(stop, oneshot=oneshot)
+        summary.taken = watcher.run(stop, oneshot=oneshot)
+        if oneshot:
+            retry()
+        summary.waiting = ingest.waiting()
+    return summary
+
+
+@dataclass
+class WatchSummary:
+    """What a watch did: files taken, failures met, and files still not done at the end."""
+
+    taken: int = 0
+    failed: list[str] = field(default_factory=list)
+    waiting: int = 0
+
+    @property
+    def all_done(self) -> bool:
+        return self.waiting == 0
 
 
 def records(settings: Settings, form_id: str) -> list[Record]:
@@ -130,19 +170,38 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
 
     settings.ensure_folders()
     waiting = sum(1 for _ in iter_inbox(settings.inbox))
+    processing = settings.inbox / ".processing"
+    in_hand = sum(1 for p in processing.iterdir() if not p.name.startswith(".")) \
+        if processing.is_dir() else 0
     with Store.open(settings.database) as store:
         counts = store.counts()
         rows = expected.status(store.connection(), today)
         upcoming = committees.meetings(store, from_date=today)[:5]
+        trust = _trust_status(store)
         on_register = bool(register.partnerships(store))
         unmatched = store.unmatched() if on_register else []
     return {
-        "inbox": {"waiting": waiting, **{k: counts.get(k, 0) for k in
-                                         ("accepted", "rejected", "duplicate", "current", "superseded")}},
+        "inbox": {"waiting": waiting + in_hand, "being_retried": in_hand,
+                  **{k: counts.get(k, 0) for k in
+                     ("accepted", "rejected", "duplicate", "current", "superseded")}},
+        **trust,
         "expected": [row.to_json() for row in rows],
         "meetings": [m.to_json() for m in upcoming],
         "not_matched": [{"submission_id": u.submission_id, "form": u.form_id, "partnership": u.partnership,
                          "received": u.received_at} for u in unmatched],
+    }
+
+
+def _trust_status(store: Store) -> dict[str, object]:
+    """What the clerk must look at by hand: returns held, files set aside, senders not
+    answered, and tick actions given up after failing again and again."""
+    return {
+        "held": [{"intake": i, "file": name, "why": why} for i, name, why in store.held()],
+        "quarantine": [{"file": q.original_name, "kept_at": q.kept_at, "why": q.reason}
+                       for q in store.quarantined()],
+        "not_answered": [{"sender": who, "file": name, "why": why}
+                         for who, name, why in store.unanswered_senders()],
+        "given_up": [{"action": a, "attempts": n, "error": e} for a, n, e in store.actions_given_up()],
     }
 
 

@@ -231,7 +231,53 @@ MIGRATIONS: list[str] = [
       FROM submissions s;
     """,
     """
-    -- 5: the web console: its users, their sessions, failed sign-ins, rejections dealt with;
+    -- 5: the trust boundary: every token issued, each stored file's bytes once, returns held
+    -- for the clerk, files set aside, tick actions that keep failing, and per-file flags
+    CREATE TABLE issued_tokens (
+        token        TEXT PRIMARY KEY,
+        form_id      TEXT NOT NULL,
+        form_version INTEGER,
+        partnership  TEXT,
+        member       TEXT,
+        meeting_date TEXT,
+        sent_to      TEXT,
+        issued_by    TEXT NOT NULL,
+        issued_at    TEXT NOT NULL
+    );
+    INSERT OR IGNORE INTO issued_tokens (token, form_id, form_version, partnership, member,
+        meeting_date, sent_to, issued_by, issued_at)
+        SELECT s.token, s.form_id, s.form_version, p.name, s.recipient_name, s.meeting_date,
+               s.recipient_email, 'scheduler', s.sent_at
+        FROM sent_forms s LEFT JOIN partnerships p ON p.id = s.partnership_id;
+    CREATE TABLE stored_files (
+        sha256        TEXT PRIMARY KEY,
+        submission_id INTEGER NOT NULL REFERENCES submissions (id)
+    );
+    INSERT OR IGNORE INTO stored_files (sha256, submission_id)
+        SELECT sha256, MIN(id) FROM submissions GROUP BY sha256;
+    CREATE TABLE holds (
+        intake_id INTEGER PRIMARY KEY REFERENCES intakes (id),
+        reason    TEXT NOT NULL,
+        at        TEXT NOT NULL
+    );
+    CREATE TABLE quarantine (
+        id            INTEGER PRIMARY KEY,
+        original_name TEXT NOT NULL,
+        kept_at       TEXT,
+        reason        TEXT NOT NULL,
+        at            TEXT NOT NULL
+    );
+    CREATE TABLE action_failures (
+        action     TEXT PRIMARY KEY,
+        attempts   INTEGER NOT NULL,
+        last_error TEXT,
+        given_up   INTEGER NOT NULL DEFAULT 0,
+        at         TEXT NOT NULL
+    );
+    ALTER TABLE intakes ADD COLUMN flags TEXT;
+    """,
+    """
+    -- 6: the web console: its users, their sessions, failed sign-ins, rejections dealt with;
     -- and who did what, for the event log
     CREATE TABLE users (
         id                  INTEGER PRIMARY KEY,
@@ -275,6 +321,38 @@ class IntakeOutcome(StrEnum):
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
     CONTAINER = "container"  # an email whose attachments are intakes of their own
+
+
+class AlreadyStored(Exception):  # noqa: N818 (a signal, not a failure)
+    """These exact bytes are already a stored return (found inside the storing transaction)."""
+
+    def __init__(self, submission_id: int) -> None:
+        super().__init__(f"already stored as submission {submission_id}")
+        self.submission_id = submission_id
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A personal copy the pipeline made: who it was for, and (when emailed) where it went."""
+
+    token: str
+    form_id: str
+    form_version: int | None
+    partnership: str | None
+    member: str | None
+    meeting_date: str | None
+    sent_to: str | None
+    issued_by: str
+    issued_at: str
+
+
+@dataclass(frozen=True)
+class QuarantinedFile:
+    id: int
+    original_name: str
+    kept_at: str | None
+    reason: str
+    at: str
 
 
 class SubmissionStatus(StrEnum):
@@ -348,6 +426,7 @@ class IntakeRow:
     report_path: str | None
     submission_id: int | None
     duplicate_of: int | None
+    flags: str | None = None
     problems: tuple[Problem, ...] = ()
 
     @property
@@ -651,6 +730,12 @@ class Store:
         """
         answers = _encode_values(new.values)
         with self._writing(f"store a return of form {new.form_id}") as db:
+            # The duplicate check is inside the write lock, backed by stored_files' key: any
+            # number of simultaneous ingests of one file store it once.
+            earlier = db.execute("SELECT submission_id FROM stored_files WHERE sha256 = ?",
+                                 (new.sha256,)).fetchone()
+            if earlier is not None:
+                raise AlreadyStored(int(earlier[0]))
             current = db.execute(
                 "SELECT id, received_at FROM submissions"
                 " WHERE form_id=? AND record_key=? AND status='current'",
@@ -663,6 +748,8 @@ class Store:
             submission_id = _insert_submission(db, new, intake_id, status)
             if newer:
                 db.execute("UPDATE submissions SET superseded_by=? WHERE id=?", (newer[0], submission_id))
+            db.execute("INSERT INTO stored_files (sha256, submission_id) VALUES (?, ?)",
+                       (new.sha256, submission_id))
             db.executemany(
                 "INSERT INTO answers (submission_id, field_id, row_index, column_id, item, value)"
                 " VALUES (?,?,?,?,?,?)",
@@ -673,6 +760,98 @@ class Store:
                 [(submission_id, old) for old in superseded],
             )
         return submission_id, superseded
+
+    # --- the trust boundary: tokens, holds, quarantine, failing actions --------------------------
+
+    def record_token(self, token: str, *, form_id: str, form_version: int | None,
+                     partnership: str | None, member: str | None, meeting_date: date | None,
+                     sent_to: str | None, issued_by: str, at: datetime) -> None:
+        """Remember a personal copy's token when it is made (kept if it was recorded before)."""
+        with self._writing("record a personal copy of a form") as db:
+            db.execute(
+                "INSERT INTO issued_tokens (token, form_id, form_version, partnership, member,"
+                " meeting_date, sent_to, issued_by, issued_at) VALUES (?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (token) DO UPDATE SET sent_to = COALESCE(excluded.sent_to, sent_to)",
+                (token, form_id, form_version, partnership, member,
+                 meeting_date.isoformat() if meeting_date else None, sent_to, issued_by,
+                 utc_text(at)))
+
+    def issued_token(self, token: str) -> IssuedToken | None:
+        with self._guard("look up a form's reference"):
+            row = self._db.execute("SELECT * FROM issued_tokens WHERE token = ?", (token,)).fetchone()
+        return None if row is None else IssuedToken(**dict(row))
+
+    def known_addresses(self, partnership: str | None = None) -> set[str]:
+        """Addresses the pipeline has reason to write to: the register's representatives and
+        leads, and wherever it sent a personal copy (for one partnership, or for any)."""
+        where, args = ("WHERE name = ? COLLATE NOCASE", (partnership,)) if partnership else ("", ())
+        with self._reading("read the register's addresses") as db:
+            rows = db.execute("SELECT representative_email, lead_officer_email FROM partnerships "
+                              + where, args).fetchall()
+            where = "WHERE partnership = ? COLLATE NOCASE" if partnership else ""
+            sent = db.execute(f"SELECT sent_to FROM issued_tokens {where}", args).fetchall()
+        found = {value for row in rows for value in row} | {row[0] for row in sent}
+        return {value.strip().lower() for value in found if value and "@" in value}
+
+    def hold(self, intake_id: int, reason: str, at: datetime) -> None:
+        with self._writing("hold a return for the clerk") as db:
+            db.execute("INSERT OR REPLACE INTO holds (intake_id, reason, at) VALUES (?, ?, ?)",
+                       (intake_id, reason, utc_text(at)))
+
+    def held(self) -> list[tuple[int, str, str]]:
+        """Returns held for the clerk: (intake id, file name, why)."""
+        with self._guard("read the returns held for the clerk"):
+            rows = self._db.execute("SELECT h.intake_id, i.original_name, h.reason FROM holds h"
+                                    " JOIN intakes i ON i.id = h.intake_id ORDER BY h.at").fetchall()
+        return [(int(r[0]), r[1], r[2]) for r in rows]
+
+    def quarantine(self, original_name: str, kept_at: str | None, reason: str, at: datetime) -> None:
+        with self._writing("note a file set aside") as db:
+            db.execute("INSERT INTO quarantine (original_name, kept_at, reason, at) VALUES (?,?,?,?)",
+                       (original_name, kept_at, reason, utc_text(at)))
+
+    def quarantined(self) -> list[QuarantinedFile]:
+        with self._guard("read the files set aside"):
+            rows = self._db.execute("SELECT * FROM quarantine ORDER BY id").fetchall()
+        return [QuarantinedFile(**dict(row)) for row in rows]
+
+    def set_flags(self, intake_id: int, flags: Iterable[str]) -> None:
+        text = ",".join(sorted(set(flags))) or None
+        with self._writing("note what was odd about a file") as db:
+            db.execute("UPDATE intakes SET flags = ? WHERE id = ?", (text, intake_id))
+
+    def action_failed(self, action: str, error: str, at: datetime, *, limit: int) -> int:
+        """Count one more failure of a tick action; at `limit`, it is given up. Returns the count."""
+        with self._writing("note an action that failed") as db:
+            db.execute(
+                "INSERT INTO action_failures (action, attempts, last_error, at) VALUES (?, 1, ?, ?)"
+                " ON CONFLICT (action) DO UPDATE SET attempts = attempts + 1,"
+                " last_error = excluded.last_error, at = excluded.at", (action, error, utc_text(at)))
+            attempts = int(db.execute("SELECT attempts FROM action_failures WHERE action = ?",
+                                      (action,)).fetchone()[0])
+            if attempts >= limit:
+                db.execute("UPDATE action_failures SET given_up = 1 WHERE action = ?", (action,))
+        return attempts
+
+    def given_up(self, action: str) -> bool:
+        with self._guard("read the actions given up"):
+            row = self._db.execute("SELECT given_up FROM action_failures WHERE action = ?",
+                                   (action,)).fetchone()
+        return bool(row and row[0])
+
+    def actions_given_up(self) -> list[tuple[str, int, str]]:
+        with self._guard("read the actions given up"):
+            rows = self._db.execute("SELECT action, attempts, last_error FROM action_failures"
+                                    " WHERE given_up = 1 ORDER BY at").fetchall()
+        return [(r[0], int(r[1]), r[2] or "") for r in rows]
+
+    def unanswered_senders(self) -> list[tuple[str, str, str]]:
+        """Files whose sender the pipeline did not answer: (sender, file name, why)."""
+        with self._guard("read the senders not answered"):
+            rows = self._db.execute(
+                "SELECT i.sender, i.original_name, r.detail FROM replies r JOIN intakes i"
+                " ON i.id = r.intake_id WHERE r.kind = 'not-answered' ORDER BY i.id").fetchall()
+        return [(r[0] or "", r[1], r[2] or "") for r in rows]
 
     def records(self, form_id: str, *, status: SubmissionStatus | str = "current") -> list[Record]:
         """Every submission of `form_id` with `status`, oldest received first, with values."""
@@ -751,6 +930,15 @@ class Store:
                 " WHERE s.status = 'current' AND m.partnership_id IS NULL ORDER BY s.received_at, s.id"
             ).fetchall()
         return [UnmatchedReturn(r["id"], r["form_id"], r["partnership"], r["received_at"]) for r in rows]
+
+    def not_matched(self, submission_id: int) -> bool:
+        """True when the register has partnerships and the return is from none of them."""
+        with self._guard(f"match return {submission_id} to the register"):
+            row = self._db.execute(
+                "SELECT EXISTS (SELECT 1 FROM partnerships) AND m.partnership_id IS NULL"
+                " FROM submission_partnerships m WHERE m.submission_id = ?", (submission_id,)
+            ).fetchone()
+        return bool(row and row[0])
 
     def match(self, submission_id: int, partnership_id: int) -> None:
         """Record that the return `submission_id` is from the register's `partnership_id`."""

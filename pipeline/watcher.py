@@ -159,7 +159,17 @@ class StabilityTracker:
         now = self._clock() if now is None else now
         with self._lock:
             paths = list(self._candidates)
-        return [path for path in paths if self._observe(path, now)]
+        quiet = [path for path in paths if self._observe(path, now)]
+        writing = files_open_for_writing() if quiet else set()
+        due = []
+        for path in quiet:
+            if os.path.realpath(path) in writing:  # a copy paused half-way: not ours yet
+                self._restart(path, now)
+                continue
+            with self._lock:
+                if self._candidates.pop(path, None) is not None:
+                    due.append(path)
+        return due
 
     def _observe(self, path: Path, now: float) -> bool:
         try:
@@ -184,15 +194,43 @@ class StabilityTracker:
                 candidate.seen, candidate.since, candidate.observations = seen, now, 1
                 return False
             candidate.observations += 1
-            if now - candidate.since < self.stable_seconds:
-                return False
-            del self._candidates[path]
-            return True
+            return now - candidate.since >= self.stable_seconds
 
     def _restart(self, path: Path, now: float) -> None:
         with self._lock:
             if path in self._candidates:
                 self._candidates[path] = _Candidate(None, now, 0)
+
+
+def open_for_writing(path: Path) -> bool:
+    """True when a process this account can see has `path` open for writing."""
+    return os.path.realpath(path) in files_open_for_writing()
+
+
+def files_open_for_writing() -> set[str]:
+    """Every file some process this account can see has open for writing (Linux /proc; empty
+    elsewhere, or where nothing can be seen: then the quiet period alone decides)."""
+    proc, found = Path("/proc"), set()
+    try:
+        pids = [entry for entry in os.listdir(proc) if entry.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        try:
+            fds = os.listdir(proc / pid / "fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(proc / pid / "fd" / fd)
+                if not target.startswith("/"):
+                    continue  # pipes, sockets
+                flags = (proc / pid / "fdinfo" / fd).read_text().split("flags:", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if int(flags, 8) & (os.O_WRONLY | os.O_RDWR):
+                found.add(target)
+    return found
 
 
 # --- one watcher per home ----------------------------------------------------------------------
@@ -315,6 +353,7 @@ class InboxWatcher:
         rescan_seconds: float = 30.0,
         poll_interval: float = 1.0,
         on_error: Callable[[Path, BaseException], None] | None = None,
+        retry: Callable[[], None] | None = None,
     ) -> None:
         self.inbox = Path(os.path.abspath(inbox))
         self.polling = polling
@@ -325,6 +364,7 @@ class InboxWatcher:
         self.poll_interval = poll_interval
         self._handle = handle
         self._on_error = on_error
+        self._retry = retry
         self._handled: dict[Path, FileSignature] = {}
         self._handed_over = 0
         self._tick = min(0.25, stable_seconds / 4) or 0.05
@@ -395,13 +435,23 @@ class InboxWatcher:
             self.tracker.note(path)
 
     def _scan(self) -> None:
-        """Look through the whole inbox, oldest first, in case an event was missed."""
+        """Look through the whole inbox, oldest first, in case an event was missed (and try
+        again the files that met a busy database or a full disk)."""
+        self._try_again()
         files = self._inbox_files()
         self._forget_gone()
         for path, seen in files:
             if self._handled.get(path) != seen:
                 self.tracker.note(path)
         logger.debug("Looked through %s: %d file(s) there", self.inbox, len(files))
+
+    def _try_again(self) -> None:
+        if self._retry is None:
+            return
+        try:
+            self._retry()
+        except Exception:
+            logger.exception("Trying again the files not yet done failed; will try later")
 
     def _inbox_files(self) -> list[tuple[Path, FileSignature]]:
         try:

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -27,6 +28,7 @@ from pipeline.cli import main
 from pipeline.config import Settings, settings_for
 from pipeline.definitions import FormDefinition, FormLibrary
 from pipeline.docx_form import input_slots
+from pipeline.errors import StoreError
 from pipeline.generate import form_bytes
 from pipeline.identity import Personalisation
 from pipeline.ingest import Ingest
@@ -38,6 +40,7 @@ from tests.msgwriter import MsgAttachment, MsgMessage, build_msg
 LIBRARY = FormLibrary.load()
 MONITORING = LIBRARY.get("monitoring")
 MEETING = date(2026, 3, 14)
+LONDON = ZoneInfo("Europe/London")
 ON_TIME = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)  # two days after the meeting
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BUILTIN_FORMS = Path(__file__).resolve().parent.parent / "pipeline" / "forms"
@@ -84,8 +87,29 @@ needs_soffice = pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffi
 
 def blank_form(person: Personalisation = HULL, definition: FormDefinition = MONITORING,
                fmt: str = "docx") -> bytes:
-    """A personalised form as the clerk sends it out."""
-    return form_bytes(definition, fmt, person)[0]
+    """A personalised form as the clerk sends it out (its token noted as issued, see `issue`)."""
+    data, identity = form_bytes(definition, fmt, person)
+    if identity.token:
+        ISSUED[identity.token] = (definition, person)
+    return data
+
+
+ISSUED: dict[str, tuple[FormDefinition, Personalisation]] = {}
+
+
+def issue(settings: Settings) -> None:
+    """Record every personal copy made so far in the home's database, as `pipeline generate`
+    and the scheduler do when they make one (a token never recorded is refused)."""
+    try:
+        store = Store.open(settings.database)
+    except StoreError:
+        return  # a test of a broken database: nothing to record
+    with store:
+        for token, (definition, person) in ISSUED.items():
+            store.record_token(token, form_id=definition.id, form_version=definition.version,
+                               partnership=person.partnership, member=person.member,
+                               meeting_date=person.meeting_date, sent_to=None,
+                               issued_by="test", at=ON_TIME)
 
 
 def word_return(person: Personalisation = HULL, answers: dict[str, object] | None = None,
@@ -101,6 +125,12 @@ def place(folder: Path, name: str, data: bytes, received: datetime = ON_TIME) ->
     path.write_bytes(data)
     os.utime(path, (received.timestamp(), received.timestamp()))
     return path
+
+
+def arrived(paths: tuple[Path, ...] | list[Path]) -> str:
+    """When the last of `paths` was placed (see `place`), as `--now` takes it (London time)."""
+    latest = max((p.stat().st_mtime for p in paths if p.exists()), default=ON_TIME.timestamp())
+    return datetime.fromtimestamp(latest, UTC).astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
 
 
 def sha256(data: bytes) -> str:
@@ -175,13 +205,17 @@ class Home:
     def cli(self, *args: str) -> tuple[int, str]:
         """Run `pipeline ARGS --home HOME`; returns the exit status and what it printed."""
         self.capsys.readouterr()
+        if args and args[0] in ("ingest", "watch"):
+            issue(self.settings)
         status = main([*args, "--home", str(self.path)])
         printed = self.capsys.readouterr()
         self.errors = printed.err
         return status, printed.out
 
     def ingest(self, *paths: Path) -> list[dict]:
-        status, out = self.cli("ingest", *map(str, paths), "--json")
+        """`pipeline ingest PATHS --json`, run at the moment the last of them arrived (arrival
+        is the pipeline's own clock, never the file's time)."""
+        status, out = self.cli("ingest", *map(str, paths), "--json", "--now", arrived(paths))
         assert status == 0, out
         return [json.loads(line) for line in out.splitlines()]
 
@@ -597,6 +631,7 @@ def test_a_second_run_in_the_same_second_never_mistakes_a_new_file_for_a_finishe
     corrected = word_return(answers={**ANSWERS, "meeting_length": "3 hours"})
     results = []
     for data in (word_return(), corrected):
+        issue(home.settings)
         dropped = place(home.settings.inbox, "monitoring.docx", data)
         with Store.open(home.settings.database) as store:
             results += Ingest(home.settings, LIBRARY, store, clock=at_noon).ingest_path(dropped)

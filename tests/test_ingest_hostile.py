@@ -20,7 +20,16 @@ from lxml import etree
 from pypdf import PdfWriter
 
 from pipeline.config import settings_for
-from tests.test_ingest import ANSWERS, Home, blank_form, docx_parts, place, word_return, zipped
+from tests.test_ingest import (
+    ANSWERS,
+    Home,
+    blank_form,
+    docx_parts,
+    issue,
+    place,
+    word_return,
+    zipped,
+)
 
 PIPELINE = Path(sys.executable).with_name("pipeline")
 PASSWD_LINE = Path("/etc/passwd").read_text().splitlines()[0] if Path("/etc/passwd").exists() else ""
@@ -246,6 +255,7 @@ def test_the_watcher_rejects_every_bad_file_and_takes_the_good_ones(home: Home) 
     for number, (_, name, make, _) in enumerate(BAD_FILES):
         place(inbox, f"{number:02d}-{name}", make())
     place(inbox, "good.docx", word_return())
+    issue(home.settings)
     done = subprocess.run([str(PIPELINE), "watch", "--oneshot", "--home", str(home.path)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr

@@ -150,3 +150,33 @@ class TestReturnsNotOnTheRegister:
         assert prevent == ["Hull PREVENT Partnership Group", "0", "1", "1", "0", "0", ""]
         assert run(home, "status") == 0
         assert "not on the register" not in capsys.readouterr().out
+
+
+def test_a_return_from_a_name_not_on_the_register_is_accepted_as_not_matched(home: Settings) -> None:
+    from pipeline.generate import form_bytes
+    from pipeline.ingest import Ingest
+    from tests.filling import fill_docx
+    from tests.test_papers import LIBRARY
+
+    person, answers = monitoring_answers("Hull Prevent group", date(2026, 11, 20), "wholly_relevant",
+                                         "high_value")
+    blank, identity = form_bytes(LIBRARY.get("monitoring"), "docx", person)
+    path = home.home / "return.docx"
+    path.write_bytes(fill_docx(blank, answers))
+    with Store.open(home.database) as store:
+        store.record_token(identity.token, form_id="monitoring", form_version=identity.version,
+                           partnership=person.partnership, member=person.member,
+                           meeting_date=person.meeting_date, sent_to=None,
+                           issued_by="pipeline generate", at=datetime(2026, 11, 1, tzinfo=UTC))
+        [result] = Ingest(home, LIBRARY, store).ingest_path(path)
+    assert result.outcome.value == "accepted"
+    assert '"Hull Prevent group" is not on the partnership register' in result.message
+    assert f"pipeline match {result.submission_id}" in result.message
+
+
+def test_a_paper_without_a_meeting_still_names_a_committee_on_the_calendar(home: Settings, capsys) -> None:
+    assert run(home, "paper", "survey-results", "--committee", "Comunities and Partnerships Committee") == 2
+    assert f'Did you mean "{COMMUNITIES}"?' in capsys.readouterr().err
+    assert run(home, "paper", "survey-results", "--committee", COMMUNITIES.lower()) == 0
+    docx = Path(capsys.readouterr().out.splitlines()[0])
+    assert f"To:\t{COMMUNITIES}" in text_of(docx)

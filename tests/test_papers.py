@@ -70,13 +70,20 @@ def ingest(
     received: datetime,
 ) -> None:
     """Generate the form, fill it as Word saves it, leave it as arriving at `received`, ingest it."""
-    blank, _ = form_bytes(LIBRARY.get(form_id), "docx", person)
+    definition = LIBRARY.get(form_id)
+    blank, identity = form_bytes(definition, "docx", person)
+    if identity.token:  # recorded as issued, as `pipeline generate` and the scheduler do
+        store.record_token(identity.token, form_id=form_id, form_version=definition.version,
+                           partnership=person.partnership, member=person.member,
+                           meeting_date=person.meeting_date, sent_to=None, issued_by="test",
+                           at=received)
     folder = settings.home / "returned"
     folder.mkdir(exist_ok=True)
     path = folder / f"{form_id}-{len(list(folder.iterdir()))}.docx"
     path.write_bytes(fill_docx(blank, answers))
     os.utime(path, (received.timestamp(), received.timestamp()))
-    results = Ingest(settings, LIBRARY, store, clock=lambda: NOW).ingest_path(path)
+    arrived = min(received, NOW)  # when it reached the pipeline, by its own clock
+    results = Ingest(settings, LIBRARY, store, clock=lambda: arrived).ingest_path(path)
     assert [r.outcome for r in results] in ([Outcome.ACCEPTED], [Outcome.SUPERSEDED]), results[0].message
 
 

@@ -17,6 +17,7 @@ from pipeline.config import settings_for
 from pipeline.definitions import FormLibrary
 from pipeline.generate import form_bytes
 from pipeline.identity import Personalisation
+from pipeline.register import PartnershipType
 from pipeline.service import ingest_files, run_tick, watch_inbox
 from pipeline.store import Store
 from tests.filling import fill_docx
@@ -52,6 +53,15 @@ def email_with(*attachments: tuple[str, bytes], sender: str = "jane@example.gov.
     return bytes(message)
 
 
+def on_the_register(settings, partnership: str, *emails: str) -> None:
+    """`partnership` on the register with these contacts (replies go only to known addresses)."""
+    representative, lead = (*emails, None)[:2]
+    with Store.open(settings.database) as store, store.writing("add a partnership") as db:
+        db.execute("INSERT INTO partnerships (name, type, representative_email, lead_officer_email,"
+                   " updated_at) VALUES (?, ?, ?, ?, '2026-11-01T00:00:00Z')",
+                   (partnership, PartnershipType.CDRP.value, representative, lead))
+
+
 def test_a_file_that_trips_a_reader_is_rejected_and_kept_and_the_next_run_still_works(tmp_path):
     broken = with_part_changed(filled(), "word/document.xml", b'w:fullDate="2026-11-02',
                                b'w:fullDate="2026-13-45')
@@ -75,6 +85,8 @@ def test_a_covering_letter_beside_the_form_is_kept_but_nobody_is_told_off(tmp_pa
     path = tmp_path / "reply.eml"
     path.write_bytes(email_with(("Monitoring form.docx", filled()),
                                 ("Covering letter.docx", letter.getvalue())))
+    on_the_register(settings_for(tmp_path), "Hull CDRP", "jane@example.gov.uk")
+    (tmp_path / "pipeline.toml").write_text("[schedule]\nsurvey_month = 12\n")  # replies only
     results = ingest_files(settings_for(tmp_path), LIBRARY, [path], lambda r: None)
     assert sorted(r.outcome.value for r in results) == ["accepted", "rejected"]
     report = run_tick(settings_for(tmp_path), LIBRARY, now=datetime(2026, 11, 12, 10, tzinfo=UTC),
@@ -92,10 +104,11 @@ def test_one_refused_address_does_not_stop_the_other_replies(tmp_path, smtp_serv
         path.write_bytes(email_with(("form.docx", filled({**COMPLETE, "meeting_place": sender})),
                                     sender=sender))
         paths.append(path)
+    on_the_register(settings, "Hull CDRP", "nobody@nowhere.invalid", "tom@example.gov.uk")
     ingest_files(settings, LIBRARY, paths, lambda r: None)
     (tmp_path / "pipeline.toml").write_text(
         f'[smtp]\nhost = "{smtp_server.host}"\nport = {smtp_server.port}\ntimeout = 5.0\n'
-        'sender = "clerk@example.gov.uk"\n')
+        'sender = "clerk@example.gov.uk"\n[schedule]\nsurvey_month = 12\n')
     smtp_server.collector.handle_RCPT = _refusing("nobody@nowhere.invalid")
     report = run_tick(settings, LIBRARY, now=datetime(2026, 11, 12, 10, tzinfo=UTC))
     assert [m.rcpt_tos for m in smtp_server.received] == [["tom@example.gov.uk"]]

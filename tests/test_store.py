@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -37,7 +38,10 @@ def new_intake(name: str = "0001-return.docx", sha256: str = "a" * 64, **changes
     return NewIntake(**(fields | changes))
 
 
-def new_submission(key: str = '["Northtown"]', sha256: str = "a" * 64, **changes) -> NewSubmission:
+def new_submission(key: str = '["Northtown"]', sha256: str | None = None,
+                   **changes) -> NewSubmission:
+    """A return; each made with its own bytes unless `sha256` says (the same bytes are stored once)."""
+    sha256 = sha256 or uuid.uuid4().hex * 2
     fields = dict(
         form_id="monitoring",
         form_version=1,

@@ -63,7 +63,13 @@ def at(day: date, hour: int = 10) -> datetime:
 def ingest(settings: Settings, store: Store, form_id: str, person: Personalisation,
            answers: dict[str, object], received: datetime) -> None:
     """Generate the form, fill it as Word saves it, and ingest it as arriving at `received`."""
-    blank, _ = form_bytes(LIBRARY.get(form_id), "docx", person)
+    definition = LIBRARY.get(form_id)
+    blank, identity = form_bytes(definition, "docx", person)
+    if identity.token:  # recorded as issued, as `pipeline generate` and the scheduler do
+        store.record_token(identity.token, form_id=form_id, form_version=definition.version,
+                           partnership=person.partnership, member=person.member,
+                           meeting_date=person.meeting_date, sent_to=None, issued_by="test",
+                           at=received)
     folder = settings.home / "returned"
     folder.mkdir(exist_ok=True)
     path = folder / f"{form_id}-{len(list(folder.iterdir()))}.docx"

@@ -20,6 +20,7 @@ from typing import IO
 
 import pytest
 
+from pipeline.identity import Personalisation
 from tests.filling import fill_docx
 from tests.test_ingest import ANSWERS, blank_form
 
@@ -29,8 +30,10 @@ DEADLINE = 180.0  # seconds for a batch to be stored
 
 def returned_forms(count: int, first: int = 0) -> dict[str, bytes]:
     """`count` monitoring returns from different partnerships (so none supersedes another)."""
-    blank = blank_form()
-    return {f"return-{n:04d}.docx": fill_docx(blank, {**ANSWERS, "partnership": f"Partnership {n:04d}",
+    blank = blank_form(Personalisation())  # a blank copy: no token, everything typed
+    typed = {**ANSWERS, "meeting_title": "Board", "meeting_date": "2026-03-14",
+             "member_attending": "Cllr Jane Smith"}
+    return {f"return-{n:04d}.docx": fill_docx(blank, {**typed, "partnership": f"Partnership {n:04d}",
                                                       "meeting_place": f"Meeting room {n}"})
             for n in range(first, first + count)}
 

@@ -1,0 +1,442 @@
+"""The trust boundary (issue 9): no forged, hostile or unlucky return can send mail for a stranger,
+overwrite another partnership, leak a file, lose a file, or stop the pipeline. Each case goes in
+through the entry points a clerk has (`pipeline ingest`, `pipeline watch`, `pipeline tick`) and
+checks what the clerk would: the mail not sent, the return held, the file kept whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import settings_for
+from pipeline.identity import Personalisation
+from pipeline.ingest import Ingest
+from pipeline.service import watch_inbox
+from pipeline.store import Store
+from tests.test_ingest import (
+    ANSWERS,
+    EAST,
+    HULL,
+    LIBRARY,
+    Home,
+    email_with,
+    issue,
+    place,
+    word_return,
+)
+from tests.test_resilience import on_the_register
+
+PIPELINE = Path(sys.executable).with_name("pipeline")
+JANE = "jane.smith@example.gov.uk"  # Hull CDRP's representative on the register
+TICK_AT = "2026-03-17T10:00"
+
+
+@pytest.fixture
+def home(tmp_path: Path, capsys: pytest.CaptureFixture[str], smtp_server) -> Home:
+    settings = settings_for(tmp_path / "home")
+    settings.home.mkdir()
+    (settings.home / "pipeline.toml").write_text(
+        f'[smtp]\nhost = "{smtp_server.host}"\nport = {smtp_server.port}\ntimeout = 5.0\n'
+        'sender = "partnerships@authority.example"\n[schedule]\nsurvey_month = 12\n')
+    on_the_register(settings, "Hull CDRP", JANE)
+    on_the_register(settings, "East Riding LSP", "tom@example.gov.uk")
+    return Home(settings, capsys)
+
+
+def status(home: Home) -> dict:
+    code, out = home.cli("status", "--json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+def tick(home: Home) -> int:
+    code, _ = home.cli("tick", "--now", TICK_AT)
+    return code
+
+
+def saved(folder: Path, name: str, data: bytes) -> Path:
+    return place(folder, name, data)
+
+
+# --- 1 and 9: mail goes only where the pipeline has reason to send it ----------------------------
+
+
+def test_a_strangers_email_with_an_exe_gets_no_reply_and_is_listed_for_the_clerk(
+        home: Home, tmp_path: Path, smtp_server) -> None:
+    exe = b"MZ\x90\x00" + os.urandom(2000)
+    path = saved(tmp_path / "in", "forged.eml",
+                 email_with([("invoice.exe", exe)], sender="victim@elsewhere.example"))
+    code, _ = home.cli("ingest", str(path))
+    assert code == 0
+    tick(home)
+    assert smtp_server.received == []  # nothing reflected to the forged address
+    (unanswered,) = status(home)["not_answered"]
+    assert unanswered["sender"] == "victim@elsewhere.example"
+
+
+def test_a_known_member_without_a_form_is_told_but_gets_nothing_attached(
+        home: Home, tmp_path: Path, smtp_server) -> None:
+    path = saved(tmp_path / "in", "mine.eml", email_with([("notes.exe", b"MZ" + b"x" * 500)]))
+    home.cli("ingest", str(path))
+    tick(home)
+    (mail,) = smtp_server.received
+    assert mail.rcpt_tos == [JANE]
+    assert list(mail.message.iter_attachments()) == []  # never the email or what it carried
+
+
+def test_a_rejected_form_is_sent_back_alone_for_correcting(home: Home, tmp_path: Path,
+                                                           smtp_server) -> None:
+    bad = word_return(answers={**ANSWERS, "meeting_length": ""})
+    path = saved(tmp_path / "in", "reply.eml", email_with([("Monitoring.docx", bad)]))
+    home.cli("ingest", str(path))
+    tick(home)
+    (mail,) = smtp_server.received
+    attached = [(a.get_filename(), a.get_content()) for a in mail.message.iter_attachments()]
+    assert attached == [("Monitoring.docx", bad)]
+
+
+def test_no_reply_where_the_receiving_server_says_the_sender_failed_spf(
+        home: Home, tmp_path: Path, smtp_server) -> None:
+    message = email_with([("Monitoring.docx", b"not really a form")])
+    message = (b"Authentication-Results: mx.authority.example; spf=fail smtp.mailfrom="
+               + JANE.encode() + b"; dkim=none\r\n" + message)
+    home.cli("ingest", str(saved(tmp_path / "in", "spoofed.eml", message)))
+    tick(home)
+    assert smtp_server.received == []
+    (unanswered,) = status(home)["not_answered"]
+    assert "SPF" in unanswered["why"]
+
+
+def test_an_email_rejected_whole_still_records_its_sender_and_gets_one_reply(
+        home: Home, tmp_path: Path, smtp_server) -> None:
+    many = [(f"page-{n}.txt", b"x") for n in range(60)]
+    home.cli("ingest", str(saved(tmp_path / "in", "many.eml", email_with(many))))
+    tick(home)
+    tick(home)
+    (mail,) = smtp_server.received
+    assert mail.rcpt_tos == [JANE] and "attachments" in mail.message.get_body().get_content()
+
+
+# --- 2: identity is checked, not believed ---------------------------------------------------------
+
+
+def test_a_copy_retyped_for_another_partnership_is_held_and_never_replaces_its_return(
+        home: Home, tmp_path: Path) -> None:
+    genuine = home.ingest_one(place(tmp_path / "in", "east.docx", word_return(EAST)))
+    assert genuine["outcome"] == "accepted"
+    forged = word_return(HULL, {**ANSWERS, "partnership": "East Riding LSP"})
+    held = home.ingest_one(place(tmp_path / "in", "hull-as-east.docx", forged))
+    assert held["outcome"] == "held"
+    assert "Hull CDRP" in held["message"] and "East Riding LSP" in held["message"]
+    (record,) = home.records()
+    assert record["partnership"] == "East Riding LSP" and record["submission_id"] == \
+        genuine["submission_id"]
+    (shown,) = status(home)["held"]
+    assert "Hull CDRP" in shown["why"]
+
+
+def test_a_token_never_issued_is_refused_with_a_reason(home: Home, tmp_path: Path) -> None:
+    stranger = Personalisation(HULL.partnership, HULL.member, HULL.meeting_title, HULL.meeting_date,
+                               HULL.meeting_place, token="0123456789abcdef")  # made up
+    from pipeline.generate import form_bytes
+    from tests.filling import fill_docx
+
+    data = fill_docx(form_bytes(LIBRARY.get("monitoring"), "docx", stranger)[0], ANSWERS)
+    result = home.ingest_one(place(tmp_path / "in", "made-up.docx", data))
+    assert result["outcome"] == "rejected" and "never issued" in result["message"]
+    assert home.records() == []
+
+
+def test_a_form_made_with_pipeline_generate_comes_back_trusted(home: Home, tmp_path: Path) -> None:
+    code, out = home.cli("generate", "monitoring", "--partnership", "Hull CDRP", "--member", "Jane",
+                         "--meeting-date", "2026-03-14", "--out", str(tmp_path / "made"))
+    assert code == 0
+    from tests.filling import fill_docx
+
+    filled = fill_docx(Path(out.strip()).read_bytes(), {**ANSWERS, "meeting_title": "Board",
+                                                         "meeting_place": "Guildhall"})
+    result = home.ingest_one(place(tmp_path / "in", "generated.docx", filled))
+    assert result["outcome"] == "accepted", result["message"]
+
+
+# --- 3 and 11: only regular files, never links; sizes before reading ----------------------------
+
+
+def test_ingest_refuses_a_link_and_never_copies_what_it_points_to(home: Home) -> None:
+    link = home.settings.inbox / "x.docx"
+    home.settings.ensure_folders()
+    link.symlink_to("/etc/passwd")
+    code, out = home.cli("ingest", str(link), "--json")
+    assert code == 1 and "link" in json.loads(out)["message"]
+    copied = [p for p in home.path.rglob("*") if p.is_file() and not p.is_symlink()
+              and b"root:" in p.read_bytes()[:4096]]
+    assert copied == []
+
+
+def test_a_link_left_in_processing_is_set_aside_at_startup_not_followed(home: Home) -> None:
+    processing = home.settings.inbox / ".processing"
+    processing.mkdir(parents=True)
+    (processing / "20260101T000000-leftover.docx").symlink_to("/etc/passwd")
+    place(home.settings.inbox, "good.docx", word_return())
+    code, _ = home.cli("watch", "--oneshot", "--quiet", "0.2")
+    assert code == 0
+    assert len(home.records()) == 1
+    (aside,) = status(home)["quarantine"]
+    assert "link" in aside["why"]
+    assert not any(b"root:" in p.read_bytes()[:4096] for p in home.path.rglob("*")
+                   if p.is_file() and not p.is_symlink())
+
+
+def test_an_oversized_file_is_refused_without_being_read_or_copied(home: Home) -> None:
+    huge = home.settings.inbox / "huge.docx"
+    home.settings.ensure_folders()
+    with huge.open("wb") as out:
+        out.truncate(160 * 1024 * 1024)  # sparse: no disk used, and none must be used for it
+    code, _ = home.cli("watch", "--oneshot", "--quiet", "0.2")
+    assert code == 0
+    assert list(home.settings.rejected.iterdir()) == []
+    (aside,) = status(home)["quarantine"]
+    assert "50 MB" in aside["why"] and Path(aside["kept_at"]).stat().st_size == 160 * 1024 * 1024
+
+
+# --- 4: no poison pills --------------------------------------------------------------------------
+
+
+def test_names_of_any_bytes_and_any_length_are_taken(home: Home) -> None:
+    inbox = home.settings.inbox
+    home.settings.ensure_folders()
+    latin1 = os.fsencode(inbox) + b"/r\xe9ponse.docx"
+    with open(latin1, "wb") as out:
+        out.write(word_return())
+    long_name = "m" * 245 + ".docx"  # 250 bytes: no room for a prefix
+    place(inbox, long_name, word_return(EAST))
+    code, out = home.cli("watch", "--oneshot", "--quiet", "0.2", "--json")
+    assert code == 0, out
+    assert sorted(json.loads(line)["outcome"] for line in out.splitlines()) == ["accepted"] * 2
+    assert [p for p in inbox.iterdir() if p.is_file()] == []
+
+
+def test_a_line_break_in_a_register_name_never_stops_the_replies(home: Home, tmp_path: Path,
+                                                                 smtp_server) -> None:
+    on_the_register(home.settings, "Hull\r\nBcc: evil@attacker.example", JANE)
+    person = Personalisation("Hull\r\nBcc: evil@attacker.example", HULL.member, HULL.meeting_title,
+                             HULL.meeting_date, HULL.meeting_place)
+    path = saved(tmp_path / "in", "one.eml", email_with([("form.docx", word_return(person))]))
+    home.cli("ingest", str(path))
+    assert tick(home) == 0
+    (mail,) = smtp_server.received
+    assert mail.rcpt_tos == [JANE] and "Bcc" not in mail.message
+    assert "\n" not in mail.message["Subject"]
+
+
+def test_a_reply_that_keeps_failing_is_tried_three_times_then_reported(
+        home: Home, tmp_path: Path, smtp_server) -> None:
+    async def refuse(server, session, envelope, rcpt, options):  # noqa: N802, ARG001
+        return "550 Mailbox unavailable"
+
+    smtp_server.collector.handle_RCPT = refuse
+    home.cli("ingest", str(saved(tmp_path / "in", "x.eml", email_with([("a.txt", b"x")]))))
+    codes = [tick(home) for _ in range(4)]
+    assert codes[:3] == [1, 1, 1] and codes[3] == 0  # then not tried for ever
+    (given_up,) = status(home)["given_up"]
+    assert given_up["attempts"] == 3
+
+
+# --- 5: stable before claimed --------------------------------------------------------------------
+
+
+def test_a_file_still_being_copied_in_is_taken_only_when_whole(home: Home) -> None:
+    data = word_return()
+    issue(home.settings)
+    inbox = home.settings.inbox
+    home.settings.ensure_folders()
+    stop, seen = threading.Event(), []
+    watcher = threading.Thread(target=watch_inbox, args=(home.settings, LIBRARY),
+                               kwargs={"stop": stop, "report": seen.append, "stable_seconds": 0.5,
+                                       "rescan_seconds": 0.5})
+    watcher.start()
+    try:
+        with (inbox / "copying.docx").open("wb") as out:  # half, a pause, then the rest
+            out.write(data[: len(data) // 2])
+            out.flush()
+            time.sleep(2.5)
+            out.write(data[len(data) // 2:])
+        deadline = time.monotonic() + 20
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        watcher.join()
+    assert [r.outcome.value for r in seen] == ["accepted"]
+    assert Path(seen[0].stored_at).read_bytes() == data
+
+
+# --- 6: exactly once under concurrency --------------------------------------------------------------
+
+
+def test_four_simultaneous_ingests_of_one_file_store_it_once(home: Home, tmp_path: Path) -> None:
+    path = place(tmp_path / "in", "same.docx", word_return())
+    issue(home.settings)
+    runs = [subprocess.Popen([str(PIPELINE), "ingest", str(path), "--home", str(home.path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    assert [run.wait(120) for run in runs] == [0] * 4
+    with Store.open(home.settings.database) as store:
+        assert store.counts()["current"] + store.counts()["superseded"] == 1
+        assert store.counts()["duplicate"] == 3
+
+
+def test_a_oneshot_watcher_leaves_a_file_ingest_has_in_hand(home: Home) -> None:
+    path = place(home.settings.inbox, "in-hand.docx", word_return())
+    issue(home.settings)
+    with Store.open(home.settings.database) as store:
+        ingest = Ingest(home.settings, LIBRARY, store)
+        claim = ingest._claim(path)  # what `pipeline ingest` holds while it works on the file
+        try:
+            done = subprocess.run([str(PIPELINE), "watch", "--oneshot", "--quiet", "0.2",
+                                   "--home", str(home.path)], capture_output=True, timeout=120)
+            assert claim.path.exists() and store.counts()["accepted"] == 0, done.stderr
+            (result,) = ingest._process_claimed(claim, source=str(path), sender=None)
+            assert result.outcome.value == "accepted", result.message
+        finally:
+            claim.close()
+        assert store.counts()["accepted"] == 1
+    assert done.returncode == 1  # and it says one file is not done yet
+
+
+# --- 7: times from our own clock ----------------------------------------------------------------
+
+
+def test_a_file_dropped_late_is_late_whatever_its_modification_time(home: Home, tmp_path: Path) -> None:
+    path = place(tmp_path / "in", "old.docx", word_return())  # modification time: on time
+    issue(home.settings)
+    code, out = home.cli("ingest", str(path), "--json", "--now", "2026-05-20T10:00")
+    assert code == 0 and json.loads(out)["late"] is True
+
+
+def test_an_email_dated_2099_never_pins_itself_as_the_current_return(home: Home, tmp_path: Path) -> None:
+    future = email_with([("first.docx", word_return())], sent=datetime(2099, 1, 1, tzinfo=UTC))
+    corrected = email_with([("second.docx", word_return(answers={**ANSWERS,
+                                                                  "meeting_length": "3 hours"}))])
+    issue(home.settings)
+    home.cli("ingest", str(saved(tmp_path / "in", "a.eml", future)), "--now", "2026-03-16T10:00")
+    home.cli("ingest", str(saved(tmp_path / "in", "b.eml", corrected)), "--now", "2026-03-16T11:00")
+    (current,) = home.records()
+    assert current["fields"]["meeting_length"] == "3 hours"
+    with Store.open(home.settings.database) as store:
+        assert "future-date" in (store.intakes(outcome="container", limit=5)[-1].flags or "")
+
+
+# --- 10: failures are visible and leave nothing behind ------------------------------------------
+
+
+def _limited(megabytes: int):
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (megabytes << 20, megabytes << 20))
+    return limit
+
+
+def big_form() -> bytes:
+    """A good return padded to 3 MB (an extra part no reader looks at)."""
+    import io
+    import zipfile
+
+    out, source = io.BytesIO(), zipfile.ZipFile(io.BytesIO(word_return()))
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        target.writestr("customXml/padding.bin", os.urandom(3 << 20))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("command", ["ingest", "watch"])
+def test_a_full_disk_leaves_no_partial_copy_keeps_the_original_and_exits_1(
+        home: Home, tmp_path: Path, command: str) -> None:
+    data = big_form()
+    issue(home.settings)
+    home.settings.ensure_folders()
+    if command == "ingest":
+        path = place(tmp_path / "in", "big.docx", data)
+        argv = ["ingest", str(path)]
+    else:
+        path = place(home.settings.inbox, "big.docx", data)
+        argv = ["watch", "--oneshot", "--quiet", "0.2"]
+    done = subprocess.run([str(PIPELINE), *argv, "--home", str(home.path)], capture_output=True,
+                          text=True, timeout=120, preexec_fn=_limited(1))
+    assert done.returncode == 1 and "not" in done.stderr.lower(), done.stderr
+    partial = [p for p in home.path.rglob(".*") if p.is_file() and p.name.startswith(
+        (".writing-", ".copying-"))]
+    assert partial == []
+    if command == "ingest":
+        assert path.read_bytes() == data  # left where it was
+    else:
+        kept = [p for p in home.path.rglob("*") if p.is_file() and p.read_bytes() == data]
+        assert len(kept) == 1, "the original is gone"
+        assert status(home)["inbox"]["being_retried"] == 1
+
+
+@pytest.mark.slow
+def test_a_file_that_met_a_busy_database_is_counted_as_waiting_and_retried(home: Home) -> None:
+    import sqlite3
+
+    data = word_return()
+    issue(home.settings)
+    stop, seen = threading.Event(), []
+    watcher = threading.Thread(target=watch_inbox, args=(home.settings, LIBRARY),
+                               kwargs={"stop": stop, "report": seen.append, "stable_seconds": 0.2,
+                                       "rescan_seconds": 0.5})
+    blocker = sqlite3.connect(home.settings.database, isolation_level=None)
+    try:
+        watcher.start()
+        blocker.execute("BEGIN IMMEDIATE")  # another process busy writing, longer than we wait
+        place(home.settings.inbox, "busy.docx", data)
+        time.sleep(12)  # past the database's 10 s busy timeout: this file failed once
+        assert seen == []
+        assert status(home)["inbox"]["being_retried"] == 1
+        blocker.execute("ROLLBACK")
+        deadline = time.monotonic() + 20
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        blocker.close()
+        stop.set()
+        watcher.join()
+    assert [r.outcome.value for r in seen] == ["accepted"]
+    assert status(home)["inbox"]["waiting"] == 0
+
+
+def test_a_saved_email_arrived_when_our_mail_server_received_it(home: Home, tmp_path: Path) -> None:
+    message = email_with([("form.docx", word_return())])
+    received = (b"Received: from mail.partner.example by mx.authority.example; "
+                b"Mon, 16 Mar 2026 09:00:00 +0000\r\n")
+    issue(home.settings)
+    path = saved(tmp_path / "in", "saved-later.eml", received + message)
+    code, out = home.cli("ingest", str(path), "--json", "--now", "2026-05-20T10:00")
+    assert code == 0 and json.loads(out)["late"] is False  # the clerk saved it two months on
+
+
+def test_a_token_issued_for_another_form_is_refused_with_a_reason(home: Home, tmp_path: Path) -> None:
+    from pipeline.generate import form_bytes
+    from tests.filling import fill_docx
+
+    with Store.open(home.settings.database) as store:  # the token went out on a risk checklist
+        store.record_token("fedcba9876543210", form_id="risk-checklist", form_version=1,
+                           partnership="Hull CDRP", member="Jane", meeting_date=None, sent_to=JANE,
+                           issued_by="scheduler", at=datetime(2026, 3, 1, tzinfo=UTC))
+    copied = Personalisation(HULL.partnership, HULL.member, HULL.meeting_title, HULL.meeting_date,
+                             HULL.meeting_place, token="fedcba9876543210")
+    data = fill_docx(form_bytes(LIBRARY.get("monitoring"), "docx", copied)[0], ANSWERS)
+    result = home.ingest_one(place(tmp_path / "in", "mixed.docx", data))
+    assert result["outcome"] == "rejected" and "different form" in result["message"]
+    assert home.records() == []
