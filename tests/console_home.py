@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline import committees, papers, register
 from pipeline.config import Settings
 from pipeline.definitions import FormLibrary
 from pipeline.generate import write_new_file
-from pipeline.samples import sample_committees, sample_register, sample_returns
+from pipeline.samples import record_sample_tokens, sample_committees, sample_register, sample_returns
 from pipeline.service import watch_inbox
 from pipeline.store import Store
 from pipeline.users import add_user
@@ -44,6 +44,8 @@ def build_home(folder: Path) -> ConsoleHome:
         add_user(store, VIEWER, "viewer", VIEWER_PASSWORD)
     for sample in sample_returns(library, today):
         write_new_file(settings.inbox, sample.name, sample.data)
+    with Store.open(settings.database) as store:
+        record_sample_tokens(store, datetime.now(UTC))  # as if the pipeline had sent these copies
     watch_inbox(settings, library, stop=threading.Event(), report=lambda _r: None, oneshot=True,
                 stable_seconds=0)
     part1 = _paper(settings, library, meeting, None)
