@@ -254,9 +254,18 @@ def cmd_pack(args: argparse.Namespace, settings: Settings) -> int:
     config = load_config(settings)
     packs = build_packs(args.meeting_date, args.papers or settings.outbox / "papers",
                         args.out or settings.outbox / "packs", committee=committee,
-                        authority=config.authority.name, manifests=recorded)
+                        authority=config.authority.name, manifests=recorded,
+                        standing_items=tuple(config.publish.standing_items))
     for path in packs:
         print(path)
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.publish import publish_meeting
+
+    _calendar_meeting(settings, args.meeting_date, args.committee)  # a clear error for a day with no meeting
+    print(publish_meeting(settings, args.meeting_date, args.committee))
     return 0
 
 
@@ -569,6 +578,14 @@ def build_parser() -> Parser:
     pack.add_argument("--papers", type=_path, help="where the papers are (default: outbox/papers)")
     pack.add_argument("--out", type=_path, help="folder to write into (default: outbox/packs)")
     pack.set_defaults(run=cmd_pack)
+
+    publish = commands.add_parser(
+        "publish", parents=[common],
+        help="write a meeting's publication folder (public agenda, HTML and PDF papers, Part 1 pack, "
+             ".ics) for the website: nothing of Part 2")
+    publish.add_argument("--meeting-date", type=iso_date, required=True, help="YYYY-MM-DD")
+    publish.add_argument("--committee", help="the committee meeting that day, when two meet that day")
+    publish.set_defaults(run=cmd_publish)
 
     match = commands.add_parser("match", parents=[common],
                                 help="count a return from a name not on the register under a "

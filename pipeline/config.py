@@ -108,6 +108,18 @@ class ScheduleConfig:
     clerk_email: str = ""  # told when papers are ready (default: the reply-to or sender address)
 
 
+STANDING_ITEMS = ("Apologies for absence", "Declarations of interest", "Minutes of the last meeting")
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    """The public agenda and publication folder (`pipeline publish`, the Part 1 pack's agenda)."""
+
+    place: str = ""  # where the committee meets, e.g. "Council Chamber, Guildhall, Hull"
+    accessibility_contact: str = ""  # who to ask for a paper in another format (default: contact officer)
+    standing_items: tuple[str, ...] | list[str] = STANDING_ITEMS  # before the papers, in this order
+
+
 @dataclass(frozen=True)
 class WatchConfig:
     """How long a file in the inbox must stay unchanged (size and time) before it is taken."""
@@ -146,6 +158,7 @@ class Config:
     schedule: ScheduleConfig = ScheduleConfig()
     watch: WatchConfig = WatchConfig()
     forms: FormsConfig = FormsConfig()
+    publish: PublishConfig = PublishConfig()
     web: WebConfig = WebConfig()
 
 

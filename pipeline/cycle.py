@@ -378,7 +378,8 @@ class Cycle:
             if written or not self._pack_written(meeting):
                 packs = pack.build_packs(meeting.date, self._papers_dir(),
                                          self.settings.outbox / "packs", committee=meeting.committee,
-                                         authority=self.config.authority.name)
+                                         authority=self.config.authority.name,
+                                         standing_items=tuple(self.config.publish.standing_items))
                 self._record_pack(meeting, packs)
                 report.papers += packs
                 report.add(f"Built the agenda pack for {meeting.committee} "

@@ -106,8 +106,10 @@ def _returns(settings: Settings, library: FormLibrary, today: date, say: Say) ->
 def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> None:
     from pipeline import pack, papers
     from pipeline.convert import to_pdf
+    from pipeline.publish import publish_meeting
 
-    say(f"6. Committee papers and agenda packs for the next meetings, in {settings.outbox}")
+    say(f"6. Committee papers, agenda packs and publication folders for the next meetings, "
+        f"in {settings.outbox}")
     config = load_config(settings)
     with Store.open(settings.database) as store:
         upcoming = committees.meetings(store, from_date=today)
@@ -121,13 +123,19 @@ def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> 
                 + (", PDF)" if files.pdf else f"; {files.pdf_note})"))
         try:
             packs = pack.build_packs(meeting.date, settings.outbox / "papers", settings.outbox / "packs",
-                                     committee=meeting.committee, authority=config.authority.name)
+                                     committee=meeting.committee, authority=config.authority.name,
+                                     standing_items=tuple(config.publish.standing_items))
             with Store.open(settings.database) as store:
                 store.record_pack(meeting.committee, meeting.date, packs, datetime.now(UTC))
             for path in packs:
                 say(f"   {path.relative_to(settings.home)}")
         except PipelineError as exc:
             say(f"   The agenda pack was skipped: {exc}")
+        try:
+            folder = publish_meeting(settings, meeting.date, meeting.committee, today=today)
+            say(f"   {folder.relative_to(settings.home)}/ (the publication folder for the website)")
+        except PipelineError as exc:
+            say(f"   The publication folder was skipped: {exc}")
 
 
 def generate_all_forms(library: FormLibrary, out_dir: Path, config: Config | None = None) -> list[Path]:

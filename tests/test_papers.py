@@ -29,6 +29,7 @@ from pipeline.ingest import Ingest, Outcome
 from pipeline.marking import highest_marking, marking_rank
 from pipeline.ooxml.paperxml import renumber_ids
 from pipeline.papers import PAPER_KINDS, PaperFiles, PaperRequest, write_paper
+from pipeline.papers.annex import short_sheet_name
 from pipeline.papers.render import DEFAULT_TEMPLATES
 from pipeline.store import NewIntake, NewSubmission, Record, Store
 from tests.filling import fill_docx, soffice
@@ -324,11 +325,24 @@ class TestMonitoringSummary:
             t for t in tables_headed(files.docx, "Partnership") if t and "Smith & <Sons> contract" in t[0]
         ]
         assert issues[0][0][3] == FORMULA_TEXT
-        sheet = load_workbook(files.annex)[
-            LIBRARY.get("monitoring").field("pa_issues").label.replace("/", "-")[:31]
-        ]
+        label = LIBRARY.get("monitoring").field("pa_issues").label
+        sheet = load_workbook(files.annex)[short_sheet_name(label)]
         cells = [cell for row in sheet.iter_rows() for cell in row if cell.value == FORMULA_TEXT]
         assert cells and all(c.data_type == "s" and c.quotePrefix for c in cells)
+
+    def test_annex_sheet_names_fit_excel_and_stay_unique_and_readable(
+        self, settings: Settings, monitoring: Store
+    ) -> None:
+        files = write_paper(settings, LIBRARY, PaperRequest("monitoring-summary", *Q1, MEETING),
+                            settings.outbox / "papers", today=TODAY)
+        names = load_workbook(files.annex).sheetnames
+        assert all(len(name) <= 31 for name in names)
+        assert len({name.casefold() for name in names}) == len(names)
+        assert not any("(2)" in name for name in names)  # distinct titles get distinct names
+        assert "Issues decisions Police Force" in names and "Issues-challenges with PA" in names
+        assert short_sheet_name("Issues and decisions relevant to Police Force objectives") == (
+            "Issues decisions Police Force"
+        )
 
     def test_the_period_is_the_meeting_date(self, settings: Settings, monitoring: Store) -> None:
         files = write(settings, "monitoring-summary", period_from=date(2026, 3, 1), period_to=Q1[1])
@@ -819,7 +833,7 @@ class TestLongLists:
         ]
         assert len(issues) == 30
         assert "The table shows the first 30 of 40; the annex lists the rest." in text_of(files.docx)
-        label = LIBRARY.get("monitoring").field("pa_issues").label.replace("/", "-")[:31]
+        label = short_sheet_name(LIBRARY.get("monitoring").field("pa_issues").label)
         assert len(sheet_rows(files.annex, label)) == 40
 
 
@@ -844,6 +858,38 @@ class TestPdf:
         text = "".join(page.extract_text() for page in PdfReader(files.pdf).pages)
         assert "NOT PROTECTIVELY MARKED" in text and "BIBLIOGRAPHY" in text
         assert json.loads(files.manifest.read_text())["pdf"] == files.pdf.name
+
+    @needs_soffice
+    @pytest.mark.libreoffice
+    def test_the_paper_is_accessible_in_word_and_as_a_tagged_pdf(
+        self, settings: Settings, monitoring: Store
+    ) -> None:
+        from tests.pdf_checks import pdfua_errors, structure_problems
+
+        files = write_paper(
+            settings,
+            LIBRARY,
+            PaperRequest("monitoring-summary", *Q1, MEETING),
+            settings.outbox / "papers",
+            to_pdf=to_pdf,
+            today=TODAY,
+        )
+        # Word: a title, en-GB, real headings, header rows, the chart described
+        word = Document(str(files.docx))
+        assert word.core_properties.title and word.core_properties.language == "en-GB"
+        styles = etree.tostring(word.styles.element).decode()
+        assert 'w:val="en-GB"' in styles and "en-US" not in styles
+        headings = [p.style.name for p in word.paragraphs if p.style.name.startswith("Heading")]
+        assert headings[0] == "Heading 1" and headings.count("Heading 2") >= 8
+        body = etree.tostring(word.element.body).decode()
+        assert body.count("<w:tblHeader") >= len(word.tables)
+        alts = [d.get("descr") for d in word.element.body.iter(
+            "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr")]
+        assert alts and all("Bar chart: Ratings given" in alt and "meetings" in alt for alt in alts)
+        # PDF: tagged, en-GB, title shown, bookmarks, every page in the structure tree, PDF/UA checker clean
+        assert files.pdf is not None
+        assert structure_problems(files.pdf) == []
+        assert pdfua_errors(files.pdf) == []
 
     def test_without_libreoffice_the_word_paper_is_still_written(
         self, settings: Settings, monitoring: Store

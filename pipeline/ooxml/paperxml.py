@@ -146,3 +146,79 @@ def _on(tag: str) -> etree._Element:
     element = OxmlElement(tag)
     element.set(qn("w:val"), "true")
     return element
+
+
+# --- accessibility -----------------------------------------------------------------------------
+
+WP_DOCPR = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr"
+
+
+def set_language(styles_root: etree._Element, language: str) -> None:
+    """The document's language (docDefaults): Word's proofing and the PDF's /Lang follow it."""
+    defaults = styles_root.find(qn("w:docDefaults"))
+    if defaults is None:
+        defaults = OxmlElement("w:docDefaults")
+        styles_root.insert(0, defaults)
+    rpr_default = defaults.find(qn("w:rPrDefault"))
+    if rpr_default is None:
+        rpr_default = OxmlElement("w:rPrDefault")
+        defaults.insert(0, rpr_default)
+    rpr = rpr_default.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        rpr_default.append(rpr)
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    for attribute in ("w:val", "w:eastAsia", "w:bidi"):
+        lang.set(qn(attribute), language)
+    for style_lang in styles_root.iter(qn("w:lang")):  # styles that name another language follow too
+        if style_lang is not lang:
+            for attribute in ("w:val", "w:eastAsia"):
+                if style_lang.get(qn(attribute)):
+                    style_lang.set(qn(attribute), language)
+
+
+def describe_pictures(body: etree._Element, description: str, title: str = "") -> int:
+    """Alternative text on every picture in `body` without one; returns how many were described."""
+    described = 0
+    for doc_pr in body.iter(WP_DOCPR):
+        if not (doc_pr.get("descr") or "").strip():
+            doc_pr.set("descr", description)
+            if title:
+                doc_pr.set("title", title)
+            described += 1
+    return described
+
+
+def plain_heading_font(style_element: etree._Element, font: str) -> None:
+    """A heading style in `font`, black: the theme's font and colour no longer override it."""
+    rpr = style_element.find(qn("w:rPr"))
+    if rpr is None:
+        return
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is not None:
+        for attribute in list(fonts.attrib):
+            if attribute.endswith("Theme"):
+                del fonts.attrib[attribute]
+        for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            fonts.set(qn(attribute), font)
+    color = rpr.find(qn("w:color"))
+    if color is not None:
+        for attribute in list(color.attrib):
+            if attribute.endswith("Color") or attribute.endswith("Tint") or attribute.endswith("Shade"):
+                del color.attrib[attribute]
+        color.set(qn("w:val"), "000000")
+
+
+def add_field(paragraph, instruction: str, placeholder: str = "1") -> None:  # type: ignore[no-untyped-def]
+    """A Word field (PAGE, NUMPAGES) at the end of `paragraph`; Word and LibreOffice fill it in."""
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), f" {instruction} ")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = placeholder
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)

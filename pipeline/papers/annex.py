@@ -145,9 +145,26 @@ def _add_chart(sheet: Worksheet, png: bytes, column: int) -> None:
     sheet.add_image(picture, f"{get_column_letter(column)}2")
 
 
+FILLER_WORDS = {"a", "an", "and", "for", "from", "in", "of", "on", "the", "to", "raised", "relevant"}
+SHEET_NAME_LIMIT = 31  # Excel's
+
+
+def short_sheet_name(title: str) -> str:
+    """A long table title shortened the way a person would, to fit Excel's 31 characters: small
+    words dropped, then cut after a whole word, never inside one
+    ("Issues and decisions relevant to Police Force objectives" -> "Issues decisions Police Force")."""
+    clean = " ".join(SHEET_NAME_BAD.sub("-", title).strip("'").split())
+    if len(clean) <= SHEET_NAME_LIMIT:
+        return clean
+    words = [w for w in clean.split() if w.casefold() not in FILLER_WORDS] or clean.split()
+    while len(words) > 1 and len(" ".join(words)) > SHEET_NAME_LIMIT:
+        words.pop()
+    return " ".join(words)[:SHEET_NAME_LIMIT].strip()
+
+
 def _sheet_name(title: str, taken: set[str]) -> str:
     """A title Excel accepts as a sheet name: no []:*?/\\, at most 31 characters, unique."""
-    base = SHEET_NAME_BAD.sub("-", title).strip("'")[:31] or "Table"
+    base = short_sheet_name(title) or "Table"
     name, number = base, 2
     while name.casefold() in {t.casefold() for t in taken}:
         suffix = f" ({number})"

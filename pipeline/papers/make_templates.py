@@ -581,13 +581,18 @@ BUILDERS: dict[str, Callable[[], ReportTemplate]] = {
 
 
 def write_templates(folder: Path) -> list[Path]:
-    """Write every default template into `folder`; returns the paths."""
+    """Write every default Word template into `folder` and its HTML twin beside it in `../html`."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    html_folder = folder.parent / "html"  # templates/docx/ and templates/html/ side by side
+    html_folder.mkdir(parents=True, exist_ok=True)
     for kind, build in BUILDERS.items():
+        paper = build()
         path = folder / f"{kind}.docx"
-        path.write_bytes(build().save())
-        written.append(path)
+        path.write_bytes(paper.save())
+        html = html_folder / f"{kind}.html"
+        html.write_text(paper.html_template(), encoding="utf-8")
+        written += [path, html]
     return written
 
 

@@ -69,7 +69,8 @@ def write_paper(
     docx = _write(folder / f"{stem}.docx", render_paper(template, template_path, context, figures.chart))
     annex = _write(folder / f"{stem}.xlsx", annex_bytes(figures, _about(request, context, template_path)))
     pdf, note = _pdf(to_pdf, docx, folder)
-    manifest = _write(folder / f"{stem}.json", _manifest(request, context, figures, docx, annex, pdf))
+    web = _html_edition(settings, request, context, figures, folder, stem, pdf)
+    manifest = _write(folder / f"{stem}.json", _manifest(request, context, figures, docx, annex, pdf, web))
     files = PaperFiles(docx=docx, annex=annex, manifest=manifest, pdf=pdf, pdf_note=note)
     _record(settings, request, files)
     return files
@@ -133,6 +134,33 @@ def paper_context(
     }
 
 
+def _html_edition(
+    settings: Settings,
+    request: PaperRequest,
+    context: Mapping[str, Any],
+    figures: Figures,
+    folder: Path,
+    stem: str,
+    pdf: Path | None,
+) -> dict[str, str]:
+    """The HTML edition (page + chart picture) of a Part 1 paper with a PDF; never of an exempt one."""
+    from pipeline.papers.html import paper_html
+
+    page, chart = folder / f"{stem}.html", folder / f"{stem}-chart.png"
+    if request.exempt or pdf is None:
+        page.unlink(missing_ok=True)
+        chart.unlink(missing_ok=True)
+        return {}
+    if figures.chart:
+        _write(chart, figures.chart)
+    else:
+        chart.unlink(missing_ok=True)
+    html = paper_html(settings, request.kind, dict(context), pdf_name=pdf.name,
+                      pdf_bytes=pdf.stat().st_size, chart_name=chart.name if figures.chart else None)
+    _write(page, html.encode("utf-8"))
+    return {"html": page.name, **({"chart": chart.name} if figures.chart else {})}
+
+
 def _about(request: PaperRequest, context: Mapping[str, Any], template: Path) -> list[tuple[str, str]]:
     return [
         ("Paper", str(context["title"])),
@@ -156,6 +184,7 @@ def _manifest(
     docx: Path,
     annex: Path,
     pdf: Path | None,
+    web: Mapping[str, str] | None = None,
 ) -> bytes:
     data = {
         "kind": request.kind,
@@ -170,6 +199,7 @@ def _manifest(
         "docx": docx.name,  # names relative to the manifest's folder
         "pdf": pdf.name if pdf else None,
         "annex": annex.name,
+        **(web or {}),  # "html" and "chart": the HTML edition of a Part 1 paper
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "figures_digest": figures.digest(),
     }

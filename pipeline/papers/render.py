@@ -18,7 +18,7 @@ from docxtpl import DocxTemplate, InlineImage
 import pipeline
 from pipeline.config import Settings
 from pipeline.errors import GenerationError
-from pipeline.ooxml.paperxml import renumber_ids
+from pipeline.ooxml.paperxml import describe_pictures, renumber_ids
 
 DEFAULT_TEMPLATES = Path(pipeline.__file__).resolve().parent.parent / "templates" / "docx"
 CHART_WIDTH = Mm(150)
@@ -55,6 +55,26 @@ def template_title(template: DocxTemplate, default: str) -> str:
     return title if title and "{" not in title else default
 
 
+def chart_description(context: dict[str, Any]) -> str:
+    """The chart's alternative text: what it shows, from the paper's figures, and where its data is."""
+    if context.get("chart_alt"):
+        return str(context["chart_alt"])
+    title = str(context.get("chart_title") or "Chart")
+    counts = []
+    labels = context.get("labels") or {}
+    for name, field in (("agenda", "agenda_rating"), ("attendance", "attendance_rating")):
+        table = context.get(name)
+        if isinstance(table, dict) and table.get("rows"):
+            label = (labels.get(field) or {}).get("label", name.capitalize())
+            levels = ", ".join(f"{row['level']} {row['meetings']}" for row in table["rows"])
+            counts.append(f"{label}: {levels} meetings")
+    figures = f" {'; '.join(counts)}." if counts else ""
+    return (
+        f"Bar chart: {title}, {context.get('period_words', 'all dates')}.{figures} "
+        "The same figures are given as numbers in the table beside it and in the annex."
+    )
+
+
 def render_paper(template: DocxTemplate, path: Path, context: dict[str, Any], chart: bytes | None) -> bytes:
     """The filled paper's bytes."""
     context = {
@@ -75,6 +95,9 @@ def render_paper(template: DocxTemplate, path: Path, context: dict[str, Any], ch
             f"({exc.message}). Check its {{{{ }}}} and {{% %}} tags in Word."
         ) from exc
     renumber_ids(template.docx.element.body)  # not get_docx(): after render it reloads the template
+    if chart:
+        body = template.docx.element.body
+        describe_pictures(body, chart_description(context), str(context.get("chart_title", "")))
     buffer = io.BytesIO()
     template.save(buffer)
     return buffer.getvalue()

@@ -19,7 +19,15 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from pipeline.ooxml.paperxml import cell_margins, keep_row_whole, repeat_as_header, shade
+from pipeline.ooxml.paperxml import (
+    add_field,
+    cell_margins,
+    keep_row_whole,
+    plain_heading_font,
+    repeat_as_header,
+    set_language,
+    shade,
+)
 
 FONT = "Arial"
 PAGE_WIDTH, MARGIN = Cm(21.0), Cm(2.2)
@@ -29,6 +37,7 @@ HEADER_FILL = "D9E2F3"
 TOTAL_FILL = "F2F2F2"
 OVERDUE_RED = RGBColor(0xC0, 0x00, 0x00)
 GREY = RGBColor(0x59, 0x59, 0x59)
+LANGUAGE = "en-GB"  # the document language: Word proofing, the PDF's /Lang, screen readers
 
 CONSULTATION_NOTE = (
     "A report will not be sent to the Authority unless this box has been satisfactorily completed "
@@ -65,6 +74,8 @@ class ReportTemplate:
         self.doc.core_properties.title = title
         self.doc.core_properties.subject = subject
         self.doc.core_properties.author = "Partnership forms pipeline"
+        self.doc.core_properties.language = LANGUAGE
+        self.html: list[str] = []  # the HTML edition's template, built alongside (see html_template)
         self._page()
         self._styles()
         self._marking()
@@ -76,7 +87,8 @@ class ReportTemplate:
         section.page_width, section.page_height = PAGE_WIDTH, Cm(29.7)
         section.left_margin = section.right_margin = MARGIN
         section.top_margin, section.bottom_margin = Cm(2.0), Cm(1.8)
-        section.header_distance = section.footer_distance = Cm(0.9)
+        section.header_distance = Cm(0.9)
+        section.footer_distance = Cm(1.3)  # clear of the agenda pack's own page number below it
 
     def _styles(self) -> None:
         normal = self.doc.styles["Normal"]
@@ -87,6 +99,16 @@ class ReportTemplate:
         rpr.get_or_add_rFonts().set(
             "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia", FONT
         )
+        set_language(self.doc.styles.element, LANGUAGE)
+        for name, size in (("Heading 1", 12), ("Heading 2", 11)):
+            # real heading levels (navigation pane, PDF tags and bookmarks) that look like the seed
+            style = self.doc.styles[name]
+            style.font.name, style.font.size = FONT, Pt(size)
+            style.font.bold, style.font.italic = True, False
+            plain_heading_font(style.element, FONT)
+            style.paragraph_format.space_before = Pt(10)
+            style.paragraph_format.space_after = Pt(6)
+            style.paragraph_format.keep_with_next = True
 
     def _marking(self) -> None:
         section = self.doc.sections[0]
@@ -95,12 +117,22 @@ class ReportTemplate:
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
             run = paragraph.add_run("{{ marking }}")
             run.bold, run.font.size = True, Pt(10)
+        numbers = section.footer.add_paragraph()  # the paper's own page numbers, under its marking
+        numbers.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        numbers.paragraph_format.space_before = Pt(2)
+        numbers.add_run("Paper page ")
+        add_field(numbers, "PAGE")
+        numbers.add_run(" of ")
+        add_field(numbers, "NUMPAGES")
+        for run in numbers.runs:
+            run.font.size = Pt(8)
 
     # --- text --------------------------------------------------------------------------------
 
     def tag(self, jinja: str) -> None:
         """A paragraph holding only a {%p ... %} tag: docxtpl removes it when rendering."""
         self.doc.add_paragraph(jinja)
+        self.html.append(_plain_tag(jinja))
 
     def line(
         self,
@@ -121,6 +153,7 @@ class ReportTemplate:
             paragraph.paragraph_format.space_after = Pt(space_after)
         if centre:
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        self.html.append(f'<p class="{"strong" if bold else "line"}">{text}</p>')
         return paragraph
 
     def address(self, lines: Sequence[tuple[str, str]]) -> None:
@@ -132,13 +165,20 @@ class ReportTemplate:
             paragraph.add_run(f"{label}\t").bold = True
             paragraph.add_run(value)
         self.doc.add_paragraph()
+        pairs = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in lines)
+        self.html.append(f'<dl class="address">{pairs}</dl>')
 
     def title(self, text: str) -> None:
         paragraph = self.line(text, bold=True, size=12, space_after=12)
+        self.html[-1] = f"<h1>{text.replace('|upper', '')}</h1>"  # capitals read badly on screen
+        paragraph.style = self.doc.styles["Heading 1"]
+        paragraph.paragraph_format.space_before = Pt(0)
         paragraph.paragraph_format.keep_with_next = True
 
     def section(self, number: str, heading: str) -> None:
         paragraph = self._numbered(f"{number}.", heading)
+        self.html[-1] = f'<h2><span class="number">{number}.</span> {heading}</h2>'
+        paragraph.style = self.doc.styles["Heading 2"]
         for run in paragraph.runs:
             run.bold = True
         paragraph.paragraph_format.space_before = Pt(10)
@@ -154,6 +194,7 @@ class ReportTemplate:
         run = paragraph.add_run(text)
         run.font.size, run.italic = Pt(9), True
         run.font.color.rgb = GREY
+        self.html.append(f'<p class="note">{text}</p>')
         return paragraph
 
     def _numbered(self, number: str, text: str) -> Paragraph:
@@ -162,10 +203,12 @@ class ReportTemplate:
         form.left_indent, form.first_line_indent = NUMBER_INDENT, -NUMBER_INDENT
         form.tab_stops.add_tab_stop(NUMBER_INDENT)
         paragraph.add_run(f"{number}\t{text}")
+        self.html.append(f'<p class="numbered"><span class="number">{number}</span> {text}</p>')
         return paragraph
 
     def caption(self, text: str) -> None:
         paragraph = self.line(text, bold=True, size=10, space_after=3)
+        self.html[-1] = f'<p class="caption">{text}</p>'
         paragraph.paragraph_format.left_indent = NUMBER_INDENT
         paragraph.paragraph_format.keep_with_next = True
         paragraph.paragraph_format.space_before = Pt(6)
@@ -173,8 +216,13 @@ class ReportTemplate:
     def chart(self) -> None:
         self.tag("{%p if chart %}")
         self.caption("Chart: {{ chart_title }}")
+        self.html.pop()  # the HTML edition's caption is the figure's own
         paragraph = self.doc.add_paragraph("{{ chart }}")
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        self.html.append(
+            '<figure><img src="{{ chart_src }}" alt="{{ chart_alt }}" width="900" height="450">'
+            "<figcaption>Chart: {{ chart_title }} (the figures are in the tables above)</figcaption></figure>"
+        )
         self.tag("{%p endif %}")
 
     def page_break(self) -> None:
@@ -197,6 +245,8 @@ class ReportTemplate:
         `keep_together`: a short table is never split across two pages.
         """
         self.caption(caption)  # not numbered: a table left out for want of rows would break the sequence
+        self.html.pop()
+        self._html_table(caption, rows, columns, totals)
         table = self._grid(4 + int(totals), [c.width for c in columns])
         header, opener, body, closer = table.rows[:4]
         for cell, column in zip(header.cells, columns, strict=True):
@@ -218,6 +268,7 @@ class ReportTemplate:
             for row in (header, body):
                 for cell in row.cells:
                     cell.paragraphs[0].paragraph_format.keep_with_next = True
+        self.html.append("</div>")
         if more:
             self.tag(f"{{%p if {more}.more %}}")
             self.note(
@@ -226,6 +277,27 @@ class ReportTemplate:
             )
             self.tag("{%p endif %}")
         self.doc.add_paragraph().paragraph_format.space_after = Pt(0)
+
+    def _html_table(self, caption: str, rows: str, columns: Sequence[TableColumn], totals: bool) -> None:
+        """The same table for the HTML edition: a caption, header cells, one row per item, totals."""
+        numeric = ' class="numeric"'
+        heads = "".join(
+            f'<th scope="col"{numeric if c.numeric else ""}>{c.heading}</th>' for c in columns
+        )
+        cells = "".join(
+            f"<td{numeric if c.numeric else ''}>{f'<strong>{c.cell}</strong>' if c.emphasis else c.cell}</td>"
+            for c in columns
+        )
+        html = (
+            f'<div class="table"><table><caption>{caption}</caption><thead><tr>{heads}</tr></thead>'
+            f"<tbody>{{% for row in {rows} %}}<tr>{cells}</tr>{{% endfor %}}</tbody>"
+        )
+        if totals:
+            footer = "".join(
+                f"<td{numeric if c.numeric else ''}><strong>{c.total}</strong></td>" for c in columns
+            )
+            html += f"<tfoot><tr>{footer}</tr></tfoot>"
+        self.html.append(html + "</table>")
 
     def _grid(self, rows: int, widths: Sequence[float]) -> Table:
         table = self.doc.add_table(rows=rows, cols=len(widths))
@@ -261,8 +333,11 @@ class ReportTemplate:
     # --- the bibliography box ----------------------------------------------------------------
 
     def bibliography(self) -> None:
-        """The seed's closing box: sources, contact, exempt information, clearance, submission."""
-        self.page_break()
+        """The seed's closing box: sources, contact, exempt information, clearance, submission.
+
+        It follows the recommendation on the same page where it fits (no page break before it, so
+        the recommendation is never left alone on an almost empty page); its rows never split.
+        """
         table = self._grid(9, [0.34, 0.33, 0.33])
         rows = table.rows
         self._span(rows[0], "BIBLIOGRAPHY", bold=True, fill=HEADER_FILL)
@@ -289,6 +364,9 @@ class ReportTemplate:
         self._span(rows[8], CONSULTATION_NOTE, italic=True, size=9)
         for row in rows:
             keep_row_whole(row)
+        for row in rows[:2]:  # the box's title and the column labels: header cells for screen readers
+            repeat_as_header(row)
+        self.html.append(BIBLIOGRAPHY_HTML)
 
     def _labelled(self, row, label: str, value: str, *, answer_bold: bool = False) -> None:  # type: ignore[no-untyped-def]
         label_cell = row.cells[0].merge(row.cells[1])
@@ -311,7 +389,53 @@ class ReportTemplate:
         if fill:
             shade(cell, fill)
 
+    def html_template(self) -> str:
+        """The HTML edition's Jinja template: the same sentences, tables and chart as the Word paper."""
+        body = "\n".join(self.html)
+        return HTML_PAGE.replace("@@BODY@@", body)
+
     def save(self) -> bytes:
         buffer = io.BytesIO()
         self.doc.save(buffer)
         return buffer.getvalue()
+
+
+def _plain_tag(jinja: str) -> str:
+    """docxtpl's paragraph and row tags ({%p ... %}, {%tr ... %}) as plain Jinja for HTML."""
+    return jinja.replace("{%p ", "{% ").replace("{%tr ", "{% ")
+
+
+BIBLIOGRAPHY_HTML = (
+    '<section class="bibliography" aria-labelledby="bibliography"><h2 id="bibliography">Bibliography</h2>'
+    "<dl>"
+    "<dt>Source document(s)</dt><dd>{{ source_documents }}</dd>"
+    "<dt>Contact officer</dt>"
+    "<dd>{{ contact_officer }}{% if contact_phone %}, {{ contact_phone }}{% endif %}</dd>"
+    "{% if location %}<dt>Location</dt><dd>{{ location }}</dd>{% endif %}"
+    "<dt>Originating officer</dt><dd>{{ originating_officer }}</dd>"
+    f"<dt>{EXEMPT_QUESTION}</dt><dd>{{{{ exempt_answer }}}}</dd>"
+    "{% if exempt_statement %}<dt>Exempt information</dt><dd>{{ exempt_statement }}</dd>{% endif %}"
+    "<dt>Cleared with</dt><dd>{{ cleared_with }}</dd>"
+    "<dt>Submitted on</dt><dd>{{ submitted_on }}</dd>"
+    "</dl></section>"
+)
+
+HTML_PAGE = """<!doctype html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}: {{ committee }}, {{ meeting_date }}</title>
+<link rel="stylesheet" href="{{ stylesheet }}">
+</head>
+<body>
+<header class="masthead"><p class="marking">{{ marking }}</p>
+<p class="back"><a href="{{ agenda_href }}">Agenda for {{ committee }}, {{ meeting_date }}</a></p></header>
+<main>
+@@BODY@@
+<p class="formats">This paper is also published as a <a href="{{ pdf_href }}">PDF ({{ pdf_size }})</a>.</p>
+</main>
+<footer><p class="marking">{{ marking }}</p></footer>
+</body>
+</html>
+"""
