@@ -163,6 +163,18 @@ class FormsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The clerk's console (`pipeline web`; `pipeline serve` runs it too when enabled)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    trust_proxy: bool = False  # believe X-Forwarded-Proto/-For from the authority's HTTPS proxy
+    idle_minutes: int = 30  # signed out after this long without a page being opened
+    max_upload_mb: int = 20
+
+
+@dataclass(frozen=True)
 class Config:
     authority: AuthorityConfig = AuthorityConfig()
     papers: PaperConfig = PaperConfig()
@@ -172,6 +184,7 @@ class Config:
     watch: WatchConfig = WatchConfig()
     forms: FormsConfig = FormsConfig()
     publish: PublishConfig = PublishConfig()
+    web: WebConfig = WebConfig()
 
 
 def load_config(settings: Settings) -> Config:

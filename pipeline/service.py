@@ -241,6 +241,23 @@ def _trust_status(store: Store) -> dict[str, object]:
     }
 
 
+def _start_console(settings: Settings, library: FormLibrary):  # type: ignore[no-untyped-def]
+    """The web console in a thread of its own when `[web] enabled = true`; returns its server."""
+    from pipeline.config import load_config
+
+    web = load_config(settings).web
+    if not web.enabled:
+        return None
+    from waitress import create_server
+
+    from pipeline.web import create_app
+
+    server = create_server(create_app(settings, library, web), host=web.host, port=web.port, threads=4)
+    threading.Thread(target=server.run, name="web-console", daemon=True).start()
+    log.info("The clerk's console is at http://%s:%s/", web.host, web.port)
+    return server
+
+
 def serve(settings: Settings, library: FormLibrary, *, polling: bool = False, dry_run: bool = False,
           tick_seconds: float = 60.0, stop: threading.Event | None = None) -> None:
     """The watcher and the scheduler in one process, until SIGTERM/SIGINT (or `stop`)."""
@@ -261,6 +278,7 @@ def serve(settings: Settings, library: FormLibrary, *, polling: bool = False, dr
 
     watcher = threading.Thread(target=watch, name="inbox-watcher", daemon=True)
     watcher.start()
+    console = _start_console(settings, library)
     from pipeline.config import load_config
 
     mailbox = None
@@ -279,6 +297,8 @@ def serve(settings: Settings, library: FormLibrary, *, polling: bool = False, dr
             log.exception("The scheduler failed unexpectedly; it will try again")
         stop.wait(tick_seconds)
     watcher.join()
+    if console is not None:
+        console.close()
     if mailbox is not None:
         mailbox.join()
     log.info("Stopped cleanly.")

@@ -277,7 +277,41 @@ MIGRATIONS: list[str] = [
     ALTER TABLE intakes ADD COLUMN flags TEXT;
     """,
     """
-    -- 6: the mailbox ledger (issue 16). One row per distinct message fetched (by the hash of its
+    -- 6: the web console: its users, their sessions, failed sign-ins, rejections dealt with;
+    -- and who did what, for the event log
+    CREATE TABLE users (
+        id                  INTEGER PRIMARY KEY,
+        name                TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        role                TEXT NOT NULL CHECK (role IN ('clerk', 'viewer')),
+        password_hash       TEXT NOT NULL,  -- argon2id, never the password itself
+        created_at          TEXT NOT NULL,
+        password_changed_at TEXT NOT NULL
+    );
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,  -- sha256 of the cookie's value: a stolen database signs no one in
+        user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        csrf       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen  TEXT NOT NULL
+    );
+    CREATE TABLE sign_in_failures (
+        id      INTEGER PRIMARY KEY,
+        name    TEXT NOT NULL COLLATE NOCASE,
+        address TEXT,
+        at      TEXT NOT NULL
+    );
+    CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
+    CREATE TABLE intakes_dealt_with (
+        intake_id INTEGER PRIMARY KEY REFERENCES intakes (id),
+        how       TEXT NOT NULL CHECK (how IN ('dismissed', 're-ingested')),
+        reason    TEXT,
+        by_user   TEXT NOT NULL,
+        at        TEXT NOT NULL
+    );
+    ALTER TABLE events ADD COLUMN by_user TEXT;
+    """,
+    """
+    -- 7: the mailbox ledger (issue 16). One row per distinct message fetched (by the hash of its
     -- raw bytes); the Message-ID finds the same message delivered again with other headers.
     CREATE TABLE mail_messages (
         id          INTEGER PRIMARY KEY,
@@ -501,6 +535,29 @@ class EventRow:
     step: str
     outcome: str
     detail: str | None
+    by_user: str | None = None  # who did it, for actions taken in the web console
+
+
+@dataclass(frozen=True)
+class User:
+    """Someone who may sign in to the web console: a clerk acts, a viewer only looks."""
+
+    id: int
+    name: str
+    role: str
+    password_hash: str
+    created_at: str
+    password_changed_at: str
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser: whose it is, its form token, and when it was last used."""
+
+    user: User
+    csrf: str
+    created_at: str
+    last_seen: str
 
 
 @dataclass(frozen=True)
@@ -984,13 +1041,14 @@ class Store:
         detail: str | None = None,
         intake_id: int | None = None,
         submission_id: int | None = None,
+        by_user: str | None = None,
     ) -> int:
         """Add one line to the event log; returns its id. Inside a rolled-back transaction, lost."""
         with self._writing("write to the event log") as db:
             cursor = db.execute(
-                "INSERT INTO events (at, intake_id, submission_id, step, outcome, detail)"
-                " VALUES (?,?,?,?,?,?)",
-                (utc_text(datetime.now(UTC)), intake_id, submission_id, step, outcome, detail),
+                "INSERT INTO events (at, intake_id, submission_id, step, outcome, detail, by_user)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (utc_text(datetime.now(UTC)), intake_id, submission_id, step, outcome, detail, by_user),
             )
         return _row_id(cursor)
 
@@ -1075,6 +1133,143 @@ class Store:
                          datetime.fromisoformat(r["written_at"].replace("Z", "+00:00")))
             for r in rows
         ]
+
+    # --- the web console: users, sessions, sign-in failures, rejections dealt with -------------
+
+    def add_user(self, name: str, role: str, password_hash: str) -> int:
+        now = utc_text(datetime.now(UTC))
+        with self._writing(f"add the user {name}") as db:
+            try:
+                cursor = db.execute(
+                    "INSERT INTO users (name, role, password_hash, created_at, password_changed_at)"
+                    " VALUES (?, ?, ?, ?, ?)", (name, role, password_hash, now, now))
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"There is already a user called {name}.") from exc
+        return _row_id(cursor)
+
+    def users(self) -> list[User]:
+        with self._guard("list the users"):
+            rows = self._db.execute("SELECT * FROM users ORDER BY name").fetchall()
+        return [User(**dict(row)) for row in rows]
+
+    def user(self, name: str) -> User | None:
+        with self._guard("look up a user"):
+            row = self._db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+        return None if row is None else User(**dict(row))
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        """Change a user's password; every browser they were signed in on is signed out."""
+        with self._writing(f"change the password of {name}") as db:
+            cursor = db.execute("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE name = ?",
+                                (password_hash, utc_text(datetime.now(UTC)), name))
+            if cursor.rowcount != 1:
+                raise StoreError(f"There is no user called {name}.")
+            db.execute("DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)",
+                       (name,))
+
+    def remove_user(self, name: str) -> None:
+        with self._writing(f"remove the user {name}") as db:
+            db.execute("DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)",
+                       (name,))
+            if db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount != 1:
+                raise StoreError(f"There is no user called {name}.")
+
+    def start_session(self, token_hash: str, user_id: int, csrf: str, at: datetime) -> None:
+        with self._writing("sign in"):
+            self._db.execute("INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, last_seen)"
+                             " VALUES (?, ?, ?, ?, ?)",
+                             (token_hash, user_id, csrf, utc_text(at), utc_text(at)))
+
+    def web_session(self, token_hash: str) -> WebSession | None:
+        with self._guard("check who is signed in"):
+            row = self._db.execute(
+                "SELECT u.*, s.csrf, s.created_at AS session_created, s.last_seen FROM web_sessions s"
+                " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?", (token_hash,)).fetchone()
+        if row is None:
+            return None
+        user = User(row["id"], row["name"], row["role"], row["password_hash"], row["created_at"],
+                    row["password_changed_at"])
+        return WebSession(user, row["csrf"], row["session_created"], row["last_seen"])
+
+    def touch_session(self, token_hash: str, at: datetime) -> None:
+        with self._writing("note the session is in use"):
+            self._db.execute("UPDATE web_sessions SET last_seen = ? WHERE token_hash = ?",
+                             (utc_text(at), token_hash))
+
+    def end_session(self, token_hash: str) -> None:
+        with self._writing("sign out"):
+            self._db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
+
+    def end_idle_sessions(self, idle_since: datetime) -> None:
+        with self._writing("sign out idle sessions"):
+            self._db.execute("DELETE FROM web_sessions WHERE last_seen < ?", (utc_text(idle_since),))
+
+    def record_sign_in_failure(self, name: str, address: str | None, at: datetime) -> None:
+        with self._writing("note a failed sign-in"):
+            self._db.execute("INSERT INTO sign_in_failures (name, address, at) VALUES (?, ?, ?)",
+                             (name, address, utc_text(at)))
+
+    def sign_in_failures(self, name: str, address: str | None, since: datetime) -> int:
+        """Failed sign-ins since `since` for this name or from this address, whichever is more."""
+        with self._guard("count failed sign-ins"):
+            by_name, by_address = self._db.execute(
+                "SELECT sum(name = ?), sum(address IS ? ) FROM sign_in_failures WHERE at >= ?",
+                (name, address, utc_text(since))).fetchone()
+        return max(by_name or 0, by_address or 0)
+
+    def clear_sign_in_failures(self, name: str) -> None:
+        with self._writing("clear failed sign-ins"):
+            self._db.execute("DELETE FROM sign_in_failures WHERE name = ?", (name,))
+
+    def intake(self, intake_id: int) -> IntakeRow | None:
+        found = self._intakes("WHERE id = ?", (intake_id,))
+        return found[0] if found else None
+
+    def rejections_open(self) -> list[IntakeRow]:
+        """Rejected files nobody has dealt with yet (dismissed or re-ingested), newest first."""
+        return self._intakes("WHERE outcome = 'rejected' AND id NOT IN"
+                             " (SELECT intake_id FROM intakes_dealt_with) ORDER BY id DESC", ())
+
+    def deal_with(self, intake_id: int, how: str, reason: str | None, by_user: str) -> None:
+        """Record that the clerk dealt with a rejected file; logged with who did it."""
+        with self._writing("record what the clerk did with a rejected file") as db:
+            db.execute("INSERT OR REPLACE INTO intakes_dealt_with (intake_id, how, reason, by_user, at)"
+                       " VALUES (?, ?, ?, ?, ?)",
+                       (intake_id, how, reason, by_user, utc_text(datetime.now(UTC))))
+            self.log("console", how, reason, intake_id=intake_id, by_user=by_user)
+
+    def submission_events(self, submission_id: int) -> list[EventRow]:
+        with self._guard("read a return's history"):
+            rows = self._db.execute(
+                "SELECT * FROM events WHERE submission_id = ? OR intake_id IN"
+                " (SELECT intake_id FROM submissions WHERE id = ?) ORDER BY id",
+                (submission_id, submission_id),
+            ).fetchall()
+        return [EventRow(**dict(row)) for row in rows]
+
+    def submission_partnership(self, submission_id: int) -> int | None:
+        """The register partnership a return is from (matched, by token, or by name), or None."""
+        with self._guard("read a return's partnership"):
+            row = self._db.execute(
+                "SELECT partnership_id FROM submission_partnerships WHERE submission_id = ?",
+                (submission_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def record_pack(self, committee: str, meeting_date: date, paths: Iterable[Path], at: datetime) -> None:
+        """Remember an agenda pack built for a meeting (built again: the newer files replace)."""
+        with self._writing("record the agenda pack"):
+            self._db.execute(
+                "INSERT INTO packs_written (committee, meeting_date, written_at, paths) VALUES (?,?,?,?)"
+                " ON CONFLICT (committee, meeting_date) DO UPDATE SET written_at = excluded.written_at,"
+                " paths = excluded.paths",
+                (committee, meeting_date.isoformat(), utc_text(at), json.dumps([str(p) for p in paths])))
+
+    def packs_written(self) -> list[tuple[str, date, tuple[Path, ...]]]:
+        """Agenda packs recorded: (committee, meeting date, files), by date."""
+        with self._guard("list the agenda packs written"):
+            rows = self._db.execute("SELECT * FROM packs_written ORDER BY meeting_date, committee").fetchall()
+        return [(r["committee"], date.fromisoformat(r["meeting_date"]),
+                 tuple(Path(p) for p in json.loads(r["paths"] or "[]"))) for r in rows]
 
     # --- for modules that keep their own tables (register, committees) -------------------------
 
