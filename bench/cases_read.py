@@ -21,7 +21,7 @@ from pipeline.ingest import Ingest, Outcome
 from pipeline.recognise import read_form
 from pipeline.store import Store
 
-PARSE_TARGET = 5.0
+PARSE_TARGET = 4.0  # issue 11: at most 4x the zipfile + lxml floor
 
 
 def floor_parse(data: bytes) -> tuple[etree._Element, etree._Element]:

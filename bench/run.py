@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[0] = str(REPO)  # run as a script: import `bench`, `pipeline` and `tests` from the repo
 
-from bench import cases_generate, cases_paper, cases_read, cases_watch  # noqa: E402
+from bench import cases_generate, cases_paper, cases_read, cases_watch, cases_worst  # noqa: E402
 from bench.context import FULL, QUICK, Context  # noqa: E402
 from bench.measure import Result, machine, markdown, now_text, table  # noqa: E402
 
@@ -38,6 +38,7 @@ CASES: dict[str, Case] = {
     "generate": cases_generate.generate_docx,
     "papers": cases_paper.papers,
     "watch": cases_watch.watch_burst,
+    "worst": cases_worst.worst_cases,
 }
 
 

@@ -160,6 +160,24 @@ def _not_done(lines: list[str]) -> int:
     return 1
 
 
+def cmd_mail(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.mailbox import fetch_mail
+
+    report = fetch_mail(settings, library_for(settings))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        return 1 if report.problem else 0
+    for result in report.results:
+        _print_result(result, as_json=False)
+    for line in report.not_forms:
+        print(f"NOT A FORM {line}: moved to the not-forms folder, not answered")
+    if report.problem:
+        print(f"PROBLEM: {report.problem}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     import logging
     import threading
@@ -442,6 +460,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return 0
+    _print_mailbox(summary["mailbox"])
     counts = summary["inbox"]
     print(f"Files in inbox waiting: {counts['waiting']}.  Taken so far: {counts['accepted']} accepted, "
           f"{counts['rejected']} rejected, {counts['duplicate']} duplicates.")
@@ -478,6 +497,23 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_mailbox(mailbox: dict) -> None:
+    if not mailbox["configured"] and not mailbox["last_check"]:
+        return
+    if mailbox["last_check"] is None:
+        print("Mailbox: not checked yet (see 'pipeline mail fetch').")
+    elif mailbox["ok"]:
+        print(f"Mailbox: last checked {mailbox['last_check']}. {mailbox['last_result']}")
+    else:
+        print(f"Mailbox: PROBLEM at the last check ({mailbox['last_check']}): {mailbox['last_result']}")
+    if mailbox["not_forms"]:
+        print(f"Emails that were not returns, not answered ({len(mailbox['not_forms'])} latest; "
+              "in the not-forms folder, and saved in the mailbox/ folder):")
+        for mail in mailbox["not_forms"]:
+            print(f"  {mail['fetched'][:10]} {mail['from'] or 'unknown sender'}: "
+                  f"\u201c{mail['subject'] or 'no subject'}\u201d ({mail['why']})")
+
+
 def _print_for_the_clerk(summary: dict) -> None:
     """What needs a person: returns held, files set aside, senders not answered, given up."""
     if summary.get("inbox", {}).get("being_retried"):
@@ -502,6 +538,68 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     mode = SendMode.BY_HAND if args.send_by_hand else SendMode.SEND
     serve(settings, library_for(settings), polling=args.polling, mode=mode,
           tick_seconds=args.tick_seconds)
+    return 0
+
+
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.config import load_config
+    from pipeline.web import run_console
+
+    existing_home(settings)
+    web = load_config(settings).web
+    host, port = args.host or web.host, args.port or web.port
+    print(f"The clerk's console is at http://{host}:{port}/ (press Ctrl+C to stop).", flush=True)
+    if not _has_users(settings):
+        print("No one can sign in yet: add a user with 'pipeline users add NAME --role clerk'.", flush=True)
+    run_console(settings, library_for(settings), host, port, web)
+    return 0
+
+
+def _has_users(settings: Settings) -> bool:
+    from pipeline.store import Store
+
+    with Store.open(settings.database) as store:
+        return bool(store.users())
+
+
+def _read_password(args: argparse.Namespace, name: str) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"Password for {name}: ")
+    if getpass.getpass("Type it again: ") != first:
+        raise ConfigError("The two passwords were not the same. Nothing was changed.")
+    return first
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import users
+    from pipeline.store import Store
+
+    if args.action != "list" and not args.name:
+        raise ConfigError(f"Say whose account: pipeline users {args.action} NAME")
+    if args.action == "add" and not args.role:
+        raise ConfigError("Say what the user may do: --role clerk (sees and does everything) or "
+                          "--role viewer (sees Part 1 and the status only).")
+    password = _read_password(args, args.name) if args.action in ("add", "password") else ""
+    settings.ensure_folders()
+    with Store.open(settings.database) as store:
+        if args.action == "list":
+            found = store.users()
+            for user in found:
+                print(f"{user.name:<30} {user.role:<7} added {user.created_at[:10]}")
+            if not found:
+                print("No users yet: add one with 'pipeline users add NAME --role clerk'.")
+        elif args.action == "add":
+            users.add_user(store, args.name, args.role, password)
+            print(f"Added {args.name} as a {args.role}. They can sign in to the console now.")
+        elif args.action == "password":
+            users.change_password(store, args.name, password)
+            print(f"Changed the password of {args.name}; they are signed out everywhere.")
+        else:
+            users.remove_user(store, args.name)
+            print(f"Removed {args.name}; they can no longer sign in.")
     return 0
 
 
@@ -644,6 +742,13 @@ def build_parser() -> Parser:
     check.add_argument("--json", action="store_true", help="print the checks as JSON")
     check.set_defaults(run=cmd_check)
 
+    mail = commands.add_parser("mail", parents=[common], help="returns straight from the mailbox")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True, metavar="fetch")
+    fetch = mail_commands.add_parser("fetch", parents=[common],
+                                     help="one pass over the [imap] mailbox: take in every return")
+    fetch.add_argument("--json", action="store_true", help="print what was fetched as JSON")
+    fetch.set_defaults(run=cmd_mail)
+
     stat = commands.add_parser("status", parents=[common],
                                help="forms sent, returned, late and missing; the next meetings")
     stat.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
@@ -659,6 +764,22 @@ def build_parser() -> Parser:
     serve.add_argument("--tick-seconds", type=float, default=60.0,
                        help="how often the scheduler looks for work (default 60)")
     serve.set_defaults(run=cmd_serve)
+
+    web = commands.add_parser("web", parents=[common],
+                              help="serve the clerk's console in the browser (sign in first)")
+    web.add_argument("--host", help="the address to listen on (default: [web] host, 127.0.0.1)")
+    web.add_argument("--port", type=int, help="the port (default: [web] port, 8000)")
+    web.set_defaults(run=cmd_web)
+
+    usr = commands.add_parser("users", parents=[common],
+                              help="who may sign in to the console: list, add, password, remove")
+    usr.add_argument("action", nargs="?", choices=["list", "add", "password", "remove"], default="list")
+    usr.add_argument("name", nargs="?", help="the user's name, as they type it to sign in")
+    usr.add_argument("--role", choices=["clerk", "viewer"],
+                     help="clerk: sees everything and acts; viewer: sees Part 1 and the status")
+    usr.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input, not a prompt")
+    usr.set_defaults(run=cmd_users)
 
     demo = commands.add_parser("demo", parents=[common],
                                help="run the whole cycle on sample data into outbox/")

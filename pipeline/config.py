@@ -35,6 +35,11 @@ class Settings:
         return self.home / "rejected"
 
     @property
+    def mailbox(self) -> Path:
+        """Each message fetched from the IMAP mailbox, saved whole before it is read."""
+        return self.home / "mailbox"
+
+    @property
     def database(self) -> Path:
         return self.home / "pipeline.sqlite3"
 
@@ -98,6 +103,25 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class ImapConfig:
+    """The mailbox members send their returns to (`pipeline mail fetch`); unused while host is ""."""
+
+    host: str = ""
+    port: int = 0  # 0: the usual port for `security` (993 for ssl, 143 otherwise)
+    security: str = "ssl"  # "ssl", "starttls" or "none" (none only to this computer)
+    username: str = ""
+    password_env: str = "PIPELINE_IMAP_PASSWORD"  # the password is read from this variable
+    oauth2_token_command: str = ""  # prints an OAuth2 access token: XOAUTH2 instead of a password
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    not_forms_folder: str = "Not forms"
+    move: bool = True  # false: leave messages where they are, marked with a keyword instead
+    interval_minutes: float = 5
+    ca_file: str = ""  # a certificate authority to trust besides the system's (a private server)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class ScheduleConfig:
     papers_lead_days: int = 2  # generate papers this many working days before the deadline
     chase_interval_days: int = 3
@@ -139,14 +163,28 @@ class FormsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The clerk's console (`pipeline web`; `pipeline serve` runs it too when enabled)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    trust_proxy: bool = False  # believe X-Forwarded-Proto/-For from the authority's HTTPS proxy
+    idle_minutes: int = 30  # signed out after this long without a page being opened
+    max_upload_mb: int = 20
+
+
+@dataclass(frozen=True)
 class Config:
     authority: AuthorityConfig = AuthorityConfig()
     papers: PaperConfig = PaperConfig()
     smtp: SmtpConfig = SmtpConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    imap: ImapConfig = ImapConfig()
     watch: WatchConfig = WatchConfig()
     forms: FormsConfig = FormsConfig()
     publish: PublishConfig = PublishConfig()
+    web: WebConfig = WebConfig()
 
 
 def has_section(settings: Settings, section: str) -> bool:

@@ -168,7 +168,7 @@ class Cycle:
             self.store.record_reply(row["id"], "not-answered", refusal, self.now)
             report.add(f"Did not answer {row['sender']} about {row['original_name']}: {refusal}")
             return
-        message = self._reply_for(row)
+        message = self._threaded(self._reply_for(row), row["id"])
         where = self._send(message, report, key=f"reply:{row['id']}") if message is not None \
             else "not needed"
         if where is None:
@@ -177,6 +177,14 @@ class Cycle:
         if message is not None:
             report.add(self.mode.said(
                 f"a reply to {row['sender']} about {row['original_name']} ({row['outcome']})"))
+
+    def _threaded(self, message: EmailMessage | None, intake_id: int) -> EmailMessage | None:
+        """A reply to a return fetched from the mailbox goes in the member's thread (issue 16)."""
+        mail = self.store.mail_thread(intake_id) if message is not None else None
+        if message is None or mail is None or not mail.message_id:
+            return message
+        return messages.thread_reply(message, message_id=mail.message_id, references=mail.refs,
+                                     subject=mail.subject)
 
     def _why_not_answer(self, row: sqlite3.Row) -> str | None:
         """Why the sender of this file must not be answered, or None when they may be."""

@@ -50,6 +50,8 @@ def run_demo(settings: Settings, library: FormLibrary, say: Say, *, today: date 
     _tick(settings, library, say)
     _papers(settings, library, today, say)
     say(f"Done. Everything is under {settings.home}. Try: pipeline status, pipeline records monitoring")
+    say("The clerk's console: add yourself with 'pipeline users add YOUR-NAME --role clerk' (it asks for "
+        "a password), run 'pipeline web', then open http://127.0.0.1:8000/ in a browser.")
 
 
 def _fresh_sample_home(settings: Settings, say: Say) -> None:
@@ -152,10 +154,12 @@ def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> 
             say(f"   {files.docx.relative_to(settings.home)} (+ annex"
                 + (", PDF)" if files.pdf else f"; {files.pdf_note})"))
         try:
-            for path in pack.build_packs(meeting.date, settings.outbox / "papers",
-                                         settings.outbox / "packs", committee=meeting.committee,
-                                         authority=config.authority.name,
-                                         standing_items=tuple(config.publish.standing_items)):
+            packs = pack.build_packs(meeting.date, settings.outbox / "papers", settings.outbox / "packs",
+                                     committee=meeting.committee, authority=config.authority.name,
+                                     standing_items=tuple(config.publish.standing_items))
+            with Store.open(settings.database) as store:
+                store.record_pack(meeting.committee, meeting.date, packs, datetime.now(UTC))
+            for path in packs:
                 say(f"   {path.relative_to(settings.home)}")
         except PipelineError as exc:
             say(f"   The agenda pack was skipped: {exc}")

@@ -155,6 +155,30 @@ class Ingest:
         finally:
             claim.close()
 
+    def ingest_named(self, path: Path, intake_name: str) -> list[FileResult]:
+        """Ingest a copy of `path` under a name the caller chose and kept (a fetched email's).
+
+        Calling it again with the same name after a crash finishes the same intake, or, if it
+        had finished, just gives its results: the file is never stored twice.
+        """
+        # Claimed in mailbox/.taking, not inbox/.processing: the watcher's recovery never takes it.
+        claimed = self.settings.mailbox / ".taking" / intake_name
+        done = self.store.intake_by_name(intake_name)
+        if done is not None and done.finished:
+            claimed.unlink(missing_ok=True)
+            return self._result_of(done)
+        if not claimed.exists():
+            claimed.parent.mkdir(parents=True, exist_ok=True)
+            partial = claimed.parent / f".copying-{intake_name}"
+            partial.write_bytes(path.read_bytes())
+            os.replace(partial, claimed)
+        handle = _open_regular(claimed, intake_name)
+        try:
+            claim = _Claim(claimed, handle, intake_name.split("--", 1)[-1], self.clock())
+            return self._process_claimed(claim, source=str(path), sender=None)
+        finally:
+            os.close(handle)
+
     def recover(self) -> list[FileResult]:
         """Finish files a stopped run left in `inbox/.processing/` (never another process's
         file in hand: each claimed file is locked while it is worked on). A file that cannot be

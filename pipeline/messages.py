@@ -193,6 +193,19 @@ def receipt(*, to: str, form_title: str, partnership: str | None, late: bool, au
                     sender=sender, reply_to=reply_to, now=now, in_reply_to=in_reply_to)
 
 
+def thread_reply(message: EmailMessage, *, message_id: str, references: str | None,
+                 subject: str | None) -> EmailMessage:
+    """Make `message` a reply in the member's own thread: In-Reply-To, References, "Re: ..."."""
+    del message["In-Reply-To"]
+    del message["References"]
+    message["In-Reply-To"] = message_id
+    message["References"] = " ".join(part for part in (references, message_id) if part)
+    if subject:
+        del message["Subject"]
+        message["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    return message
+
+
 # --- to the clerk --------------------------------------------------------------------------------
 
 

@@ -58,7 +58,7 @@ def read_form(data: bytes, name: str, library: FormLibrary) -> ReadForm:
         return _read_docx(package, library)
     if package.kind == "xlsx":
         _check_cells(package)
-        return _read_xlsx(data, library)
+        return _read_xlsx(data, package, library)
     raise UnknownForm(f"This Office file is not one of our forms. We accept {ACCEPTED_KINDS}.")
 
 
@@ -137,8 +137,8 @@ def _check_cells(package: Package) -> None:
             "again.")
 
 
-def _read_xlsx(data: bytes, library: FormLibrary) -> ReadForm:
-    workbook = xlsx_form.open_workbook(data)
+def _read_xlsx(data: bytes, package: Package, library: FormLibrary) -> ReadForm:
+    workbook = xlsx_form.open_workbook(data, package)
     identity = workbook.identity
     if identity:
         definition = _definition_for(identity, library)

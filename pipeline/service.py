@@ -206,7 +206,9 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         on_register = bool(register.partnerships(store))
         unmatched = store.unmatched() if on_register else []
         not_expected = store.returns_not_expected() if on_register else []
+        mailbox = _mailbox_status(settings, store)
     return {
+        "mailbox": mailbox,
         "inbox": {"waiting": waiting + in_hand, "being_retried": in_hand,
                   **{k: counts.get(k, 0) for k in
                      ("accepted", "rejected", "duplicate", "current", "superseded")}},
@@ -220,6 +222,40 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
     }
 
 
+def _mailbox_status(settings: Settings, store: Store) -> dict[str, object]:
+    """The mailbox's last check (with its problem, if it failed) and the emails that were not returns."""
+    from pipeline.config import load_config
+
+    last = store.last_mail_pass()
+    return {
+        "configured": bool(load_config(settings).imap.host),
+        "last_check": last.at if last else None,
+        "ok": last.ok if last else None,
+        "last_result": last.detail if last else None,
+        "counts": store.mail_counts(),
+        "not_forms": [{"from": m.sender, "subject": m.subject, "fetched": m.fetched_at,
+                       "why": m.reason, "saved": m.saved_path, "moved_to": m.moved_to}
+                      for m in store.mails_not_forms()],
+    }
+
+
+def _mailbox_loop(settings: Settings, library: FormLibrary, stop: threading.Event) -> None:
+    """Check the mailbox every [imap] interval_minutes until stopped; a failure waits for the next."""
+    from pipeline.config import load_config
+    from pipeline.mailbox import fetch_mail as fetch
+
+    interval = max(load_config(settings).imap.interval_minutes, 0.05) * 60
+    while not stop.is_set():
+        try:
+            report = fetch(settings, library)
+            (log.error if report.problem else log.info)("Mailbox: %s", report.summary())
+        except PipelineError as exc:
+            log.error("The mailbox could not be checked: %s", exc)
+        except Exception:  # a bug must not stop the watcher or scheduler: log it, try again later
+            log.exception("The mailbox check failed unexpectedly; it will try again")
+        stop.wait(interval)
+
+
 def _trust_status(store: Store) -> dict[str, object]:
     """What the clerk must look at by hand: returns held, files set aside, senders not
     answered, and tick actions given up after failing again and again."""
@@ -231,6 +267,23 @@ def _trust_status(store: Store) -> dict[str, object]:
                          for who, name, why in store.unanswered_senders()],
         "given_up": [{"action": a, "attempts": n, "error": e} for a, n, e in store.actions_given_up()],
     }
+
+
+def _start_console(settings: Settings, library: FormLibrary):  # type: ignore[no-untyped-def]
+    """The web console in a thread of its own when `[web] enabled = true`; returns its server."""
+    from pipeline.config import load_config
+
+    web = load_config(settings).web
+    if not web.enabled:
+        return None
+    from waitress import create_server
+
+    from pipeline.web import create_app
+
+    server = create_server(create_app(settings, library, web), host=web.host, port=web.port, threads=4)
+    threading.Thread(target=server.run, name="web-console", daemon=True).start()
+    log.info("The clerk's console is at http://%s:%s/", web.host, web.port)
+    return server
 
 
 def serve(settings: Settings, library: FormLibrary, *, polling: bool = False,
@@ -261,6 +314,14 @@ def serve(settings: Settings, library: FormLibrary, *, polling: bool = False,
 
     watcher = threading.Thread(target=watch, name="inbox-watcher", daemon=True)
     watcher.start()
+    console = _start_console(settings, library)
+    from pipeline.config import load_config
+
+    mailbox = None
+    if load_config(settings).imap.host:
+        mailbox = threading.Thread(target=_mailbox_loop, args=(settings, library, stop),
+                                   name="mailbox", daemon=True)
+        mailbox.start()
     log.info("Serving %s: watching the inbox, and looking for due work every %.0f s", settings.home,
              tick_seconds)
     while not stop.is_set():
@@ -272,6 +333,10 @@ def serve(settings: Settings, library: FormLibrary, *, polling: bool = False,
             log.exception("The scheduler failed unexpectedly; it will try again")
         stop.wait(tick_seconds)
     watcher.join()
+    if console is not None:
+        console.close()
+    if mailbox is not None:
+        mailbox.join()
     log.info("Stopped cleanly.")
     if failure:
         raise failure[0]

@@ -276,6 +276,70 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE intakes ADD COLUMN flags TEXT;
     """,
+    """
+    -- 6: the web console: its users, their sessions, failed sign-ins, rejections dealt with;
+    -- and who did what, for the event log
+    CREATE TABLE users (
+        id                  INTEGER PRIMARY KEY,
+        name                TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        role                TEXT NOT NULL CHECK (role IN ('clerk', 'viewer')),
+        password_hash       TEXT NOT NULL,  -- argon2id, never the password itself
+        created_at          TEXT NOT NULL,
+        password_changed_at TEXT NOT NULL
+    );
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,  -- sha256 of the cookie's value: a stolen database signs no one in
+        user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        csrf       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen  TEXT NOT NULL
+    );
+    CREATE TABLE sign_in_failures (
+        id      INTEGER PRIMARY KEY,
+        name    TEXT NOT NULL COLLATE NOCASE,
+        address TEXT,
+        at      TEXT NOT NULL
+    );
+    CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
+    CREATE TABLE intakes_dealt_with (
+        intake_id INTEGER PRIMARY KEY REFERENCES intakes (id),
+        how       TEXT NOT NULL CHECK (how IN ('dismissed', 're-ingested')),
+        reason    TEXT,
+        by_user   TEXT NOT NULL,
+        at        TEXT NOT NULL
+    );
+    ALTER TABLE events ADD COLUMN by_user TEXT;
+    """,
+    """
+    -- 7: the mailbox ledger (issue 16). One row per distinct message fetched (by the hash of its
+    -- raw bytes); the Message-ID finds the same message delivered again with other headers.
+    CREATE TABLE mail_messages (
+        id          INTEGER PRIMARY KEY,
+        sha256      TEXT NOT NULL UNIQUE,
+        message_id  TEXT,
+        folder      TEXT NOT NULL,
+        sender      TEXT,
+        subject     TEXT,
+        refs        TEXT,            -- its References header, for threading replies
+        saved_path  TEXT NOT NULL,   -- the whole message as fetched, in mailbox/
+        intake_name TEXT,            -- the ingest's name for it, when it is a return
+        kind        TEXT CHECK (kind IN ('return', 'not_form', 'auto_reply', 'same_again')),
+        reason      TEXT,
+        state       TEXT NOT NULL DEFAULT 'saved' CHECK (state IN ('saved', 'stored', 'moved')),
+        fetched_at  TEXT NOT NULL,
+        stored_at   TEXT,
+        moved_at    TEXT,
+        moved_to    TEXT
+    );
+    CREATE INDEX mail_messages_message_id ON mail_messages (message_id);
+    CREATE INDEX mail_messages_intake ON mail_messages (intake_name);
+    CREATE TABLE mail_passes (
+        id     INTEGER PRIMARY KEY,
+        at     TEXT NOT NULL,
+        ok     INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        detail TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -471,6 +535,70 @@ class EventRow:
     step: str
     outcome: str
     detail: str | None
+    by_user: str | None = None  # who did it, for actions taken in the web console
+
+
+@dataclass(frozen=True)
+class User:
+    """Someone who may sign in to the web console: a clerk acts, a viewer only looks."""
+
+    id: int
+    name: str
+    role: str
+    password_hash: str
+    created_at: str
+    password_changed_at: str
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser: whose it is, its form token, and when it was last used."""
+
+    user: User
+    csrf: str
+    created_at: str
+    last_seen: str
+
+
+@dataclass(frozen=True)
+class NewMail:
+    """A message fetched from the mailbox and saved whole, before it is read."""
+
+    sha256: str
+    message_id: str | None
+    folder: str
+    sender: str | None
+    subject: str
+    refs: str | None
+    saved_path: str
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class MailRow:
+    id: int
+    sha256: str
+    message_id: str | None
+    folder: str
+    sender: str | None
+    subject: str | None
+    refs: str | None
+    saved_path: str
+    intake_name: str | None
+    kind: str | None
+    reason: str | None
+    state: str
+    fetched_at: str
+    stored_at: str | None
+    moved_at: str | None
+    moved_to: str | None
+
+
+@dataclass(frozen=True)
+class MailPass:
+    at: str
+    ok: bool
+    detail: str
 
 
 # begin, commit, then the statements that undo: a transaction, and one inside another
@@ -833,6 +961,90 @@ class Store:
             )
         return [_record(row, values.get(row["id"], {})) for row in rows]
 
+    # --- the mailbox ledger ----------------------------------------------------------------------
+
+    def add_mail(self, mail: NewMail) -> MailRow:
+        """Record a fetched message (saved, not yet read); the row already there if one is."""
+        with self._writing("record a fetched email") as db:
+            db.execute(
+                "INSERT OR IGNORE INTO mail_messages (sha256, message_id, folder, sender, subject,"
+                " refs, saved_path, fetched_at) VALUES (?,?,?,?,?,?,?,?)",
+                (mail.sha256, mail.message_id, mail.folder, mail.sender, mail.subject, mail.refs,
+                 mail.saved_path, utc_text(mail.fetched_at)))
+        found = self.mail_by_sha256(mail.sha256)
+        assert found is not None
+        return found
+
+    def mail_by_sha256(self, sha256: str) -> MailRow | None:
+        found = self._mails("WHERE sha256 = ?", (sha256,))
+        return found[0] if found else None
+
+    def mails_by_message_id(self, message_id: str) -> list[MailRow]:
+        """Messages fetched before with this Message-ID, oldest first."""
+        return self._mails("WHERE message_id = ? ORDER BY id", (message_id,))
+
+    def set_mail_intake(self, mail_id: int, intake_name: str) -> None:
+        """Name the intake a fetched message becomes, before the ingest starts on it."""
+        with self._writing("record a fetched email"):
+            self._db.execute("UPDATE mail_messages SET intake_name = ? WHERE id = ?",
+                             (intake_name, mail_id))
+
+    def mail_stored(self, mail_id: int, *, kind: str, reason: str | None, at: datetime) -> None:
+        """The message is dealt with in the database (stored, or known not to be a return)."""
+        with self._writing("record a fetched email"):
+            self._db.execute(
+                "UPDATE mail_messages SET kind = ?, reason = ?, state = 'stored', stored_at = ?"
+                " WHERE id = ? AND state = 'saved'", (kind, reason, utc_text(at), mail_id))
+
+    def mail_moved(self, mail_id: int, *, to: str, at: datetime) -> None:
+        with self._writing("record a fetched email"):
+            self._db.execute("UPDATE mail_messages SET state = 'moved', moved_to = ?, moved_at = ?"
+                             " WHERE id = ?", (to, utc_text(at), mail_id))
+
+    def mails_not_yet_moved(self, folder: str) -> list[MailRow]:
+        """Messages from `folder` dealt with in the database but not yet recorded as moved."""
+        return self._mails("WHERE state = 'stored' AND folder = ? ORDER BY id", (folder,))
+
+    def file_taken_before(self, sha256: str) -> bool:
+        """True when a file with these bytes was taken in and finished (stored, rejected...)."""
+        with self._reading("read the files taken in") as db:
+            return db.execute("SELECT 1 FROM intakes WHERE sha256 = ? AND outcome <> 'processing'"
+                              " LIMIT 1", (sha256,)).fetchone() is not None
+
+    def mails_not_forms(self, limit: int = 20) -> list[MailRow]:
+        """The latest fetched messages that were not returns (for the clerk), newest first."""
+        return self._mails("WHERE kind IN ('not_form', 'auto_reply') ORDER BY id DESC LIMIT ?",
+                           (limit,))
+
+    def mail_counts(self) -> dict[str, int]:
+        with self._reading("count the fetched emails") as db:
+            return {kind: number for kind, number in db.execute(
+                "SELECT COALESCE(kind, 'unfinished'), count(*) FROM mail_messages GROUP BY 1")}
+
+    def mail_thread(self, intake_id: int) -> MailRow | None:
+        """The fetched message a return came in (the intake itself or the email holding it)."""
+        found = self._mails(
+            "WHERE intake_name IN (SELECT intake_name FROM intakes WHERE id = ? UNION"
+            " SELECT p.intake_name FROM intakes c JOIN intakes p ON p.id = c.parent_intake_id"
+            " WHERE c.id = ?) ORDER BY id LIMIT 1", (intake_id, intake_id))
+        return found[0] if found else None
+
+    def record_mail_pass(self, *, ok: bool, detail: str, at: datetime) -> None:
+        with self._writing("record a mailbox check"):
+            self._db.execute("INSERT INTO mail_passes (at, ok, detail) VALUES (?,?,?)",
+                             (utc_text(at), int(ok), detail))
+
+    def last_mail_pass(self) -> MailPass | None:
+        with self._reading("read the mailbox checks") as db:
+            row = db.execute("SELECT at, ok, detail FROM mail_passes ORDER BY id DESC LIMIT 1"
+                             ).fetchone()
+        return MailPass(row["at"], bool(row["ok"]), row["detail"]) if row else None
+
+    def _mails(self, where: str, params: tuple[object, ...]) -> list[MailRow]:
+        with self._reading("read the fetched emails") as db:
+            rows = db.execute(f"SELECT * FROM mail_messages {where}", params).fetchall()
+        return [MailRow(**dict(row)) for row in rows]
+
     # --- events and counts ---------------------------------------------------------------------
 
     def log(
@@ -842,13 +1054,14 @@ class Store:
         detail: str | None = None,
         intake_id: int | None = None,
         submission_id: int | None = None,
+        by_user: str | None = None,
     ) -> int:
         """Add one line to the event log; returns its id. Inside a rolled-back transaction, lost."""
         with self._writing("write to the event log") as db:
             cursor = db.execute(
-                "INSERT INTO events (at, intake_id, submission_id, step, outcome, detail)"
-                " VALUES (?,?,?,?,?,?)",
-                (utc_text(datetime.now(UTC)), intake_id, submission_id, step, outcome, detail),
+                "INSERT INTO events (at, intake_id, submission_id, step, outcome, detail, by_user)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (utc_text(datetime.now(UTC)), intake_id, submission_id, step, outcome, detail, by_user),
             )
         return _row_id(cursor)
 
@@ -946,6 +1159,143 @@ class Store:
                          datetime.fromisoformat(r["written_at"].replace("Z", "+00:00")))
             for r in rows
         ]
+
+    # --- the web console: users, sessions, sign-in failures, rejections dealt with -------------
+
+    def add_user(self, name: str, role: str, password_hash: str) -> int:
+        now = utc_text(datetime.now(UTC))
+        with self._writing(f"add the user {name}") as db:
+            try:
+                cursor = db.execute(
+                    "INSERT INTO users (name, role, password_hash, created_at, password_changed_at)"
+                    " VALUES (?, ?, ?, ?, ?)", (name, role, password_hash, now, now))
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"There is already a user called {name}.") from exc
+        return _row_id(cursor)
+
+    def users(self) -> list[User]:
+        with self._guard("list the users"):
+            rows = self._db.execute("SELECT * FROM users ORDER BY name").fetchall()
+        return [User(**dict(row)) for row in rows]
+
+    def user(self, name: str) -> User | None:
+        with self._guard("look up a user"):
+            row = self._db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+        return None if row is None else User(**dict(row))
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        """Change a user's password; every browser they were signed in on is signed out."""
+        with self._writing(f"change the password of {name}") as db:
+            cursor = db.execute("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE name = ?",
+                                (password_hash, utc_text(datetime.now(UTC)), name))
+            if cursor.rowcount != 1:
+                raise StoreError(f"There is no user called {name}.")
+            db.execute("DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)",
+                       (name,))
+
+    def remove_user(self, name: str) -> None:
+        with self._writing(f"remove the user {name}") as db:
+            db.execute("DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)",
+                       (name,))
+            if db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount != 1:
+                raise StoreError(f"There is no user called {name}.")
+
+    def start_session(self, token_hash: str, user_id: int, csrf: str, at: datetime) -> None:
+        with self._writing("sign in"):
+            self._db.execute("INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, last_seen)"
+                             " VALUES (?, ?, ?, ?, ?)",
+                             (token_hash, user_id, csrf, utc_text(at), utc_text(at)))
+
+    def web_session(self, token_hash: str) -> WebSession | None:
+        with self._guard("check who is signed in"):
+            row = self._db.execute(
+                "SELECT u.*, s.csrf, s.created_at AS session_created, s.last_seen FROM web_sessions s"
+                " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?", (token_hash,)).fetchone()
+        if row is None:
+            return None
+        user = User(row["id"], row["name"], row["role"], row["password_hash"], row["created_at"],
+                    row["password_changed_at"])
+        return WebSession(user, row["csrf"], row["session_created"], row["last_seen"])
+
+    def touch_session(self, token_hash: str, at: datetime) -> None:
+        with self._writing("note the session is in use"):
+            self._db.execute("UPDATE web_sessions SET last_seen = ? WHERE token_hash = ?",
+                             (utc_text(at), token_hash))
+
+    def end_session(self, token_hash: str) -> None:
+        with self._writing("sign out"):
+            self._db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
+
+    def end_idle_sessions(self, idle_since: datetime) -> None:
+        with self._writing("sign out idle sessions"):
+            self._db.execute("DELETE FROM web_sessions WHERE last_seen < ?", (utc_text(idle_since),))
+
+    def record_sign_in_failure(self, name: str, address: str | None, at: datetime) -> None:
+        with self._writing("note a failed sign-in"):
+            self._db.execute("INSERT INTO sign_in_failures (name, address, at) VALUES (?, ?, ?)",
+                             (name, address, utc_text(at)))
+
+    def sign_in_failures(self, name: str, address: str | None, since: datetime) -> int:
+        """Failed sign-ins since `since` for this name or from this address, whichever is more."""
+        with self._guard("count failed sign-ins"):
+            by_name, by_address = self._db.execute(
+                "SELECT sum(name = ?), sum(address IS ? ) FROM sign_in_failures WHERE at >= ?",
+                (name, address, utc_text(since))).fetchone()
+        return max(by_name or 0, by_address or 0)
+
+    def clear_sign_in_failures(self, name: str) -> None:
+        with self._writing("clear failed sign-ins"):
+            self._db.execute("DELETE FROM sign_in_failures WHERE name = ?", (name,))
+
+    def intake(self, intake_id: int) -> IntakeRow | None:
+        found = self._intakes("WHERE id = ?", (intake_id,))
+        return found[0] if found else None
+
+    def rejections_open(self) -> list[IntakeRow]:
+        """Rejected files nobody has dealt with yet (dismissed or re-ingested), newest first."""
+        return self._intakes("WHERE outcome = 'rejected' AND id NOT IN"
+                             " (SELECT intake_id FROM intakes_dealt_with) ORDER BY id DESC", ())
+
+    def deal_with(self, intake_id: int, how: str, reason: str | None, by_user: str) -> None:
+        """Record that the clerk dealt with a rejected file; logged with who did it."""
+        with self._writing("record what the clerk did with a rejected file") as db:
+            db.execute("INSERT OR REPLACE INTO intakes_dealt_with (intake_id, how, reason, by_user, at)"
+                       " VALUES (?, ?, ?, ?, ?)",
+                       (intake_id, how, reason, by_user, utc_text(datetime.now(UTC))))
+            self.log("console", how, reason, intake_id=intake_id, by_user=by_user)
+
+    def submission_events(self, submission_id: int) -> list[EventRow]:
+        with self._guard("read a return's history"):
+            rows = self._db.execute(
+                "SELECT * FROM events WHERE submission_id = ? OR intake_id IN"
+                " (SELECT intake_id FROM submissions WHERE id = ?) ORDER BY id",
+                (submission_id, submission_id),
+            ).fetchall()
+        return [EventRow(**dict(row)) for row in rows]
+
+    def submission_partnership(self, submission_id: int) -> int | None:
+        """The register partnership a return is from (matched, by token, or by name), or None."""
+        with self._guard("read a return's partnership"):
+            row = self._db.execute(
+                "SELECT partnership_id FROM submission_partnerships WHERE submission_id = ?",
+                (submission_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def record_pack(self, committee: str, meeting_date: date, paths: Iterable[Path], at: datetime) -> None:
+        """Remember an agenda pack built for a meeting (built again: the newer files replace)."""
+        with self._writing("record the agenda pack"):
+            self._db.execute(
+                "INSERT INTO packs_written (committee, meeting_date, written_at, paths) VALUES (?,?,?,?)"
+                " ON CONFLICT (committee, meeting_date) DO UPDATE SET written_at = excluded.written_at,"
+                " paths = excluded.paths",
+                (committee, meeting_date.isoformat(), utc_text(at), json.dumps([str(p) for p in paths])))
+
+    def packs_written(self) -> list[tuple[str, date, tuple[Path, ...]]]:
+        """Agenda packs recorded: (committee, meeting date, files), by date."""
+        with self._guard("list the agenda packs written"):
+            rows = self._db.execute("SELECT * FROM packs_written ORDER BY meeting_date, committee").fetchall()
+        return [(r["committee"], date.fromisoformat(r["meeting_date"]),
+                 tuple(Path(p) for p in json.loads(r["paths"] or "[]"))) for r in rows]
 
     # --- for modules that keep their own tables (register, committees) -------------------------
 

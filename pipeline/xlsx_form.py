@@ -12,26 +12,27 @@ workbook's custom properties (see `pipeline.identity`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from io import BytesIO
 from math import ceil
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-from openpyxl.utils import get_column_letter, quote_sheetname, range_boundaries
+from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.definitions import Choice, Column, Field, FieldType, FormDefinition, Group, Section
-from pipeline.errors import GenerationError, UnreadableFile
+from pipeline.errors import GenerationError, RejectedFile, UnreadableFile, UnsafeFile
 from pipeline.identity import FormIdentity, Personalisation
+from pipeline.ooxml.package import Package, read_custom_properties
+from pipeline.ooxml.sheetml import CellValue, WorkbookCells
 from pipeline.values import RawValue, RawValues
 
 FORM_SHEET = "Form"
@@ -99,6 +100,7 @@ def write_xlsx_form(
     writer = _FormWriter(workbook, sheet, person)
     writer.write(definition)
     _set_page(sheet, definition)
+    _keep_together(sheet, writer.blocks)
     _protect(sheet)
     _set_properties(workbook, definition, identity)
     buffer = BytesIO()
@@ -144,6 +146,49 @@ def _protect(sheet: Worksheet) -> None:
     sheet.protection.selectUnlockedCells = False
 
 
+PAGE_HEIGHT_PT = 595 - 2 * 72 - 10  # A4 landscape less the 1-inch margins, a little spare
+PAGE_WIDTH_PT = 842 - 2 * 0.75 * 72
+POINTS_PER_CHARACTER = 5.6  # one unit of Excel column width, Arial 10
+
+
+def _keep_together(sheet: Worksheet, blocks: list[tuple[int, int]]) -> None:
+    """Manual page breaks so no heading is stranded at the foot of a page and no table is split
+    from its header row (a printed sheet can repeat only one set of title rows)."""
+    widths = sum((sheet.column_dimensions[get_column_letter(c)].width or 8.43)
+                 for c in range(1, sheet.max_column + 1))
+    scale = min(1.0, PAGE_WIDTH_PT / (widths * POINTS_PER_CHARACTER))
+    page = PAGE_HEIGHT_PT / scale
+    starts = dict(_merged(blocks))
+    used = 0.0
+    for row in range(1, sheet.max_row + 1):
+        if row in starts and used:
+            block = sum(_height(sheet, r) for r in range(row, starts[row] + 1))
+            if used + block > page and block <= page:
+                sheet.row_breaks.append(Break(id=row - 1))
+                used = 0.0
+        height = _height(sheet, row)
+        if used + height > page:
+            used = 0.0
+            if row > 1:
+                sheet.row_breaks.append(Break(id=row - 1))
+        used += height
+
+
+def _merged(blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping blocks as one (a section heading followed at once by a table)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(blocks):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _height(sheet: Worksheet, row: int) -> float:
+    return sheet.row_dimensions[row].height or LINE_HEIGHT
+
+
 class _ChoiceLists:
     """The hidden Lists sheet: one column per choice list, one defined name per list."""
 
@@ -180,6 +225,8 @@ class _FormWriter:
         self.person = person
         self.lists = _ChoiceLists(workbook)
         self.row = 1
+        #: Rows to print on one page: a heading with what follows it, a table with its header.
+        self.blocks: list[tuple[int, int]] = []
         for letter, width in COLUMN_WIDTHS.items():
             sheet.column_dimensions[letter].width = width
 
@@ -215,6 +262,7 @@ class _FormWriter:
 
     def section(self, section: Section) -> None:
         self.row += 1
+        self.blocks.append((self.row, self.row + 2))
         self.paragraph(section.title, Font(bold=True, size=13), height=22, fill=HEADING_FILL)
         if section.intro:
             self.paragraph(excel_terms(section.intro), Font(italic=True))
@@ -282,6 +330,7 @@ class _FormWriter:
             self.row += 1
 
     def table(self, f: Field, text: str) -> None:
+        self.blocks.append((self.row, self.row + 1 + max(f.rows, MIN_TABLE_ROWS)))
         self.label(text, f.help, bold=True)
         self.row += 1
         for offset, column in enumerate(f.columns):
@@ -453,23 +502,17 @@ def _text_height(text: str, chars_per_line: int) -> float:
 # --- reading ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Place:
-    sheet: str
-    cells: str
-
-
 class _NameGone(Exception):
     """A defined name the definition expects is missing from the returned workbook."""
 
 
 class ReturnedWorkbook:
-    """A returned workbook loaded once: its identity, its defined names, and its answers."""
+    """A returned workbook read once from its parts: identity, defined names, and answers."""
 
-    def __init__(self, workbook: Workbook) -> None:
-        self._workbook = workbook
-        self._places = _named_places(workbook)
-        self.identity: FormIdentity | None = _identity(workbook)
+    def __init__(self, cells: WorkbookCells, properties: dict[str, str]) -> None:
+        self._book = cells
+        self._places = cells.names()
+        self.identity: FormIdentity | None = FormIdentity.from_properties(properties)
         self.names: frozenset[str] = frozenset(self._places)
 
     def values(self, definition: FormDefinition) -> RawValues:
@@ -488,7 +531,7 @@ class ReturnedWorkbook:
         if f.type is FieldType.MULTI_CHOICE:
             return self._ticked(f)
         cells = self._cells(input_name(f.id))
-        return _choice_value(f.choices, cell_text(cells[0].value))
+        return _choice_value(f.choices, cell_text(cells[0]))
 
     def _ticked(self, f: Field) -> list[str]:
         ticked = [c for c in f.choices if _is_ticked(self._cells(input_name(f.id, c.value))[0])]
@@ -496,7 +539,7 @@ class ReturnedWorkbook:
 
     def _table(self, f: Field) -> list[dict[str, str]]:
         columns = {
-            column: [cell_text(cell.value) or "" for cell in self._cells(input_name(f.id, column.id))]
+            column: [cell_text(value) or "" for value in self._cells(input_name(f.id, column.id))]
             for column in f.columns
         }
         count = max(len(texts) for texts in columns.values())
@@ -505,36 +548,31 @@ class ReturnedWorkbook:
             for i in range(count)
         ]
 
-    def _cells(self, name: str) -> list[Cell]:
-        """The cells a defined name covers, top to bottom; `_NameGone` when it is missing."""
+    def _cells(self, name: str) -> list[CellValue]:
+        """The values a defined name covers, top to bottom (rows that exist, at most
+        `MAX_ROWS_PER_NAME`); `_NameGone` when the name or its sheet is missing."""
         place = self._places.get(name)
-        sheets = {sheet.title: sheet for sheet in self._workbook.worksheets}
-        if place is None or place.sheet not in sheets:
+        values = None if place is None else self._book.column(place, MAX_ROWS_PER_NAME)
+        if not values:
             raise _NameGone(name)
-        try:
-            min_col, min_row, _, max_row = range_boundaries(place.cells.replace("$", ""))
-        except (TypeError, ValueError) as exc:
-            raise _NameGone(name) from exc
-        sheet = sheets[place.sheet]
-        # Only the rows that exist: a name may declare a whole column (a million rows).
-        last = min(max_row or min_row, sheet.max_row, min_row + MAX_ROWS_PER_NAME - 1)
-        if last < min_row:
-            return [sheet.cell(row=min_row, column=min_col)]
-        rows = sheet.iter_rows(min_row=min_row, max_row=last, min_col=min_col, max_col=min_col)
-        return [row[0] for row in rows]
+        return values
 
 
-def open_workbook(data: bytes) -> ReturnedWorkbook:
-    """Load a returned workbook (already through the safety preflight) without its macros."""
+def open_workbook(data: bytes, package: Package | None = None) -> ReturnedWorkbook:
+    """Read a returned workbook's parts directly (already through the safety preflight when
+    `package` is given): no openpyxl load, so nothing it does not support is even looked at."""
     try:
-        workbook = load_workbook(BytesIO(data), read_only=False, data_only=True, keep_vba=False,
-                                 keep_links=False)
-    except Exception as exc:  # openpyxl raises many kinds (zip, XML, KeyError...) on bad files
+        opened = package or Package.open(data)
+        if opened.kind != "xlsx":
+            raise UnreadableFile("not a workbook")
+        return ReturnedWorkbook(WorkbookCells(opened), read_custom_properties(opened))
+    except UnsafeFile:
+        raise
+    except (RejectedFile, ValueError, KeyError, IndexError) as exc:
         raise UnreadableFile(
             "This spreadsheet could not be opened: it may be damaged or not a finished Excel "
             "workbook. Please save it again as an Excel workbook (.xlsx) and send it again."
         ) from exc
-    return ReturnedWorkbook(workbook)
 
 
 def cell_text(value: object) -> str | None:
@@ -554,30 +592,6 @@ def cell_text(value: object) -> str | None:
     return str(value).strip()
 
 
-def _identity(workbook: Workbook) -> FormIdentity | None:
-    props = {p.name: str(p.value) for p in workbook.custom_doc_props.props if p.value is not None}
-    return FormIdentity.from_properties(props)
-
-
-def _named_places(workbook: Workbook) -> dict[str, _Place]:
-    places: dict[str, _Place] = {}
-    for name, definition in _all_names(workbook):
-        try:
-            destinations = list(definition.destinations)
-        except (AttributeError, TypeError, ValueError):
-            continue  # a name whose reference was broken (#REF!) or is not a range
-        if destinations:
-            sheet, cells = destinations[0]
-            places.setdefault(name, _Place(sheet, cells))
-    return places
-
-
-def _all_names(workbook: Workbook) -> Iterator[tuple[str, DefinedName]]:
-    yield from workbook.defined_names.items()
-    for sheet in workbook.worksheets:
-        yield from sheet.defined_names.items()
-
-
 def _choice_value(choices: tuple[Choice, ...], text: str | None) -> str | None:
     """The value of the choice whose label (or value) the text is; other text as it is."""
     if not text or not choices:
@@ -589,10 +603,10 @@ def _choice_value(choices: tuple[Choice, ...], text: str | None) -> str | None:
     return text
 
 
-def _is_ticked(cell: Cell) -> bool:
-    if cell.value is True:
+def _is_ticked(value: CellValue) -> bool:
+    if value is True:
         return True
-    text = cell_text(cell.value)
+    text = cell_text(value)
     return bool(text) and text.casefold() in TICKED
 
 

@@ -194,3 +194,55 @@ def test_a_whole_column_named_range_reads_only_the_rows_there(home: Home, drop) 
     assert time.perf_counter() - started < 5  # was 16 s and 543 MB
     assert result["outcome"] in ("accepted", "rejected")
     assert "1048576" not in result["message"]
+
+
+# --- Excel forms in their own words (issue 11, item 4) ------------------------------------------
+
+
+def _form_sheet(definition_id: str):
+    import openpyxl
+
+    from pipeline.generate import form_bytes
+    from pipeline.identity import Personalisation
+
+    data, _ = form_bytes(LIBRARY.get(definition_id), "xlsx", Personalisation())
+    return openpyxl.load_workbook(io.BytesIO(data))["Form"]
+
+
+def _texts(sheet) -> list[str]:
+    return [str(c.value) for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+
+
+def test_excel_form_marks_required_cells_and_says_so() -> None:
+    texts = _texts(_form_sheet("monitoring"))
+    assert "Boxes marked * must be filled in. Only the yellow boxes can be changed." in texts
+    assert "Partnership *" in texts and "Police Officer attending" in texts
+    assert "Issues on agenda relevant to PA objectives *" in texts  # a required table column
+
+
+def test_excel_form_speaks_of_lists_not_tick_boxes() -> None:
+    texts = _texts(_form_sheet("monitoring"))
+    assert not [t for t in texts if "tick" in t.lower() and "box" in t.lower()]
+    assert "Choose one answer from the list for each rating." in texts
+
+
+def test_excel_what_to_fix_speaks_of_lists() -> None:
+    from datetime import date
+
+    from pipeline.validation import check
+
+    definition = LIBRARY.get("monitoring")
+    words = [p.message for p in check(definition, {}, received=date(2026, 3, 16), excel=True).problems]
+    assert not [w for w in words if "tick" in w.lower()]
+    assert "Please choose one answer from the list." in words
+
+
+def test_excel_pages_never_end_on_a_heading() -> None:
+    sheet = _form_sheet("monitoring")
+    breaks = [b.id for b in sheet.row_breaks.brk]
+    assert breaks
+    for last in breaks:
+        cell = sheet.cell(row=last, column=1)
+        below = sheet.cell(row=last + 1, column=1)
+        assert not (cell.font and cell.font.b and below.fill.fgColor.rgb == "FFFFF2CC"), last
+        assert not (cell.font and cell.font.sz == 13), f"section heading stranded at row {last}"

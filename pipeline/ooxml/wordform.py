@@ -185,6 +185,7 @@ class FormDocument:
         settings = self.doc.settings.element
         settings.insert(0, wordml.protection_element())
         part = self.doc.part
+        _drop_styles_with_effects(part)
         part._element = wordml.with_document_namespaces(part._element)
         buffer = io.BytesIO()
         self.doc.save(buffer)
@@ -252,6 +253,14 @@ class LabelTable:
         cells = row.cells
         _shade(cells[0], LABEL_SHADE)
         return cells
+
+
+def _drop_styles_with_effects(part: object) -> None:
+    """Leave out python-docx's `stylesWithEffects.xml` (438 KB, for Word 2010 only; Word and
+    LibreOffice use `styles.xml`): every return would otherwise carry it to be unpacked."""
+    for rel_id, rel in list(part.rels.items()):  # type: ignore[attr-defined]
+        if rel.reltype.endswith("/stylesWithEffects"):
+            part.drop_rel(rel_id)  # type: ignore[attr-defined]
 
 
 def _label(cell: _Cell, label: str, help_text: str, required: bool) -> None:

@@ -410,7 +410,8 @@ def _read_sdt(sdt: etree._Element, places: _Places) -> Control | None:
         date=_full_date(pr) if kind == "date" and text else None,
         value=_list_value(pr, text) if kind == "dropdown" else None,
         table=table, row=row, cell=cell,
-        context=_context(sdt),
+        # The label beside it matters only to reading by place, when tags are gone.
+        context=_context(sdt) if pr.find(qn("w:tag")) is None else "",
         after=_text_after(sdt) if kind == "text" else "",
     )
 
@@ -526,8 +527,10 @@ def loose_paragraphs(root: etree._Element) -> list[str]:
     if body is None:
         return []
     found = []
+    inside_controls = {p for sdt in body.iter(qn("w:sdt")) if not _is_container(sdt)
+                       for p in sdt.iter(qn("w:p"))}
     for paragraph in body.iter(qn("w:p")):
-        if any(not _is_container(a) for a in paragraph.iterancestors(qn("w:sdt"))):
+        if paragraph in inside_controls or next(paragraph.iter(qn("w:t")), None) is None:
             continue
         text = _loose_text(paragraph)
         if text.strip():

@@ -1,0 +1,63 @@
+"""A pipeline home for the console's tests: register, calendar, returns (one rejected), a paper
+for a meeting and an exempt (Part 2) one, and two users. Built once per test module."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pipeline import committees, papers, register
+from pipeline.config import Settings
+from pipeline.definitions import FormLibrary
+from pipeline.generate import write_new_file
+from pipeline.samples import record_sample_tokens, sample_committees, sample_register, sample_returns
+from pipeline.service import watch_inbox
+from pipeline.store import Store
+from pipeline.users import add_user
+
+CLERK, CLERK_PASSWORD = "Jo Clerk", "correct horse battery"
+VIEWER, VIEWER_PASSWORD = "Val Viewer", "viewer password 12"
+
+
+@dataclass(frozen=True)
+class ConsoleHome:
+    settings: Settings
+    library: FormLibrary
+    today: date
+    meeting: committees.Meeting
+    part1_file: Path
+    part2_file: Path
+
+
+def build_home(folder: Path) -> ConsoleHome:
+    settings, library, today = Settings(home=folder), FormLibrary.load(), date.today()
+    settings.ensure_folders()
+    with Store.open(settings.database) as store:
+        register.import_register(store, sample_register(today), today=today)
+        calendar = folder / "committees.yaml"
+        calendar.write_text(sample_committees(today), encoding="utf-8")
+        committees.load_yaml(store, calendar)
+        meeting = committees.meetings(store, from_date=today)[0]
+        add_user(store, CLERK, "clerk", CLERK_PASSWORD)
+        add_user(store, VIEWER, "viewer", VIEWER_PASSWORD)
+    for sample in sample_returns(library, today):
+        write_new_file(settings.inbox, sample.name, sample.data)
+    with Store.open(settings.database) as store:
+        record_sample_tokens(store, datetime.now(UTC))  # as if the pipeline had sent these copies
+    watch_inbox(settings, library, stop=threading.Event(), report=lambda _r: None, oneshot=True,
+                stable_seconds=0)
+    part1 = _paper(settings, library, meeting, None)
+    part2 = _paper(settings, library, meeting, 3)
+    return ConsoleHome(settings, library, today, meeting, part1, part2)
+
+
+def _paper(settings: Settings, library: FormLibrary, meeting: committees.Meeting,
+           exempt: int | None) -> Path:
+    kind = meeting.papers[0] if exempt is None else "risk-register"
+    out = settings.outbox / ("papers" if exempt is None else "papers-exempt")
+    files = papers.write_paper(settings, library, papers.PaperRequest(  # recorded in the store
+        kind=kind, meeting_date=meeting.date, committee=meeting.committee, exempt_paragraph=exempt),
+        out, to_pdf=None)
+    return files.docx
