@@ -353,6 +353,7 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import committees
+    from pipeline.messages import day_month_year, short_date
     from pipeline.store import Store
 
     if args.action == "import" and (args.file is None or not args.file.is_file()):
@@ -382,11 +383,11 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
               + ". Add them with 'pipeline calendar import committees.yaml', or an .ics file with "
               "--committee NAME (see the README's 'The committee calendar').")
     for meeting in found:
-        print(f"{meeting.date:%a %d %b %Y}  {meeting.committee:<40} papers by "
-              f"{meeting.publication_deadline:%a %d %b %Y}  {', '.join(meeting.papers) or '-'}")
+        print(f"{short_date(meeting.date)}  {meeting.committee:<40} papers by "
+              f"{short_date(meeting.publication_deadline)}  {', '.join(meeting.papers) or '-'}")
         for paper in _written_for(meeting, written):
             shown = paper.paths[0] if paper.paths else paper.manifest
-            print(f"{'':17}written: {paper.kind} ({paper.written_at:%d %b %Y}) {shown}")
+            print(f"{'':17}written: {paper.kind} ({day_month_year(paper.written_at.date())}) {shown}")
     return 0
 
 

@@ -207,7 +207,9 @@ def _nearest(store: Store, day: date, count: int = 3) -> str:
 
 
 def _long(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    from pipeline.messages import long_date
+
+    return long_date(day)
 
 
 def _require_committee(store: Store, name: str) -> None:

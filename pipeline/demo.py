@@ -19,6 +19,7 @@ from pipeline.generate import FORMATS, generate_form, write_new_file
 from pipeline.identity import Personalisation
 from pipeline.ingest import FileResult
 from pipeline.mailer import SendMode
+from pipeline.messages import long_date
 from pipeline.samples import (
     PARTNERSHIPS,
     record_sample_tokens,
@@ -101,8 +102,8 @@ def _register_and_calendar(settings: Settings, today: date, say: Say) -> None:
     say(f"2. Imported the partnership register ({workbook.name}): "
         f"{imported.summary().splitlines()[0]} Loaded {calendar.name}: {loaded.summary()}")
     for meeting in meetings:
-        say(f"   {meeting.committee} meets {meeting.date:%A %d %B %Y}; papers must be published "
-            f"by {meeting.publication_deadline:%A %d %B %Y}")
+        say(f"   {meeting.committee} meets {long_date(meeting.date)}; papers must be published "
+            f"by {long_date(meeting.publication_deadline)}")
 
 
 def _tick(settings: Settings, library: FormLibrary, say: Say) -> None:

@@ -39,6 +39,21 @@ def long_date(day: date) -> str:
     return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
+def day_month_year(day: date) -> str:
+    """`date(2026, 11, 2)` -> "2 November 2026", whatever the machine's locale."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def day_mon_year(day: date) -> str:
+    """`date(2026, 9, 3)` -> "3 Sep 2026", whatever the machine's locale."""
+    return f"{day.day} {_MONTHS[day.month - 1][:3]} {day.year}"
+
+
+def short_date(day: date) -> str:
+    """`date(2026, 11, 2)` -> "Mon 2 Nov 2026" (for aligned listings), whatever the locale."""
+    return f"{_DAYS[day.weekday()][:3]} {day.day:>2} {_MONTHS[day.month - 1][:3]} {day.year}"
+
+
 # --- forms out -----------------------------------------------------------------------------------
 
 

@@ -135,8 +135,10 @@ def highest_marking(markings: Iterable[str]) -> str:
 
 
 def long_date(day: date) -> str:
-    """ "Tuesday 6 January 2026", as a committee agenda writes it."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    """ "Tuesday 6 January 2026", as a committee agenda writes it (whatever the machine's locale)."""
+    from pipeline.messages import long_date as wording
+
+    return wording(day)
 
 
 def order_papers(papers: Iterable[Paper], order: Sequence[str] | None = None) -> list[Paper]:
@@ -750,7 +752,9 @@ def _marking_lines(canvas, pagesize: tuple[float, float], marking: str) -> None:
 
 
 def _short_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    from pipeline.messages import day_month_year
+
+    return day_month_year(day)
 
 
 # --- page stamps ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from pipeline.definitions import FormLibrary
 from pipeline.docx_form import fill_docx_form
 from pipeline.generate import form_bytes
 from pipeline.identity import Personalisation
+from pipeline.messages import day_month_year
 from pipeline.store import Store
 
 PARTNERSHIPS = (
@@ -56,7 +57,7 @@ def sample_returns(library: FormLibrary, today: date, *, seed: int = 2009) -> li
         meeting = past_meeting(today, index)
         values = _monitoring_values(rng, partnership, member, meeting, low_value=index == 4)
         data = _filled(library, "monitoring", values, partnership, member, meeting)
-        what = f"monitoring form for {partnership}'s meeting on {meeting:%d %b}"
+        what = f"monitoring form for {partnership}'s meeting on {day_month_year(meeting)}"
         if index == 1:
             files.append(SampleFile(f"monitoring-{index}.eml", _email(email, member, data, meeting),
                                     what + ", as a saved email"))
@@ -155,7 +156,7 @@ def _email(sender: str, member: str, attachment: bytes, meeting: date) -> bytes:
     message = EmailMessage()
     message["From"] = f"{member} <{sender}>"
     message["To"] = "partnerships@example.gov.uk"
-    message["Subject"] = f"RE: Partnership Monitoring Form - meeting on {meeting:%d %B %Y}"
+    message["Subject"] = f"RE: Partnership Monitoring Form - meeting on {day_month_year(meeting)}"
     sent = datetime.combine(meeting + timedelta(days=3), time(9, 30), tzinfo=UTC)
     message["Date"] = format_datetime(sent)
     message["Message-ID"] = make_msgid(domain="example.gov.uk")

@@ -313,3 +313,15 @@ def test_the_demo_refuses_a_home_it_did_not_make(tmp_path, capsys):
     status, _, err = pipeline(capsys, "demo", "--home", str(tmp_path))
     assert status == 2 and "did not make" in err
     assert settings_for(tmp_path).database.exists()
+
+
+def test_no_module_writes_dates_in_the_machines_language():
+    """Day and month names come from the pipeline's own wording, never the locale (%a %A %b %B)."""
+    import re
+
+    import pipeline
+
+    by_locale = re.compile(r"\{[^{}]*:[^{}]*%[aAbB][^{}]*\}|strftime\([^)]*%[aAbB]")
+    found = [f"{path.name}:{number}" for path in Path(pipeline.__file__).parent.rglob("*.py")
+             for number, line in enumerate(path.read_text().splitlines(), 1) if by_locale.search(line)]
+    assert found == []

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from pipeline.messages import day_mon_year
 from pipeline.papers.request import long_date
 
 PAPER_ROW_LIMIT = 30
@@ -104,7 +105,7 @@ def short_date(text: object) -> str:
         day = date.fromisoformat(str(text))
     except ValueError:
         return str(text)
-    return f"{day.day} {day:%b %Y}"
+    return day_mon_year(day)
 
 
 def arrow(change: float | None) -> str:

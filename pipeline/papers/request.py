@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.errors import ConfigError
+from pipeline.messages import day_month_year
 
 PAPER_KINDS = ("monitoring-summary", "risk-register", "survey-results")
 DEFAULT_COMMITTEES = {
@@ -38,7 +39,7 @@ EXEMPT_PARAGRAPHS = {
 
 def long_date(day: date) -> str:
     """`2026-03-05` -> `5 March 2026`, as a committee paper writes a date."""
-    return f"{day.day} {day:%B %Y}"
+    return day_month_year(day)
 
 
 @dataclass(frozen=True)

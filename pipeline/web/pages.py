@@ -16,6 +16,7 @@ from pipeline.config import Settings, load_config
 from pipeline.definitions import FormLibrary
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.ingest import FileResult, Outcome
+from pipeline.messages import day_month_year
 from pipeline.store import Record, Store
 from pipeline.watcher import LOCK_NAME
 
@@ -296,7 +297,7 @@ def write_again(settings: Settings, library: FormLibrary, store: Store, committe
     except PipelineError as exc:
         note = f"; the agenda pack could not be built: {exc}"
     store.log("console", "papers written", f"{meeting.committee} {day.isoformat()}", by_user=user)
-    return f"Wrote {len(meeting.papers)} paper(s) for {meeting.committee} on {day:%d %B %Y}{note}."
+    return f"Wrote {len(meeting.papers)} paper(s) for {meeting.committee} on {day_month_year(day)}{note}."
 
 
 # --- Register and calendar ---------------------------------------------------------------------
