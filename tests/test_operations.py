@@ -325,3 +325,17 @@ def test_no_module_writes_dates_in_the_machines_language():
     found = [f"{path.name}:{number}" for path in Path(pipeline.__file__).parent.rglob("*.py")
              for number, line in enumerate(path.read_text().splitlines(), 1) if by_locale.search(line)]
     assert found == []
+
+
+def test_the_consoles_health_line_reports_the_mailboxs_last_check(tmp_path):
+    from pipeline.web.pages import health
+
+    home = make_home(tmp_path, '[imap]\nhost = "imap.example.gov.uk"\nusername = "clerk"\n')
+    with Store.open(settings_for(home).database) as store:
+        never = health(settings_for(home), store, {"configured": True, "last_check": None})
+        failed = health(settings_for(home), store, {
+            "configured": True, "last_check": "2026-12-01T09:05:00Z", "ok": False,
+            "last_result": "the mail server did not accept the login for clerk"})
+    assert never["mailbox"] == "set up: imap.example.gov.uk"
+    assert failed["mailbox"] == ("PROBLEM at the last check (2026-12-01 09:05 UTC): the mail server "
+                                 "did not accept the login for clerk")

@@ -40,12 +40,13 @@ def today(settings: Settings, store: Store, day: date) -> dict[str, Any]:
     summary = status(settings, today=day)
     expected = summary["expected"]
     overdue = [row for row in expected if row["missing"]]  # type: ignore[index]
-    return {"summary": summary, "overdue": overdue, "health": health(settings, store),
+    return {"summary": summary, "overdue": overdue,
+            "health": health(settings, store, summary.get("mailbox")),
             "problems": check_problems(settings, store), "day": day}
 
 
-def health(settings: Settings, store: Store) -> dict[str, str]:
-    """Is the watcher running, when did it last take a file, is there a mailbox to read."""
+def health(settings: Settings, store: Store, mail: Any = None) -> dict[str, str]:
+    """Is the watcher running, when did it last take a file, how did the mailbox's last check go."""
     latest = store.events(limit=1)
     last = latest[0].at if latest else None
     watcher = ("running" if _watcher_running(settings) else
@@ -53,6 +54,10 @@ def health(settings: Settings, store: Store) -> dict[str, str]:
     imap = getattr(load_config(settings), "imap", None)
     mailbox = ("set up: " + str(getattr(imap, "host", ""))) if imap and getattr(imap, "host", "") else \
         "not set up: returns are taken from the inbox folder only"
+    if mail and mail.get("configured") and mail.get("last_check"):
+        when = str(mail["last_check"])[:16].replace("T", " ")
+        mailbox = (f"last checked {when} (UTC): {mail.get('last_result') or 'fine'}" if mail.get("ok")
+                   else f"PROBLEM at the last check ({when} UTC): {mail.get('last_result')}")
     return {"watcher": watcher, "last_activity": last or "nothing yet", "mailbox": mailbox}
 
 
