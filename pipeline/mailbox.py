@@ -16,7 +16,6 @@ not-forms folder and listed in `pipeline status`; nobody is answered automatical
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import imaplib
 import ipaddress
@@ -28,7 +27,7 @@ import socket
 import ssl
 import subprocess
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -44,6 +43,7 @@ from pipeline.definitions import FormLibrary
 from pipeline.errors import ConfigError, PipelineError, RejectedFile
 from pipeline.generate import write_new_file
 from pipeline.ingest import FileResult, Ingest, Outcome
+from pipeline.locks import held_or_busy
 from pipeline.mail import read_email
 from pipeline.recognise import looks_like_form
 from pipeline.store import MailRow, NewMail, Store
@@ -140,19 +140,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@contextmanager
-def _fetch_lock(settings: Settings) -> Iterator[bool]:
+def _fetch_lock(settings: Settings) -> AbstractContextManager[bool]:
     """One pass at a time per home (`serve` and a clerk's `mail fetch` may overlap)."""
-    with open(settings.home / ".mail.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return held_or_busy(settings.home / ".mail.lock")
 
 
 # --- the connection --------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -172,21 +172,11 @@ def require_mail_settings(settings: Settings) -> None:
             "to write the emails for you to send, or --dry-run to see what would be sent.")
 
 
-@contextmanager
-def _tick_lock(settings: Settings) -> Iterator[bool]:
+def _tick_lock(settings: Settings) -> AbstractContextManager[bool]:
     """One tick at a time per home (cron and `serve` may overlap): yields False when busy."""
-    import fcntl
+    from pipeline.locks import held_or_busy
 
-    with open(settings.home / ".tick.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return held_or_busy(settings.home / ".tick.lock")
 
 
 def status(settings: Settings, *, today: date) -> dict[str, object]:
