@@ -113,7 +113,8 @@ def forms_request(*, to: str, member: str, forms: list[FormSent], authority: str
     body = "\n\n".join((
         _greeting(member),
         f"Please find attached {len(forms)} forms, one for each of these:\n{listed}",
-        _HOW_TO_RETURN.replace("the attached form", "each attached form")
+        _HOW_TO_RETURN.replace("How to return it:", "How to return them:")
+        .replace("the attached form", "each attached form")
         .replace("the completed form attached", "the completed forms attached (one email for all of "
                  "them, or one each)"),
         _sign_off(authority),

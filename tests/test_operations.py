@@ -150,6 +150,7 @@ def test_a_lead_of_three_partnerships_gets_one_survey_email_with_three_forms(tmp
     body = to_lead[0].get_body(("plain",)).get_content()
     for name, _, _ in PARTNERSHIPS:
         assert name in body
+    assert "How to return them:" in body and "each attached form" in body
     assert len(set(to_lead[0].get_all("X-Pipeline-Token"))) == 3
 
 
