@@ -15,10 +15,10 @@ from lxml import etree
 from bench.context import Context
 from bench.measure import Result, Timings, ratio, timed
 from bench.returns import person
-from pipeline.docx_form import fill_docx_form
-from pipeline.generate import form_bytes
-from pipeline.identity import FormIdentity, Personalisation
-from pipeline.recognise import read_form
+from pipeline.core.identity import FormIdentity, Personalisation
+from pipeline.generate.forms import form_bytes
+from pipeline.generate.word import fill_docx_form
+from pipeline.ingest.readers import read_form
 
 TARGET = 10.0
 CHECK_EVERY = 50  # read back every 50th copy in full (the token of every copy is checked)

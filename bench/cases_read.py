@@ -16,10 +16,10 @@ from lxml import etree
 from bench.context import Context
 from bench.measure import Result, Timings, per_item, ratio, timed
 from bench.returns import Return, record_issued, same_answers, xlsx_return
-from pipeline.config import Settings
-from pipeline.ingest import Ingest, Outcome
-from pipeline.recognise import read_form
-from pipeline.store import Store
+from pipeline.core.config import Settings
+from pipeline.ingest.readers import read_form
+from pipeline.ingest.steps import Ingest, Outcome
+from pipeline.store.database import Store
 
 PARSE_TARGET = 4.0  # issue 11: at most 4x the zipfile + lxml floor
 

@@ -13,9 +13,9 @@ import zipfile
 from bench.context import Context
 from bench.measure import Result, Timings, timed
 from bench.returns import docx_return, xlsx_return
-from pipeline.config import Settings
-from pipeline.ingest import Ingest
-from pipeline.store import Store
+from pipeline.core.config import Settings
+from pipeline.ingest.steps import Ingest
+from pipeline.store.database import Store
 
 LIMIT_S = 1.0
 

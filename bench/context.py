@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from bench.returns import Return, docx_return
-from pipeline.definitions import FormDefinition, FormLibrary
+from pipeline.core.definitions import FormDefinition, FormLibrary
 
 REPO = Path(__file__).resolve().parent.parent
 

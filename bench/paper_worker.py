@@ -14,8 +14,8 @@ from datetime import date
 from pathlib import Path
 
 from bench.measure import peak_rss_mb
-from pipeline.config import Settings
-from pipeline.definitions import FormLibrary
+from pipeline.core.config import Settings
+from pipeline.core.definitions import FormLibrary
 from pipeline.papers import PaperRequest, write_paper
 
 AS_AT = date(2026, 11, 1)  # fixed, so every size of data set gives the same kind of paper

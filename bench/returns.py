@@ -19,11 +19,11 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils import range_boundaries
 
-from pipeline.definitions import FormDefinition
-from pipeline.generate import form_bytes
-from pipeline.identity import Personalisation
+from pipeline.core.definitions import FormDefinition
+from pipeline.core.identity import Personalisation
+from pipeline.demo.samples import AGENDA, ATTENDANCE, CHALLENGES, ISSUES
+from pipeline.generate.forms import form_bytes
 from pipeline.ooxml import zipcopy
-from pipeline.samples import AGENDA, ATTENDANCE, CHALLENGES, ISSUES
 from tests.filling import fill_docx
 
 DOCUMENT = "word/document.xml"
@@ -97,7 +97,7 @@ def record_issued(home: Path) -> None:
     the scheduler do when they make one (the pipeline refuses a token it never issued)."""
     from datetime import UTC, datetime
 
-    from pipeline.store import Store
+    from pipeline.store.database import Store
 
     with Store.open(home / "pipeline.sqlite3") as store:
         for token, (definition, index) in ISSUED.items():

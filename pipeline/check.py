@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from pipeline.config import CONFIG_FILE, Config, Settings, has_section, load_config
-from pipeline.errors import PipelineError
+from pipeline.core.config import CONFIG_FILE, Config, Settings, has_section, load_config
+from pipeline.core.errors import PipelineError
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def _settings(settings: Settings) -> tuple[Config, Check]:
 
 
 def _mail(settings: Settings, config: Config) -> Check:
-    from pipeline.mailer import SmtpMailer
+    from pipeline.schedule.mailer import SmtpMailer
 
     if not has_section(settings, "smtp"):
         return Check("Mail server", False, "no mail settings, so no email can be sent.",
@@ -85,7 +85,7 @@ def _mail_settings(settings: Settings) -> Check:
 
 
 def _libreoffice_installed() -> Check:
-    from pipeline.convert import soffice_path
+    from pipeline.papers.convert import soffice_path
 
     if soffice_path() is None:
         return Check("LibreOffice", False, "not installed, so papers and packs get no PDF.",
@@ -112,7 +112,7 @@ def _folders(settings: Settings) -> Check:
 def _libreoffice() -> Check:
     from docx import Document
 
-    from pipeline.convert import soffice_path, to_pdf
+    from pipeline.papers.convert import soffice_path, to_pdf
 
     if soffice_path() is None:
         return Check("LibreOffice", False, "not installed, so papers and packs get no PDF.",
@@ -136,9 +136,9 @@ def _libreoffice() -> Check:
 
 
 def _database_and_calendar(settings: Settings, today: date) -> list[Check]:
-    from pipeline import committees, expected, register
-    from pipeline.messages import long_date
-    from pipeline.store import Store
+    from pipeline.schedule import committees, expected, register
+    from pipeline.schedule.messages import long_date
+    from pipeline.store.database import Store
 
     if not settings.database.exists():
         return [Check("Database", False, f"there is no database in {settings.home} yet.",

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
-from pipeline.config import Settings, settings_for
-from pipeline.definitions import Field, FormLibrary
-from pipeline.errors import ConfigError, PipelineError
-from pipeline.generate import FORMATS, generate_form
-from pipeline.identity import Personalisation
-from pipeline.mailer import SendMode
+from pipeline.core.config import Settings, settings_for
+from pipeline.core.definitions import Field, FormLibrary
+from pipeline.core.errors import ConfigError, PipelineError
+from pipeline.core.identity import Personalisation
+from pipeline.generate.forms import FORMATS, generate_form
+from pipeline.schedule.mailer import SendMode
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _LONDON = ZoneInfo("Europe/London")
@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         import re
 
-        from pipeline.definitions import did_you_mean
+        from pipeline.core.definitions import did_you_mean
 
         wrong = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
         if wrong:
@@ -84,15 +84,15 @@ def cmd_forms(args: argparse.Namespace, settings: Settings) -> int:
 
 def _asked(f: Field) -> str:
     """A field as the form asks it: "5. Which agency ...? (Answer)", or just its label."""
-    from pipeline.validation import field_label
+    from pipeline.ingest.validation import field_label
 
     label = field_label(f)
     return label.removeprefix("Question ").replace(": ", ". ", 1) if f.number else label
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.config import load_config
-    from pipeline.contacts import as_sent
+    from pipeline.core.config import load_config
+    from pipeline.schedule.contacts import as_sent
 
     definition = as_sent(library_for(settings).get(args.form), load_config(settings))
     person = Personalisation(partnership=args.partnership, member=args.member,
@@ -101,7 +101,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     out_dir = args.out or settings.outbox
     path, identity = generate_form(definition, args.format, person, out_dir)
     if identity.token:  # recorded at issue: the return is trusted as one the scheduler sent
-        from pipeline.store import Store
+        from pipeline.store.database import Store
 
         with Store.open(settings.database) as store:
             store.record_token(identity.token, form_id=definition.id,
@@ -113,7 +113,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_result(result: object, as_json: bool) -> None:
-    from pipeline.ingest import FileResult
+    from pipeline.ingest.steps import FileResult
 
     assert isinstance(result, FileResult)
     if as_json:
@@ -161,7 +161,7 @@ def _not_done(lines: list[str]) -> int:
 
 
 def cmd_mail(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.mailbox import fetch_mail
+    from pipeline.ingest.mailbox import fetch_mail
 
     report = fetch_mail(settings, library_for(settings))
     if args.json:
@@ -182,8 +182,8 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     import logging
     import threading
 
+    from pipeline.ingest.watcher import install_signal_handlers
     from pipeline.service import watch_inbox
-    from pipeline.watcher import install_signal_handlers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     stop = threading.Event()
@@ -248,8 +248,8 @@ def _print_table(headings: list[str], rows: list[list[str]]) -> None:
 
 def _calendar_meeting(settings: Settings, day: date, committee: str | None) -> object:
     """The calendar's meeting on `day` (exit status 2, naming the nearest meetings, if none)."""
-    from pipeline import committees
-    from pipeline.store import Store
+    from pipeline.schedule import committees
+    from pipeline.store.database import Store
 
     existing_home(settings)
     with Store.open(settings.database) as store:
@@ -258,8 +258,8 @@ def _calendar_meeting(settings: Settings, day: date, committee: str | None) -> o
 
 def _known_committee(settings: Settings, name: str) -> str:
     """The calendar's spelling of committee `name` (any capitals); an unknown one is refused."""
-    from pipeline import committees
-    from pipeline.store import Store
+    from pipeline.schedule import committees
+    from pipeline.store.database import Store
 
     with Store.open(settings.database) as store:
         return committees.committee_named(store, name)
@@ -267,7 +267,7 @@ def _known_committee(settings: Settings, name: str) -> str:
 
 def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import papers
-    from pipeline.convert import to_pdf
+    from pipeline.papers.convert import to_pdf
 
     committee = args.committee
     if args.meeting_date is not None:
@@ -288,9 +288,9 @@ def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_pack(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.config import load_config
-    from pipeline.pack import build_packs
-    from pipeline.store import Store
+    from pipeline.core.config import load_config
+    from pipeline.papers.pack import build_packs
+    from pipeline.store.database import Store
 
     meeting = _calendar_meeting(settings, args.meeting_date, args.committee)
     committee = meeting.committee  # type: ignore[attr-defined]
@@ -308,7 +308,7 @@ def cmd_pack(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.publish import publish_meeting
+    from pipeline.papers.publish import publish_meeting
 
     _calendar_meeting(settings, args.meeting_date, args.committee)  # a clear error for a day with no meeting
     print(publish_meeting(settings, args.meeting_date, args.committee))
@@ -316,8 +316,8 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.matching import match_return
-    from pipeline.store import Store
+    from pipeline.ingest.matching import match_return
+    from pipeline.store.database import Store
 
     existing_home(settings)
     with Store.open(settings.database) as store:
@@ -326,9 +326,9 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline import register
-    from pipeline.generate import write_new_file
-    from pipeline.store import Store
+    from pipeline.core.files import write_new_file
+    from pipeline.schedule import register
+    from pipeline.store.database import Store
 
     if args.action == "template":
         target = args.file or settings.outbox / "partnership-register.xlsx"
@@ -352,9 +352,9 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline import committees
-    from pipeline.messages import day_month_year, short_date
-    from pipeline.store import Store
+    from pipeline.schedule import committees
+    from pipeline.schedule.messages import day_month_year, short_date
+    from pipeline.store.database import Store
 
     if args.action == "import" and (args.file is None or not args.file.is_file()):
         raise ConfigError("Say which file to import: pipeline calendar import FILE.ics "
@@ -475,7 +475,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         _print_table(["Partnership", "Form", "sent", "back", "late", "missing"],
                      [[row["partnership"], row["form"], str(row["sent"]), str(row["returned"]),
                        str(row["late"]), str(row["missing"])] for row in rows])
-    from pipeline.messages import long_date
+    from pipeline.schedule.messages import long_date
 
     other = summary.get("not_expected", [])
     if other:
@@ -543,7 +543,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
     from pipeline.web import run_console
 
     existing_home(settings)
@@ -557,7 +557,7 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _has_users(settings: Settings) -> bool:
-    from pipeline.store import Store
+    from pipeline.store.database import Store
 
     with Store.open(settings.database) as store:
         return bool(store.users())
@@ -575,8 +575,8 @@ def _read_password(args: argparse.Namespace, name: str) -> str:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline import users
-    from pipeline.store import Store
+    from pipeline.store.database import Store
+    from pipeline.web import users
 
     if args.action != "list" and not args.name:
         raise ConfigError(f"Say whose account: pipeline users {args.action} NAME")
@@ -605,7 +605,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.demo import run_demo
+    from pipeline.demo.run import run_demo
 
     run_demo(settings, library_for(settings), say=print)
     return 0

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline.config import Settings
-from pipeline.cycle import TickReport
-from pipeline.definitions import FormDefinition, FormLibrary
-from pipeline.errors import PipelineError, RejectedFile
-from pipeline.ingest import Clock, FileResult, Ingest, Outcome, iter_inbox
-from pipeline.mailer import SendMode, mailer_for
-from pipeline.store import Record, Store
-from pipeline.watcher import InboxLock, InboxWatcher
+from pipeline.core.config import Settings
+from pipeline.core.definitions import FormDefinition, FormLibrary
+from pipeline.core.errors import PipelineError, RejectedFile
+from pipeline.ingest.steps import Clock, FileResult, Ingest, Outcome, iter_inbox
+from pipeline.ingest.watcher import InboxLock, InboxWatcher
+from pipeline.schedule.cycle import TickReport
+from pipeline.schedule.mailer import SendMode, mailer_for
+from pipeline.store.database import Record, Store
 
 log = logging.getLogger("pipeline.watch")
 Report = Callable[[FileResult], None]
@@ -59,7 +59,7 @@ def watch_inbox(settings: Settings, library: FormLibrary, *, stop: threading.Eve
     Files that met a busy database or a full disk wait in `.processing` and are tried again
     at every look through the inbox; with `oneshot`, what is still not done is counted.
     """
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
 
     if stable_seconds is None:
         quiet = load_config(settings).watch
@@ -138,8 +138,8 @@ def run_tick(settings: Settings, library: FormLibrary, *, now: datetime,
     """
     import tempfile
 
-    from pipeline.config import load_config
-    from pipeline.cycle import Cycle
+    from pipeline.core.config import load_config
+    from pipeline.schedule.cycle import Cycle
 
     config = load_config(settings)
     if mode is SendMode.SEND:
@@ -162,8 +162,8 @@ def run_tick(settings: Settings, library: FormLibrary, *, now: datetime,
 
 def require_mail_settings(settings: Settings) -> None:
     """Sending needs an [smtp] section: without one, say so in one line, before anything is done."""
-    from pipeline.config import CONFIG_FILE, has_section
-    from pipeline.errors import ConfigError
+    from pipeline.core.config import CONFIG_FILE, has_section
+    from pipeline.core.errors import ConfigError
 
     if not has_section(settings, "smtp"):
         raise ConfigError(
@@ -174,15 +174,14 @@ def require_mail_settings(settings: Settings) -> None:
 
 def _tick_lock(settings: Settings) -> AbstractContextManager[bool]:
     """One tick at a time per home (cron and `serve` may overlap): yields False when busy."""
-    from pipeline.locks import held_or_busy
+    from pipeline.core.locks import held_or_busy
 
     return held_or_busy(settings.home / ".tick.lock")
 
 
 def status(settings: Settings, *, today: date) -> dict[str, object]:
     """What the clerk asks: what is waiting, what came back, what is late or missing, what's next."""
-    from pipeline import committees, expected, register
-
+    from pipeline.schedule import committees, expected, register
     settings.ensure_folders()
     waiting = sum(1 for _ in iter_inbox(settings.inbox))
     processing = settings.inbox / ".processing"
@@ -214,7 +213,7 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
 
 def _mailbox_status(settings: Settings, store: Store) -> dict[str, object]:
     """The mailbox's last check (with its problem, if it failed) and the emails that were not returns."""
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
 
     last = store.last_mail_pass()
     return {
@@ -231,8 +230,8 @@ def _mailbox_status(settings: Settings, store: Store) -> dict[str, object]:
 
 def _mailbox_loop(settings: Settings, library: FormLibrary, stop: threading.Event) -> None:
     """Check the mailbox every [imap] interval_minutes until stopped; a failure waits for the next."""
-    from pipeline.config import load_config
-    from pipeline.mailbox import fetch_mail as fetch
+    from pipeline.core.config import load_config
+    from pipeline.ingest.mailbox import fetch_mail as fetch
 
     interval = max(load_config(settings).imap.interval_minutes, 0.05) * 60
     while not stop.is_set():
@@ -261,7 +260,7 @@ def _trust_status(store: Store) -> dict[str, object]:
 
 def _start_console(settings: Settings, library: FormLibrary):  # type: ignore[no-untyped-def]
     """The web console in a thread of its own when `[web] enabled = true`; returns its server."""
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
 
     web = load_config(settings).web
     if not web.enabled:
@@ -280,10 +279,10 @@ def serve(settings: Settings, library: FormLibrary, *, polling: bool = False,
           mode: SendMode = SendMode.SEND, tick_seconds: float = 60.0,
           stop: threading.Event | None = None) -> None:
     """The watcher and the scheduler in one process, until SIGTERM/SIGINT (or `stop`)."""
-    from pipeline.watcher import install_signal_handlers
+    from pipeline.ingest.watcher import install_signal_handlers
 
     if mode is SendMode.PREVIEW:
-        from pipeline.errors import ConfigError
+        from pipeline.core.errors import ConfigError
 
         raise ConfigError("serve cannot rehearse: use 'pipeline tick --dry-run' to see what is due, "
                           "or 'pipeline serve --send-by-hand'.")
@@ -305,7 +304,7 @@ def serve(settings: Settings, library: FormLibrary, *, polling: bool = False,
     watcher = threading.Thread(target=watch, name="inbox-watcher", daemon=True)
     watcher.start()
     console = _start_console(settings, library)
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
 
     mailbox = None
     if load_config(settings).imap.host:

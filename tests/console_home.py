@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline import committees, papers, register
-from pipeline.config import Settings
-from pipeline.definitions import FormLibrary
-from pipeline.generate import write_new_file
-from pipeline.samples import record_sample_tokens, sample_committees, sample_register, sample_returns
+from pipeline import papers
+from pipeline.core.config import Settings
+from pipeline.core.definitions import FormLibrary
+from pipeline.core.files import write_new_file
+from pipeline.demo.samples import record_sample_tokens, sample_committees, sample_register, sample_returns
+from pipeline.schedule import committees, register
 from pipeline.service import watch_inbox
-from pipeline.store import Store
-from pipeline.users import add_user
+from pipeline.store.database import Store
+from pipeline.web.users import add_user
 
 CLERK, CLERK_PASSWORD = "Jo Clerk", "correct horse battery"
 VIEWER, VIEWER_PASSWORD = "Val Viewer", "viewer password 12"

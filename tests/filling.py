@@ -1,7 +1,7 @@
 """Fill generated forms the way people do, for tests: Word (XML edits as Word makes them) and
 LibreOffice (the same file re-saved by a real soffice, which drops tags and renumbers ids).
 
-`fill_docx(data, values)` takes values in the raw shape of `pipeline.values`:
+`fill_docx(data, values)` takes values in the raw shape of `pipeline.core.values`:
 text/date/number as text (a date as YYYY-MM-DD also sets the date picker), a choice as its
 value, ticks as a list of values, a table as a list of row dicts (extra rows are added the way
 Word's repeating section adds them).

@@ -16,7 +16,7 @@ What LibreOffice 7.4 makes of our generated controls (measured here, 7.4.7):
   item property in 7.4: the chosen item's display text is the content) and
   `Checkbox`/`Checked`/`CheckedState`/`UncheckedState`; their text is an XText of its own;
 - table rows wrapped in a repeating section lose the wrapper; each cell's control stays, so the
-  document order of controls is `pipeline.docx_form.input_slots` order with every table's rows
+  document order of controls is `pipeline.generate.layout.input_slots` order with every table's rows
   expanded row by row, column by column (tables' cells are visited A1, B1, A2, B2...).
 The driver identifies controls by that order only, never by tag (LibreOffice keeps none).
 """
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipeline.definitions import FormDefinition
+    from pipeline.core.definitions import FormDefinition
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 APT_PACKAGES = "libreoffice-writer python3-uno"
@@ -132,13 +132,13 @@ def _job_json(f: Fill) -> dict[str, Any]:
 
 
 def inputs_for(definition: FormDefinition, values: dict[str, object]) -> Inputs:
-    """Map field values (the raw shape of `pipeline.values`) to control indexes.
+    """Map field values (the raw shape of `pipeline.core.values`) to control indexes.
 
     Text, number and date fields take their text (a date as YYYY-MM-DD); a drop-down its choice
     value (typed as the item's label); tick boxes a list of choice values; a table a list of row
     dicts, at most as many rows as the generated form has.
     """
-    from pipeline.docx_form import input_slots
+    from pipeline.generate.layout import input_slots
 
     texts: list[tuple[int, str]] = []
     ticks: list[int] = []

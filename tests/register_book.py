@@ -8,8 +8,8 @@ from datetime import date, datetime
 
 import openpyxl
 
-from pipeline.register import import_register, write_register_template
-from pipeline.store import Store
+from pipeline.schedule.register import import_register, write_register_template
+from pipeline.store.database import Store
 
 
 def register_workbook(

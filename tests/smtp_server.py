@@ -25,7 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from pipeline.config import SmtpConfig
+from pipeline.core.config import SmtpConfig
 
 HOST = "127.0.0.1"
 SENDER = "Partnerships Team <partnerships@authority.example>"

@@ -16,13 +16,13 @@ import pytest
 from bench.bulk import build, stored_values
 from bench.measure import Result, table
 from bench.returns import answers, docx_return, same_answers
-from pipeline.definitions import FormLibrary
-from pipeline.docx_form import _master, control_values
-from pipeline.ingest import record_key
+from pipeline.core.definitions import FormLibrary
+from pipeline.generate.word import _master, control_values
+from pipeline.ingest.readers import read_form
+from pipeline.ingest.steps import record_key
 from pipeline.ooxml.wordml import fill_controls
 from pipeline.ooxml.xml import parse_xml, to_bytes
-from pipeline.recognise import read_form
-from pipeline.store import NewSubmission, Store
+from pipeline.store.database import NewSubmission, Store
 
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = FormLibrary.load()

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar, Event
 
-from pipeline.committees import committees, import_ics, load_yaml, meetings
-from pipeline.errors import ConfigError
-from pipeline.store import Store
+from pipeline.core.errors import ConfigError
+from pipeline.schedule.committees import committees, import_ics, load_yaml, meetings
+from pipeline.store.database import Store
 
 LONDON = ZoneInfo("Europe/London")
 UTC = ZoneInfo("UTC")

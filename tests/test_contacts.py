@@ -11,12 +11,12 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from pipeline.cli import main
-from pipeline.config import Config, FormsConfig, SmtpConfig
-from pipeline.contacts import as_sent, contact_for
-from pipeline.definitions import FormLibrary
-from pipeline.generate import form_bytes
-from pipeline.identity import Personalisation
-from pipeline.register import Partnership, PartnershipType
+from pipeline.core.config import Config, FormsConfig, SmtpConfig
+from pipeline.core.definitions import FormLibrary
+from pipeline.core.identity import Personalisation
+from pipeline.generate.forms import form_bytes
+from pipeline.schedule.contacts import as_sent, contact_for
+from pipeline.schedule.register import Partnership, PartnershipType
 
 LIBRARY = FormLibrary.load()
 

@@ -10,8 +10,8 @@ import pytest
 from docx import Document
 from pypdf import PdfReader
 
-from pipeline.convert import SOFFICE_ENV, pdf_pages, soffice_path, to_pdf
-from pipeline.errors import ConversionError
+from pipeline.core.errors import ConversionError
+from pipeline.papers.convert import SOFFICE_ENV, pdf_pages, soffice_path, to_pdf
 
 needs_libreoffice = pytest.mark.skipif(
     shutil.which("soffice") is None and shutil.which("libreoffice") is None,

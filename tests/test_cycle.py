@@ -17,13 +17,13 @@ import openpyxl
 import pytest
 
 from pipeline.cli import main
-from pipeline.config import settings_for
-from pipeline.definitions import FormLibrary
-from pipeline.mailer import SendMode
+from pipeline.core.config import settings_for
+from pipeline.core.definitions import FormLibrary
 from pipeline.ooxml.package import Package, read_custom_properties
-from pipeline.register import import_register, write_register_template
+from pipeline.schedule.mailer import SendMode
+from pipeline.schedule.register import import_register, write_register_template
 from pipeline.service import run_tick, watch_inbox
-from pipeline.store import Store
+from pipeline.store.database import Store
 from tests.filling import fill_docx, soffice
 from tests.smtp_server import LoopbackSmtp
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.definitions import (
+from pipeline.core.definitions import (
     BUILTIN_FORMS,
     FieldType,
     FormDefinition,
@@ -18,7 +18,7 @@ from pipeline.definitions import (
     Group,
     parse_definition,
 )
-from pipeline.errors import DefinitionError
+from pipeline.core.errors import DefinitionError
 
 BUILTIN_IDS = {"monitoring", "risk-checklist", "eia", "statement-of-intent", "stakeholder-survey"}
 SNAKE = re.compile(r"[a-z][a-z0-9_]*")

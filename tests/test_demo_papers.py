@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import register
-from pipeline.config import settings_for
-from pipeline.definitions import FormLibrary
-from pipeline.demo import run_demo
-from pipeline.samples import UNREGISTERED
-from pipeline.store import Store
+from pipeline.core.config import settings_for
+from pipeline.core.definitions import FormLibrary
+from pipeline.demo.run import run_demo
+from pipeline.demo.samples import UNREGISTERED
+from pipeline.schedule import register
+from pipeline.store.database import Store
 from tests.test_papers import table_rows, text_of
 
 

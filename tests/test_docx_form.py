@@ -13,9 +13,9 @@ import pytest
 from lxml import etree
 
 from pipeline.cli import main
-from pipeline.definitions import FieldType, FormLibrary
-from pipeline.generate import form_bytes
-from pipeline.identity import Personalisation
+from pipeline.core.definitions import FieldType, FormLibrary
+from pipeline.core.identity import Personalisation
+from pipeline.generate.forms import form_bytes
 from tests.filling import resave_in_libreoffice, soffice
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -25,14 +25,14 @@ from openpyxl import load_workbook
 from openpyxl.utils import range_boundaries
 
 from pipeline.cli import main
-from pipeline.config import Settings, settings_for
-from pipeline.definitions import FormDefinition, FormLibrary
-from pipeline.docx_form import input_slots
-from pipeline.errors import StoreError
-from pipeline.generate import form_bytes
-from pipeline.identity import Personalisation
-from pipeline.ingest import Ingest
-from pipeline.store import Store
+from pipeline.core.config import Settings, settings_for
+from pipeline.core.definitions import FormDefinition, FormLibrary
+from pipeline.core.errors import StoreError
+from pipeline.core.identity import Personalisation
+from pipeline.generate.forms import form_bytes
+from pipeline.generate.layout import input_slots
+from pipeline.ingest.steps import Ingest
+from pipeline.store.database import Store
 from tests.filling import fill_docx, resave_in_libreoffice, soffice
 from tests.lo_fill import Fill, fill_forms_in_libreoffice, inputs_for, missing_reason
 from tests.msgwriter import MsgAttachment, MsgMessage, build_msg
@@ -49,7 +49,7 @@ W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 HULL = Personalisation(partnership="Hull CDRP", member="Cllr Jane Smith",
                        meeting_title="Hull CDRP Strategic Board", meeting_date=MEETING,
                        meeting_place="Guildhall, Hull")
-# What the member types into the rest of the monitoring form (raw shape, as in pipeline.values).
+# What the member types into the rest of the monitoring form (raw shape, as in pipeline.core.values).
 ANSWERS: dict[str, object] = {
     "meeting_length": "2 hours",
     "police_officer_attending": "Insp. R Jones & PC Lee",

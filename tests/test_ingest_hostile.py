@@ -19,7 +19,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfWriter
 
-from pipeline.config import settings_for
+from pipeline.core.config import settings_for
 from tests.test_ingest import (
     ANSWERS,
     Home,

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import settings_for
-from pipeline.ingest import Ingest
-from pipeline.store import Store
+from pipeline.core.config import settings_for
+from pipeline.ingest.steps import Ingest
+from pipeline.store.database import Store
 from tests.test_ingest import LIBRARY, issue, word_return
 
 GOOD = word_return()

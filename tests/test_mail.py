@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 from extract_msg import OleWriter
 
-from pipeline.errors import UnreadableFile, UnsafeFile
-from pipeline.mail import Attachment, is_email, read_email
+from pipeline.core.errors import UnreadableFile, UnsafeFile
+from pipeline.ingest.emails import Attachment, is_email, read_email
 from tests.msgwriter import MsgAttachment, MsgMessage, build_msg
 
 SAMPLES = Path(__file__).parent / "samples"

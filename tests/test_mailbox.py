@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.config import settings_for
-from pipeline.definitions import FormLibrary
-from pipeline.mailbox import classify, fetch_mail
-from pipeline.mailer import SendMode
+from pipeline.core.config import settings_for
+from pipeline.core.definitions import FormLibrary
+from pipeline.ingest.mailbox import classify, fetch_mail
+from pipeline.schedule.mailer import SendMode
 from pipeline.service import run_tick, serve, status
-from pipeline.store import Store
+from pipeline.store.database import Store
 from tests.dovecot import PASSWORD, Dovecot, dovecot  # noqa: F401  (the fixture)
 from tests.test_ingest import HULL, ON_TIME, excel_return, issue, word_return
 

@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.definitions import FormLibrary
-from pipeline.errors import ConfigError, SendError
-from pipeline.generate import form_bytes, form_file_name
-from pipeline.identity import PROP_TOKEN, Personalisation
-from pipeline.mail import read_email
-from pipeline.mailer import FileMailer, SendMode, SmtpMailer, mailer_for
-from pipeline.messages import (
+from pipeline.core.definitions import FormLibrary
+from pipeline.core.errors import ConfigError, SendError
+from pipeline.core.identity import PROP_TOKEN, Personalisation
+from pipeline.generate.forms import form_bytes, form_file_name
+from pipeline.ingest.emails import read_email
+from pipeline.ingest.validation import Problem, describe
+from pipeline.ooxml.package import Package, read_custom_properties
+from pipeline.schedule.mailer import FileMailer, SendMode, SmtpMailer, mailer_for
+from pipeline.schedule.messages import (
     DOCX_TYPE,
     TOKEN_HEADER,
     XLSX_TYPE,
@@ -28,8 +30,6 @@ from pipeline.messages import (
     receipt,
     rejection_reply,
 )
-from pipeline.ooxml.package import Package, read_custom_properties
-from pipeline.validation import Problem, describe
 from tests.smtp_server import PASSWORD, SENDER, USERNAME, LoopbackSmtp, free_port, running
 
 MEMBER = "jo.bloggs@hull.example"

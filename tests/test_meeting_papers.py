@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.committees import load_yaml
-from pipeline.config import Settings, settings_for
-from pipeline.store import Store
+from pipeline.core.config import Settings, settings_for
+from pipeline.schedule.committees import load_yaml
+from pipeline.store.database import Store
 from tests.filling import soffice
 from tests.register_book import load_register
 from tests.test_papers import ingest, monitoring_answers, table_rows, text_of
@@ -153,8 +153,8 @@ class TestReturnsNotOnTheRegister:
 
 
 def test_a_return_from_a_name_not_on_the_register_is_accepted_as_not_matched(home: Settings) -> None:
-    from pipeline.generate import form_bytes
-    from pipeline.ingest import Ingest
+    from pipeline.generate.forms import form_bytes
+    from pipeline.ingest.steps import Ingest
     from tests.filling import fill_docx
     from tests.test_papers import LIBRARY
 

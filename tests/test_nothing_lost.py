@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.recognise import read_form
+from pipeline.ingest.readers import read_form
 from tests.filling import fill_docx, resave_in_libreoffice, soffice
 from tests.lo_fill import Fill, fill_forms_in_libreoffice, inputs_for, missing_reason
 from tests.test_ingest import (  # noqa: F401  (fixtures)
@@ -202,8 +202,8 @@ def test_a_whole_column_named_range_reads_only_the_rows_there(home: Home, drop) 
 def _form_sheet(definition_id: str):
     import openpyxl
 
-    from pipeline.generate import form_bytes
-    from pipeline.identity import Personalisation
+    from pipeline.core.identity import Personalisation
+    from pipeline.generate.forms import form_bytes
 
     data, _ = form_bytes(LIBRARY.get(definition_id), "xlsx", Personalisation())
     return openpyxl.load_workbook(io.BytesIO(data))["Form"]
@@ -229,7 +229,7 @@ def test_excel_form_speaks_of_lists_not_tick_boxes() -> None:
 def test_excel_what_to_fix_speaks_of_lists() -> None:
     from datetime import date
 
-    from pipeline.validation import check
+    from pipeline.ingest.validation import check
 
     definition = LIBRARY.get("monitoring")
     words = [p.message for p in check(definition, {}, received=date(2026, 3, 16), excel=True).problems]

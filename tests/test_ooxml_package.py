@@ -14,7 +14,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from openpyxl import Workbook, load_workbook
 from openpyxl.packaging.custom import StringProperty
 
-from pipeline.errors import GenerationError, RejectedFile, UnreadableFile, UnsafeFile
+from pipeline.core.errors import GenerationError, RejectedFile, UnreadableFile, UnsafeFile
 from pipeline.ooxml.package import (
     Package,
     read_core_properties,

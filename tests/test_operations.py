@@ -16,9 +16,9 @@ import openpyxl
 import pytest
 
 from pipeline.cli import main
-from pipeline.config import settings_for
-from pipeline.register import import_register, write_register_template
-from pipeline.store import Store
+from pipeline.core.config import settings_for
+from pipeline.schedule.register import import_register, write_register_template
+from pipeline.store.database import Store
 from tests.filling import soffice
 from tests.smtp_server import PASSWORD, USERNAME, LoopbackSmtp, free_port, running
 
@@ -243,7 +243,7 @@ def test_register_import_with_refused_rows_exits_1_and_keeps_the_good_rows(tmp_p
     assert "Partnerships: 3 added" in out and "problem(s)" in out
     assert "The other rows were imported" in err
     with Store.open(settings_for(tmp_path).database) as store:
-        from pipeline.register import partnerships
+        from pipeline.schedule.register import partnerships
 
         assert len(partnerships(store)) == 3
 

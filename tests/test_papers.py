@@ -19,19 +19,19 @@ from docx import Document
 from lxml import etree
 from openpyxl import load_workbook
 
-from pipeline.config import Settings, settings_for
-from pipeline.convert import to_pdf
-from pipeline.definitions import FormLibrary
-from pipeline.errors import ConfigError, GenerationError
-from pipeline.generate import form_bytes
-from pipeline.identity import Personalisation
-from pipeline.ingest import Ingest, Outcome
-from pipeline.marking import highest_marking, marking_rank
+from pipeline.core.config import Settings, settings_for
+from pipeline.core.definitions import FormLibrary
+from pipeline.core.errors import ConfigError, GenerationError
+from pipeline.core.identity import Personalisation
+from pipeline.core.marking import highest_marking, marking_rank
+from pipeline.generate.forms import form_bytes
+from pipeline.ingest.steps import Ingest, Outcome
 from pipeline.ooxml.paperxml import renumber_ids
 from pipeline.papers import PAPER_KINDS, PaperFiles, PaperRequest, write_paper
 from pipeline.papers.annex import short_sheet_name
+from pipeline.papers.convert import to_pdf
 from pipeline.papers.render import DEFAULT_TEMPLATES
-from pipeline.store import NewIntake, NewSubmission, Record, Store
+from pipeline.store.database import NewIntake, NewSubmission, Record, Store
 from tests.filling import fill_docx, soffice
 from tests.register_book import load_register
 

@@ -15,12 +15,12 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject
 
-from pipeline.definitions import FormDefinition, FormLibrary
-from pipeline.errors import UnknownForm, UnreadableFile
-from pipeline.generate import form_bytes
-from pipeline.identity import Personalisation
+from pipeline.core.definitions import FormDefinition, FormLibrary
+from pipeline.core.errors import UnknownForm, UnreadableFile
+from pipeline.core.identity import Personalisation
+from pipeline.generate.forms import form_bytes
+from pipeline.ingest.pdf import pdf_identity, pdf_token, read_pdf_values
 from pipeline.ooxml.package import replace_parts
-from pipeline.pdf_form import pdf_identity, pdf_token, read_pdf_values
 from tests.filling import fill_docx, resave_in_libreoffice, soffice
 
 LIBRARY = FormLibrary.load()

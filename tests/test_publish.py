@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from pipeline import committees
-from pipeline.config import Settings, settings_for
-from pipeline.convert import to_pdf
-from pipeline.definitions import FormLibrary
-from pipeline.demo import run_demo
-from pipeline.errors import ConfigError
-from pipeline.pack import build_packs
+from pipeline.core.config import Settings, settings_for
+from pipeline.core.definitions import FormLibrary
+from pipeline.core.errors import ConfigError
+from pipeline.demo.run import run_demo
 from pipeline.papers import PaperRequest, write_paper
-from pipeline.publish import publish_meeting
-from pipeline.store import Store
+from pipeline.papers.convert import to_pdf
+from pipeline.papers.pack import build_packs
+from pipeline.papers.publish import publish_meeting
+from pipeline.schedule import committees
+from pipeline.store.database import Store
 from tests.axe_browser import browser_or_skip
 from tests.filling import soffice
 from tests.pdf_checks import pdfua_errors, structure_problems

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.errors import ConfigError
-from pipeline.register import (
+from pipeline.core.errors import ConfigError
+from pipeline.schedule.register import (
     MEETINGS_SHEET,
     PARTNERSHIPS_SHEET,
     PartnershipType,
@@ -22,7 +22,7 @@ from pipeline.register import (
     partnerships,
     write_register_template,
 )
-from pipeline.store import Store
+from pipeline.store.database import Store
 
 TODAY = date(2026, 1, 15)
 P, M = PARTNERSHIPS_SHEET, MEETINGS_SHEET

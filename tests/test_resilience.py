@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.config import settings_for
-from pipeline.definitions import FormLibrary
-from pipeline.generate import form_bytes
-from pipeline.identity import Personalisation
-from pipeline.mailer import SendMode
-from pipeline.register import PartnershipType
+from pipeline.core.config import settings_for
+from pipeline.core.definitions import FormLibrary
+from pipeline.core.identity import Personalisation
+from pipeline.generate.forms import form_bytes
+from pipeline.schedule.mailer import SendMode
+from pipeline.schedule.register import PartnershipType
 from pipeline.service import ingest_files, run_tick, watch_inbox
-from pipeline.store import Store
+from pipeline.store.database import Store
 from tests.filling import fill_docx
 
 LIBRARY = FormLibrary.load()
@@ -128,7 +128,7 @@ def _refusing(address: str):
 def test_two_ticks_at_once_send_each_form_once(tmp_path):
     from datetime import date
 
-    from pipeline.register import import_register
+    from pipeline.schedule.register import import_register
     from tests.test_cycle import register_workbook
 
     with Store.open(settings_for(tmp_path).database) as store:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import StoreError
-from pipeline.store import (
+from pipeline.core.errors import StoreError
+from pipeline.store.database import (
     MIGRATIONS,
     IntakeOutcome,
     NewIntake,
@@ -402,7 +402,7 @@ class TestEventsAndCounts:
 def test_an_older_return_stored_after_a_newer_one_goes_into_the_history(tmp_path):
     from datetime import UTC, datetime
 
-    from pipeline.store import NewIntake, NewSubmission, Store
+    from pipeline.store.database import NewIntake, NewSubmission, Store
 
     def submit(store: Store, name: str, received: datetime, length: str) -> int:
         intake = store.add_intake(NewIntake(name, name, None, name, 1, None, None, received))

@@ -12,13 +12,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from pipeline import committees, expected
-from pipeline.config import Settings, settings_for
-from pipeline.generate import form_bytes
-from pipeline.identity import Personalisation
-from pipeline.ingest import Ingest, Outcome
+from pipeline.core.config import Settings, settings_for
+from pipeline.core.identity import Personalisation
+from pipeline.generate.forms import form_bytes
+from pipeline.ingest.steps import Ingest, Outcome
 from pipeline.papers import PaperFiles, PaperRequest, write_paper
-from pipeline.store import Store
+from pipeline.schedule import committees, expected
+from pipeline.store.database import Store
 from tests.filling import fill_docx
 from tests.register_book import load_register
 from tests.test_papers import (

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import settings_for
-from pipeline.identity import Personalisation
-from pipeline.ingest import Ingest
+from pipeline.core.config import settings_for
+from pipeline.core.identity import Personalisation
+from pipeline.ingest.steps import Ingest
 from pipeline.service import watch_inbox
-from pipeline.store import Store
+from pipeline.store.database import Store
 from tests.test_ingest import (
     ANSWERS,
     EAST,
@@ -149,7 +149,7 @@ def test_a_copy_retyped_for_another_partnership_is_held_and_never_replaces_its_r
 def test_a_token_never_issued_is_refused_with_a_reason(home: Home, tmp_path: Path) -> None:
     stranger = Personalisation(HULL.partnership, HULL.member, HULL.meeting_title, HULL.meeting_date,
                                HULL.meeting_place, token="0123456789abcdef")  # made up
-    from pipeline.generate import form_bytes
+    from pipeline.generate.forms import form_bytes
     from tests.filling import fill_docx
 
     data = fill_docx(form_bytes(LIBRARY.get("monitoring"), "docx", stranger)[0], ANSWERS)
@@ -427,7 +427,7 @@ def test_a_saved_email_arrived_when_our_mail_server_received_it(home: Home, tmp_
 
 
 def test_a_token_issued_for_another_form_is_refused_with_a_reason(home: Home, tmp_path: Path) -> None:
-    from pipeline.generate import form_bytes
+    from pipeline.generate.forms import form_bytes
     from tests.filling import fill_docx
 
     with Store.open(home.settings.database) as store:  # the token went out on a risk checklist

@@ -1,4 +1,4 @@
-"""Checking a returned form's raw values against its definition (pipeline.validation)."""
+"""Checking a returned form's raw values against its definition (pipeline.ingest.validation)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 import yaml
 
-from pipeline.definitions import FormDefinition, FormLibrary, parse_definition
-from pipeline.validation import Checked, Problem, check, describe, parse_date, parse_number
+from pipeline.core.definitions import FormDefinition, FormLibrary, parse_definition
+from pipeline.ingest.validation import Checked, Problem, check, describe, parse_date, parse_number
 
 RECEIVED = date(2026, 3, 20)
 

@@ -20,7 +20,7 @@ from typing import IO
 
 import pytest
 
-from pipeline.identity import Personalisation
+from pipeline.core.identity import Personalisation
 from tests.filling import fill_docx
 from tests.test_ingest import ANSWERS, blank_form
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.watcher import (
+from pipeline.core.errors import ConfigError
+from pipeline.ingest.watcher import (
     InboxLock,
     InboxWatcher,
     StabilityTracker,

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.config import WebConfig
-from pipeline.mailer import SendMode
-from pipeline.store import Store
+from pipeline.core.config import WebConfig
+from pipeline.schedule.mailer import SendMode
+from pipeline.store.database import Store
 from pipeline.web import create_app
 from tests.console_home import CLERK, CLERK_PASSWORD, VIEWER, VIEWER_PASSWORD, ConsoleHome, build_home
 
@@ -207,8 +207,8 @@ def test_serve_runs_the_console_when_web_is_enabled(tmp_path: Path) -> None:
     import time
     import urllib.request
 
-    from pipeline.config import Settings
-    from pipeline.definitions import FormLibrary
+    from pipeline.core.config import Settings
+    from pipeline.core.definitions import FormLibrary
     from pipeline.service import serve
 
     with socket.socket() as probe:

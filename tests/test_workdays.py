@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipeline.workdays import (
+from pipeline.core.dates import (
     add_working_days,
     bank_holidays,
     clear_working_days_between,

@@ -19,10 +19,11 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.utils import range_boundaries
 
-from pipeline.definitions import FieldType, FormDefinition, FormLibrary, parse_definition
-from pipeline.errors import GenerationError, UnreadableFile
-from pipeline.identity import FormIdentity, Personalisation
-from pipeline.xlsx_form import open_workbook, write_xlsx_form
+from pipeline.core.definitions import FieldType, FormDefinition, FormLibrary, parse_definition
+from pipeline.core.errors import GenerationError, UnreadableFile
+from pipeline.core.identity import FormIdentity, Personalisation
+from pipeline.generate.excel import write_xlsx_form
+from pipeline.ingest.excel import open_workbook
 
 HULL = Personalisation(
     partnership="Hull CDRP",

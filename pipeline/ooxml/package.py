@@ -18,7 +18,7 @@ from functools import cached_property
 
 from lxml import etree
 
-from pipeline.errors import GenerationError, RejectedFile, UnreadableFile, UnsafeFile
+from pipeline.core.errors import GenerationError, RejectedFile, UnreadableFile, UnsafeFile
 from pipeline.ooxml.xml import NS, declares_dtd, parse_xml, qn, refuse_dtd, to_bytes
 
 MAX_MEMBERS = 1_000

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lxml import etree
+from openpyxl.cell.cell import Cell
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.datetime import from_excel
@@ -24,6 +25,7 @@ R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
 
 CellValue = str | int | float | bool | datetime | None
+FORMULA_START = ("=", "+", "-", "@")
 
 
 def _x(tag: str) -> str:
@@ -208,3 +210,10 @@ def _place(reference: str) -> NamedPlace | None:
     if not re.fullmatch(r"\$?[A-Z]{1,3}\$?\d+(:\$?[A-Z]{1,3}\$?\d+)?", cells.strip()):
         return None
     return NamedPlace(sheet, cells.strip())
+
+def set_text(cell: Cell, value: str) -> None:
+    """Put text in a cell as text, never as a formula (=, +, -, @ are kept literally)."""
+    cell.value = value
+    cell.data_type = "s"
+    if value.startswith(FORMULA_START):
+        cell.quotePrefix = True  # Excel keeps it as text when the cell is edited

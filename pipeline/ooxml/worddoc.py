@@ -10,7 +10,7 @@ from datetime import date
 
 from lxml import etree
 
-from pipeline.errors import UnknownForm
+from pipeline.core.errors import UnknownForm
 from pipeline.ooxml import zipcopy
 from pipeline.ooxml.package import CUSTOM_PART, Package, custom_properties_xml, with_custom_properties
 from pipeline.ooxml.wordml import (

@@ -1,7 +1,7 @@
 """A Word document being built as a fillable form: headings, label/input rows, tick tables,
 tables whose rows a person can add to, all with real content controls.
 
-The domain layer (`pipeline.docx_form`) decides what goes where; this module knows how Word
+The domain layer (`pipeline.generate.word`) decides what goes where; this module knows how Word
 spells it. It speaks in `Input`s (plain values) and returns the finished package as bytes.
 """
 

@@ -10,7 +10,7 @@ from functools import cache
 
 from lxml import etree
 
-from pipeline.errors import UnreadableFile, UnsafeFile
+from pipeline.core.errors import UnreadableFile, UnsafeFile
 
 NS: dict[str, str] = {
     "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",

@@ -14,7 +14,7 @@ import zipfile
 import zlib
 from time import localtime
 
-from pipeline.errors import GenerationError
+from pipeline.core.errors import GenerationError
 
 LOCAL = struct.Struct("<4s5H3L2H")
 CENTRAL = struct.Struct("<4s6H3L5H2L")

@@ -1,7 +1,7 @@
 """The paper's Excel annex: an "About" sheet, then one sheet per table of the paper with the same
 figures (numbers as numbers, dates as dates), and the chart's picture on its table's sheet.
 
-Every text cell is written as text (`pipeline.xlsx_form.set_text`), so a member's answer that
+Every text cell is written as text (`pipeline.ooxml.sheetml.set_text`), so a member's answer that
 begins with =, +, - or @ is never run as a formula.
 """
 
@@ -19,8 +19,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline.ooxml.sheetml import set_text
 from pipeline.papers.figures import ANNEX_ROW_LIMIT, Column, Figures, PaperTable
-from pipeline.xlsx_form import set_text
 
 HEADING_FILL = PatternFill("solid", fgColor="FFD9E2F3")
 BOLD = Font(bold=True)

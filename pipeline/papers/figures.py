@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pipeline.messages import day_mon_year
 from pipeline.papers.request import long_date
+from pipeline.schedule.messages import day_mon_year
 
 PAPER_ROW_LIMIT = 30
 NAMES_IN_A_SENTENCE = 20

@@ -13,8 +13,8 @@ from typing import Any
 
 import jinja2
 
-from pipeline.config import Settings
-from pipeline.errors import GenerationError
+from pipeline.core.config import Settings
+from pipeline.core.errors import GenerationError
 from pipeline.papers.render import DEFAULT_TEMPLATES, chart_description
 
 DEFAULT_HTML_TEMPLATES = DEFAULT_TEMPLATES.parent / "html"

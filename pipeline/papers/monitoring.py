@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from pipeline.definitions import FormDefinition, FormLibrary
+from pipeline.core.definitions import FormDefinition, FormLibrary
 from pipeline.papers.charts import rating_bars
 from pipeline.papers.figures import (
     ANNEX_ROW_LIMIT,

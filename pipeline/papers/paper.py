@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Config, Settings, load_config
-from pipeline.definitions import FormLibrary
-from pipeline.errors import ConversionError, GenerationError
-from pipeline.marking import highest_marking
+from pipeline.core.config import Config, Settings, load_config
+from pipeline.core.definitions import FormLibrary
+from pipeline.core.errors import ConversionError, GenerationError
+from pipeline.core.marking import highest_marking
 from pipeline.papers.annex import annex_bytes
 from pipeline.papers.figures import Figures, period_words
 from pipeline.papers.monitoring import monitoring_figures
@@ -32,7 +32,7 @@ from pipeline.papers.request import (
 from pipeline.papers.risk_register import risk_register_figures
 from pipeline.papers.source import StoredReturns
 from pipeline.papers.survey import survey_figures
-from pipeline.store import Store, WrittenPaper
+from pipeline.store.database import Store, WrittenPaper
 
 ToPdf = Callable[[list[Path], Path], dict[Path, Path]]
 
@@ -48,7 +48,7 @@ def write_paper(
 ) -> PaperFiles:
     """Write the paper `request` asks for into `out_dir/<meeting date or today>/`.
 
-    `to_pdf` (e.g. `pipeline.convert.to_pdf`) makes the PDF; when it cannot (LibreOffice missing),
+    `to_pdf` (e.g. `pipeline.papers.convert.to_pdf`) makes the PDF; when it cannot (LibreOffice missing),
     the Word paper and annex are still written and `pdf_note` says why there is no PDF.
     What was due comes from the register (its partnerships and meetings) and the forms sent.
     A paper for the same kind and meeting is replaced: it is the same paper, written again.

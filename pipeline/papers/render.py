@@ -16,8 +16,8 @@ from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
 import pipeline
-from pipeline.config import Settings
-from pipeline.errors import GenerationError
+from pipeline.core.config import Settings
+from pipeline.core.errors import GenerationError
 from pipeline.ooxml.paperxml import describe_pictures, renumber_ids
 
 DEFAULT_TEMPLATES = Path(pipeline.__file__).resolve().parent.parent / "templates" / "docx"

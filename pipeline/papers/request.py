@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from pipeline.errors import ConfigError
-from pipeline.messages import day_month_year
+from pipeline.core.errors import ConfigError
+from pipeline.schedule.messages import day_month_year
 
 PAPER_KINDS = ("monitoring-summary", "risk-register", "survey-results")
 DEFAULT_COMMITTEES = {

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pipeline.definitions import Field, FormDefinition, FormLibrary, Group
+from pipeline.core.definitions import Field, FormDefinition, FormLibrary, Group
+from pipeline.core.values import is_empty
 from pipeline.papers.figures import (
     ANNEX_ROW_LIMIT,
     Column,
@@ -31,7 +32,6 @@ from pipeline.papers.figures import (
 )
 from pipeline.papers.request import Period
 from pipeline.papers.source import RegisterEntry, SentRow, StoredReturns, Submission
-from pipeline.values import is_empty
 
 FORM = "risk-checklist"
 EIA_FORM = "eia"

@@ -2,7 +2,7 @@
 
 `Store.records()` builds every record's values in Python, which for 100,000 returns takes
 seconds and more memory than a paper may use. Papers need a few fields of many returns and a
-capped list of table rows, so they ask SQLite for exactly that (schema: `pipeline.store`).
+capped list of table rows, so they ask SQLite for exactly that (schema: `pipeline.store.database`).
 The connection is opened read-only: writing a paper can never change the database.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.errors import StoreError
+from pipeline.core.errors import StoreError
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 LONDON = ZoneInfo("Europe/London")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from pipeline.definitions import Field, FormDefinition, FormLibrary
+from pipeline.core.definitions import Field, FormDefinition, FormLibrary
 from pipeline.papers.charts import grouped_bars
 from pipeline.papers.figures import Column, Figures, PaperTable, some_names
 from pipeline.papers.request import Period

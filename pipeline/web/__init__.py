@@ -15,8 +15,8 @@ from flask import Flask, g, render_template
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from pipeline.config import Settings, WebConfig, load_config
-from pipeline.definitions import FormLibrary
+from pipeline.core.config import Settings, WebConfig, load_config
+from pipeline.core.definitions import FormLibrary
 from pipeline.web import auth
 from pipeline.web.views import console
 
@@ -42,7 +42,7 @@ def create_app(settings: Settings, library: FormLibrary, web: WebConfig | None =
 
 
 def _long_date(day: date | str) -> str:
-    from pipeline.messages import long_date
+    from pipeline.schedule.messages import long_date
 
     return long_date(date.fromisoformat(day) if isinstance(day, str) else day)
 

@@ -11,14 +11,14 @@ from typing import Any
 
 from werkzeug.exceptions import Forbidden, NotFound
 
-from pipeline import committees, register
-from pipeline.config import Settings, load_config
-from pipeline.definitions import FormLibrary
-from pipeline.errors import ConfigError, PipelineError
-from pipeline.ingest import FileResult, Outcome
-from pipeline.messages import day_month_year
-from pipeline.store import Record, Store
-from pipeline.watcher import LOCK_NAME
+from pipeline.core.config import Settings, load_config
+from pipeline.core.definitions import FormLibrary
+from pipeline.core.errors import ConfigError, PipelineError
+from pipeline.ingest.steps import FileResult, Outcome
+from pipeline.ingest.watcher import LOCK_NAME
+from pipeline.schedule import committees, register
+from pipeline.schedule.messages import day_month_year
+from pipeline.store.database import Record, Store
 
 
 def inside_home(settings: Settings, path: Path) -> Path:
@@ -199,8 +199,8 @@ def forms(store: Store, library: FormLibrary) -> dict[str, Any]:
 
 def form_file(library: FormLibrary, form_id: str, fmt: str, partnership: str, member: str,
               meeting_date: str) -> tuple[str, bytes]:
-    from pipeline.generate import form_bytes, form_file_name
-    from pipeline.identity import Personalisation
+    from pipeline.core.identity import Personalisation
+    from pipeline.generate.forms import form_bytes, form_file_name
 
     definition = library.get(form_id)
     try:
@@ -217,7 +217,7 @@ def form_file(library: FormLibrary, form_id: str, fmt: str, partnership: str, me
 
 def _paper_files(settings: Settings, store: Store) -> dict[Path, bool]:
     """Every paper and pack file recorded, and whether it is Part 2 (exempt: clerks only)."""
-    from pipeline.pack import _read_manifest
+    from pipeline.papers.pack import _read_manifest
 
     files: dict[Path, bool] = {}
     for paper in store.papers_written():
@@ -282,8 +282,8 @@ def write_again(settings: Settings, library: FormLibrary, store: Store, committe
                 user: str) -> str:
     """Write a meeting's papers again, then its agenda packs; logged with who asked."""
     from pipeline import papers
-    from pipeline.convert import to_pdf
-    from pipeline.pack import build_packs
+    from pipeline.papers.convert import to_pdf
+    from pipeline.papers.pack import build_packs
 
     found = [m for m in committees.meetings(store, committee=committee) if m.date == day]
     if not found:

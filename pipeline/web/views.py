@@ -19,9 +19,9 @@ from flask import (
     url_for,
 )
 
-from pipeline.config import Settings
-from pipeline.definitions import FormLibrary
-from pipeline.errors import PipelineError
+from pipeline.core.config import Settings
+from pipeline.core.definitions import FormLibrary
+from pipeline.core.errors import PipelineError
 from pipeline.web import auth, pages
 from pipeline.web.auth import clerks_only, signed_in, store, who
 
@@ -54,7 +54,7 @@ def sign_in() -> Response:
 
 @console.post("/sign-in")
 def sign_in_post() -> Response:
-    from pipeline.users import check_password
+    from pipeline.web.users import check_password
 
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
@@ -275,8 +275,7 @@ def register_page() -> str:
 @console.post("/register")
 @clerks_only
 def register_upload() -> str:
-    from pipeline import register
-
+    from pipeline.schedule import register
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         abort(400, "Choose the register spreadsheet (.xlsx) to upload, then try again.")

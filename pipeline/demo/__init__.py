@@ -1,0 +1,1 @@
+"""The demo: a whole round on sample data."""

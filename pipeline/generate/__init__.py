@@ -1,0 +1,1 @@
+"""Generate: fillable Word and Excel forms from the form definitions."""

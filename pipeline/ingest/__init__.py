@@ -1,0 +1,1 @@
+"""Ingest: read, check, store and archive what members return (inbox, watcher, mailbox)."""

@@ -1,0 +1,1 @@
+"""Schedule: the register, the calendar, the tick and the emails it sends."""

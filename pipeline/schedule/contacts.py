@@ -1,0 +1,52 @@
+"""Who a form goes back to, and whether it shows its source line: the authority's settings
+(`[forms]` in pipeline.toml) and the register, never the names printed in the 2009 sources.
+
+The definitions keep the seeds' wording ("Please return the completed checklist to ..."); the
+form as sent adds one line naming today's contact: the partnership's own lead officer when the
+register gives one, else `[forms] return_name`, `return_role` and `return_email`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from pipeline.core.config import Config
+from pipeline.core.definitions import FormDefinition
+from pipeline.schedule.register import Partnership
+
+
+@dataclass(frozen=True)
+class FormContact:
+    name: str = ""
+    role: str = ""
+    email: str = ""
+
+    def sentence(self) -> str:
+        """`Send it to Jo Bloggs, the Partnerships Officer (jo@example.gov.uk).` (blanks left out)."""
+        who = ", ".join(part for part in (self.name, self.role) if part)
+        if not who and not self.email:
+            return ""
+        if not who:
+            return f"Send it to {self.email}."
+        return f"Send it to {who}" + (f" ({self.email})." if self.email else ".")
+
+
+def contact_for(config: Config, partnership: Partnership | None = None) -> FormContact:
+    """The partnership's own contact on the register, else the authority's settings."""
+    if partnership is not None and partnership.lead_officer_email:
+        return FormContact(partnership.lead_officer or "", "", partnership.lead_officer_email)
+    forms = config.forms
+    email = forms.return_email or config.smtp.reply_to or config.smtp.sender
+    return FormContact(forms.return_name.strip(), forms.return_role.strip(), email.strip())
+
+
+def as_sent(definition: FormDefinition, config: Config, contact: FormContact | None = None) -> FormDefinition:
+    """`definition` as the authority sends it: today's contact added, the source line if wanted.
+
+    The form's identity (id, version, hash) is unchanged: a return is read against `definition`.
+    """
+    contact = contact or contact_for(config)
+    return_to = " ".join(part for part in (definition.return_to, contact.sentence()) if part)
+    source = definition.source if config.forms.show_source else ""
+    return dataclasses.replace(definition, return_to=return_to, source=source)
