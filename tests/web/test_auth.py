@@ -16,7 +16,7 @@ from pipeline.core.config import WebConfig
 from pipeline.schedule.mailer import SendMode
 from pipeline.store.database import Store
 from pipeline.web import create_app
-from tests.support.console_home import CLERK, CLERK_PASSWORD, VIEWER, VIEWER_PASSWORD, ConsoleHome
+from tests.support.console_home import CLERK, CLERK_PASSWORD, VIEWER, VIEWER_PASSWORD, ConsoleHome, build_home
 
 PAGES = ["/", "/returns", "/returns/1", "/attention", "/forms", "/meetings", "/register",
          "/forms/download?form=monitoring&format=docx", "/returns/1/original"]
