@@ -146,6 +146,93 @@ def test_a_copy_retyped_for_another_partnership_is_held_and_never_replaces_its_r
     assert "Hull CDRP" in shown["why"]
 
 
+def held_return(home: Home, tmp_path: Path) -> tuple[dict, dict]:
+    """East's genuine return, then Hull's copy with East typed in it (held): both results."""
+    genuine = home.ingest_one(place(tmp_path / "in", "east.docx", word_return(EAST)))
+    forged = word_return(HULL, {**ANSWERS, "partnership": "East Riding LSP",
+                                "meeting_length": "4 hours"})
+    held = home.ingest_one(place(tmp_path / "in", "hull-as-east.docx", forged))
+    assert held["outcome"] == "held"
+    return genuine, held
+
+
+def held_list(home: Home) -> list[dict]:
+    code, out = home.cli("held", "--json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+def test_status_counts_a_held_return_as_held_not_rejected(home: Home, tmp_path: Path) -> None:
+    held_return(home, tmp_path)
+    counts = status(home)["inbox"]
+    assert (counts["held"], counts["rejected"], counts["accepted"]) == (1, 0, 1)
+    (shown,) = held_list(home)
+    assert shown["file"] == "hull-as-east.docx" and "Hull CDRP" in shown["why"]
+    assert Path(shown["kept_at"]).parent == home.path / "archive" / "held"
+    code, out = home.cli("status")
+    assert "1 held for you to check" in out and f"#{shown['number']}" in out
+
+
+def test_the_clerk_releases_a_held_return_for_the_partnership_it_was_sent_to(
+        home: Home, tmp_path: Path) -> None:
+    genuine, _ = held_return(home, tmp_path)
+    (shown,) = held_list(home)
+    code, out = home.cli("held", "release", str(shown["number"]), "--as", "sent", "--json")
+    assert code == 0, home.errors
+    released = json.loads(out)
+    assert released["outcome"] == "accepted" and "Hull CDRP" in released["message"]
+    by_partnership = {r["partnership"]: r for r in home.records()}
+    assert set(by_partnership) == {"East Riding LSP", "Hull CDRP"}  # East's return untouched
+    assert by_partnership["East Riding LSP"]["submission_id"] == genuine["submission_id"]
+    hull = by_partnership["Hull CDRP"]["fields"]
+    assert hull["partnership"] == "Hull CDRP" and hull["meeting_length"] == "4 hours"
+    assert held_list(home) == [] and list((home.path / "archive" / "held").iterdir()) == []
+    assert Path(released["stored_at"]).read_bytes() == Path(tmp_path / "in" /
+                                                            "hull-as-east.docx").read_bytes()
+    counts = status(home)["inbox"]
+    assert (counts["held"], counts["accepted"], counts["rejected"]) == (0, 2, 0)
+
+
+def test_the_clerk_releases_a_held_return_as_typed_and_it_replaces_that_partnerships(
+        home: Home, tmp_path: Path) -> None:
+    genuine, _ = held_return(home, tmp_path)
+    (shown,) = held_list(home)
+    code, out = home.cli("held", "release", str(shown["number"]), "--as", "typed", "--json")
+    assert code == 0, home.errors
+    (current,) = home.records()  # the member did mean East: it is East's latest return
+    assert current["partnership"] == "East Riding LSP"
+    assert current["fields"]["meeting_length"] == "4 hours"
+    assert current["submission_id"] != genuine["submission_id"]
+    with Store.open(home.settings.database) as store:  # never counted by Hull's copy
+        taken = store.intake(shown["number"])
+        assert taken is not None and store.submission_by_sha256(taken.sha256).token is None
+
+
+def test_the_clerk_rejects_a_held_return_with_a_reason(home: Home, tmp_path: Path) -> None:
+    held_return(home, tmp_path)
+    (shown,) = held_list(home)
+    code, out = home.cli("held", "reject", str(shown["number"]), "--reason", "sent by mistake")
+    assert code == 0, home.errors
+    assert held_list(home) == [] and len(home.records()) == 1
+    (kept, report) = sorted(home.settings.rejected.iterdir())
+    assert kept.read_bytes() == (tmp_path / "in" / "hull-as-east.docx").read_bytes()
+    assert "sent by mistake" in report.read_text()
+    counts = status(home)["inbox"]
+    assert (counts["held"], counts["rejected"]) == (0, 1)
+    code, _ = home.cli("held", "release", str(shown["number"]), "--as", "sent")
+    assert code == 2 and "no return held with number" in home.errors
+
+
+def test_releasing_needs_a_choice_and_a_held_number(home: Home, tmp_path: Path) -> None:
+    held_return(home, tmp_path)
+    (shown,) = held_list(home)
+    code, _ = home.cli("held", "release", str(shown["number"]))
+    assert code == 2 and "--as sent" in home.errors
+    code, _ = home.cli("held", "release", "999", "--as", "sent")
+    assert code == 2 and "no return held" in home.errors
+    assert len(held_list(home)) == 1
+
+
 def test_a_token_never_issued_is_refused_with_a_reason(home: Home, tmp_path: Path) -> None:
     stranger = Personalisation(HULL.partnership, HULL.member, HULL.meeting_title, HULL.meeting_date,
                                HULL.meeting_place, token="0123456789abcdef")  # made up
@@ -196,6 +283,48 @@ def test_a_link_left_in_processing_is_set_aside_at_startup_not_followed(home: Ho
     assert "link" in aside["why"]
     assert not any(b"root:" in p.read_bytes()[:4096] for p in home.path.rglob("*")
                    if p.is_file() and not p.is_symlink())
+
+
+def test_a_link_dropped_in_the_inbox_is_reported_in_status_and_the_log_never_followed(
+        home: Home) -> None:
+    home.settings.ensure_folders()
+    link = home.settings.inbox / "return.docx"
+    link.symlink_to("/etc/passwd")
+    place(home.settings.inbox, "good.docx", word_return())
+    issue(home.settings)
+    done = subprocess.run([str(PIPELINE), "watch", "--oneshot", "--quiet", "0.2", "--home",
+                           str(home.path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "return.docx is a link" in done.stderr and "not followed" in done.stderr
+    assert len(home.records()) == 1  # the good file was taken
+    assert link.is_symlink()  # left where it was, for the clerk to delete
+    (shown,) = status(home)["links"]
+    assert shown["file"] == "return.docx" and "delete the link" in shown["why"]
+    code, out = home.cli("status")
+    assert code == 0 and "LINK LEFT IN THE INBOX: return.docx" in out
+    assert not any(b"root:" in p.read_bytes()[:4096] for p in home.path.rglob("*")
+                   if p.is_file() and not p.is_symlink())
+
+
+def test_a_link_dropped_while_the_watcher_runs_is_reported_once(home: Home, caplog) -> None:
+    home.settings.ensure_folders()
+    stop, seen = threading.Event(), []
+    watcher = threading.Thread(target=watch_inbox, args=(home.settings, LIBRARY),
+                               kwargs={"stop": stop, "report": seen.append, "stable_seconds": 0.2,
+                                       "rescan_seconds": 0.3})
+    with caplog.at_level("WARNING", logger="pipeline.watch"):
+        watcher.start()
+        try:
+            (home.settings.inbox / "shadow.docx").symlink_to("/etc/shadow")
+            deadline = time.monotonic() + 20
+            while "shadow.docx is a link" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1)  # several more looks through the inbox: said once, not every time
+        finally:
+            stop.set()
+            watcher.join()
+    assert caplog.text.count("shadow.docx is a link") == 1
+    assert seen == [] and (home.settings.inbox / "shadow.docx").is_symlink()
 
 
 def test_an_oversized_file_is_refused_without_being_read_or_copied(home: Home) -> None:
@@ -335,6 +464,11 @@ def test_an_email_dated_2099_never_pins_itself_as_the_current_return(home: Home,
     assert current["fields"]["meeting_length"] == "3 hours"
     with Store.open(home.settings.database) as store:
         assert "future-date" in (store.intakes(outcome="container", limit=5)[-1].flags or "")
+    (flagged,) = status(home)["future_dated"]
+    assert flagged["file"] == "a.eml" and flagged["dated"].startswith("2099-01-01")
+    assert flagged["arrived"].startswith("2026-03-16")
+    code, out = home.cli("status")
+    assert "DATED IN THE FUTURE: the email a.eml" in out and "2099" in out
 
 
 # --- 10: failures are visible and leave nothing behind ------------------------------------------

@@ -510,7 +510,7 @@ class Ingest:
             message += f"; please look at text typed outside the answer boxes: {quoted}"
         stored = self.store.submission_by_sha256(job.sha256)
         if stored is not None and stored.status == "superseded":
-            message += ("; a later return for the same meeting was already held, so this one is "
+            message += ("; a later return for the same meeting was already stored, so this one is "
                         "kept in the history")
         if self.store.not_matched(submission_id):  # issue 10: held, never counted under a guess
             given = partnership or "no partnership given"
