@@ -133,13 +133,18 @@ def _print_result(result: object, as_json: bool) -> None:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.service import ingest_files
 
-    missing = [str(p) for p in args.paths if not p.is_file()]
+    # A file of the inbox may go while this starts: the watcher took it (reported per file).
+    missing = [str(p) for p in args.paths if not p.is_file() and not _inbox_file(settings, p)]
     if missing:
         raise ConfigError(f"No such file: {', '.join(missing)}. Nothing was ingested.")
     results = ingest_files(settings, library_for(settings), args.paths,
                            lambda result: _print_result(result, args.json), clock=_clock(args))
     return _not_done([f"{r.path}: {r.message}" for r in results
                       if r.outcome.value in ("refused", "not done")])
+
+
+def _inbox_file(settings: Settings, path: Path) -> bool:
+    return path.absolute().parent.resolve() == settings.inbox.resolve()
 
 
 def _clock(args: argparse.Namespace) -> Callable[[], datetime] | None:

@@ -356,6 +356,44 @@ def test_names_of_any_bytes_and_any_length_are_taken(home: Home) -> None:
     assert [p for p in inbox.iterdir() if p.is_file()] == []
 
 
+def without_reading_rights(argv: list[str]) -> list[str]:
+    """`argv` run so that file permissions apply: as this user, or as root without the
+    capabilities that let root read any file (setpriv), else the test is skipped."""
+    if os.geteuid() != 0:
+        return argv
+    import shutil
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv (util-linux): root reads any file")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", *argv]
+
+
+def test_a_file_the_pipeline_cannot_read_is_set_aside_and_the_rest_goes_on(home: Home) -> None:
+    inbox, processing = home.settings.inbox, home.settings.inbox / ".processing"
+    processing.mkdir(parents=True)
+    secret = b"not ours to read"
+    for unreadable in (inbox / "locked.docx", processing / "20260101T000000-left.docx"):
+        unreadable.write_bytes(secret)
+        unreadable.chmod(0o000)  # the share gave the pipeline's account no right to read it
+    place(inbox, "good.docx", word_return())
+    issue(home.settings)
+    argv = [str(PIPELINE), "watch", "--oneshot", "--quiet", "0.2", "--home", str(home.path)]
+    for _ in range(2):  # and again: never a file that fails at every start
+        done = subprocess.run(without_reading_rights(argv), capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert len(home.records()) == 1  # the good file was taken
+    aside = status(home)["quarantine"]
+    assert sorted(a["file"] for a in aside) == ["20260101T000000-left.docx", "locked.docx"]
+    assert all("could not be opened" in a["why"] for a in aside)
+    for item in aside:  # kept whole, for the clerk to give the right permissions and drop again
+        kept = Path(item["kept_at"])
+        kept.chmod(0o600)
+        assert kept.read_bytes() == secret
+    assert [p.name for p in inbox.iterdir() if p.is_file()] == []
+
+
 def test_a_line_break_in_a_register_name_never_stops_the_replies(home: Home, tmp_path: Path,
                                                                  smtp_server) -> None:
     on_the_register(home.settings, "Hull\r\nBcc: evil@attacker.example", JANE)
@@ -367,6 +405,21 @@ def test_a_line_break_in_a_register_name_never_stops_the_replies(home: Home, tmp
     (mail,) = smtp_server.received
     assert mail.rcpt_tos == [JANE] and "Bcc" not in mail.message
     assert "\n" not in mail.message["Subject"]
+
+
+def test_a_line_break_in_a_saved_emails_file_name_never_stops_the_replies(
+        home: Home, tmp_path: Path, smtp_server) -> None:
+    bad = word_return(answers={**ANSWERS, "meeting_length": ""})
+    message = email_with([("NAME.docx", bad)]).replace(  # the attachment's name has a line break
+        b'filename="NAME.docx"', b'filename="=?utf-8?q?Form=0D=0AX-Evil=3A_1.docx?="')
+    path = saved(tmp_path / "in", "Re: form\nBcc: evil@attacker.example.eml", message)
+    home.cli("ingest", str(path))
+    assert tick(home) == 0
+    (mail,) = smtp_server.received
+    assert mail.rcpt_tos == [JANE] and "Bcc" not in mail.message and "X-Evil" not in mail.message
+    assert "\n" not in mail.message["Subject"]
+    (attached,) = mail.message.iter_attachments()  # the form itself, its name cleaned
+    assert "X-Evil" in attached.get_filename() and "\n" not in attached.get_filename()
 
 
 def test_a_reply_that_keeps_failing_is_tried_three_times_then_reported(
@@ -441,6 +494,64 @@ def test_a_oneshot_watcher_leaves_a_file_ingest_has_in_hand(home: Home) -> None:
             claim.close()
         assert store.counts()["accepted"] == 1
     assert done.returncode == 1  # and it says one file is not done yet
+
+
+def _results(lines: str) -> list[dict]:
+    return [json.loads(line) for line in lines.splitlines() if line.startswith("{")]
+
+
+def _hashes(folder: Path) -> list[str]:
+    import hashlib
+
+    return sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
+                  if p.is_file() and not p.name.endswith(".txt"))
+
+
+@pytest.mark.slow
+def test_ingest_of_the_inbox_while_the_watcher_runs_stores_each_of_200_files_once(home: Home) -> None:
+    import hashlib
+
+    from bench.returns import docx_return, record_issued
+
+    returns = [docx_return(LIBRARY.get("monitoring"), index) for index in range(200)]
+    home.settings.ensure_folders()
+    record_issued(home.path)
+    inbox = home.settings.inbox
+    watcher = subprocess.Popen([str(PIPELINE), "watch", "--json", "--quiet", "0.2", "--home",
+                                str(home.path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        assert watcher.stderr is not None
+        for line in watcher.stderr:  # wait until it is watching
+            if "for returned files" in line:
+                break
+        for item in returns:
+            (inbox / item.name).write_bytes(item.data)
+        ingest = subprocess.run([str(PIPELINE), "ingest", "--json", "--home", str(home.path),
+                                 *(str(inbox / item.name) for item in returns)],
+                                capture_output=True, text=True, timeout=600)
+        assert ingest.returncode == 0, ingest.stderr
+        deadline = time.monotonic() + 300
+        while _stored(home) < 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        watched, _ = watcher.communicate(timeout=120)
+    taken = [r for r in _results(ingest.stdout) + _results(watched) if r["outcome"] != "taken elsewhere"]
+    assert sorted(Path(r["path"]).name for r in taken) == sorted(item.name for item in returns)
+    assert {r["outcome"] for r in taken} == {"accepted"}  # each taken once, by one of the two
+    with Store.open(home.settings.database) as store:
+        counts = store.counts()
+    assert (counts["current"], counts["accepted"], counts["duplicate"]) == (200, 200, 0)
+    originals = sorted(hashlib.sha256(item.data).hexdigest() for item in returns)
+    assert _hashes(home.settings.archive) == originals and _hashes(home.settings.rejected) == []
+    assert [p for p in inbox.rglob("*") if p.is_file()] == []
+
+
+def _stored(home: Home) -> int:
+    with Store.open(home.settings.database) as store:
+        counts = store.counts()
+    return counts["current"] + counts["superseded"]
 
 
 # --- 7: times from our own clock ----------------------------------------------------------------
