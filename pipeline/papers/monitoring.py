@@ -29,7 +29,7 @@ from pipeline.papers.figures import (
     short_date,
     some_names,
 )
-from pipeline.papers.request import Period, long_date
+from pipeline.papers.request import PAPER_TITLES, Period, long_date
 from pipeline.papers.source import RegisterEntry, StoredReturns, Submission, Test
 
 FORM = "monitoring"
@@ -43,7 +43,7 @@ CHALLENGE_TABLES = ("challenges_by_pa", "challenges_to_pa")
 DUE = "by_when"
 OVERDUE = "Overdue"
 UNNAMED = "(partnership not given)"
-TITLE = "Partnership Monitoring Summary"
+TITLE = PAPER_TITLES["monitoring-summary"]
 
 
 @dataclass

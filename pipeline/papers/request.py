@@ -10,6 +10,11 @@ from pipeline.core.errors import ConfigError
 from pipeline.schedule.messages import day_month_year
 
 PAPER_KINDS = ("monitoring-summary", "risk-register", "survey-results")
+PAPER_TITLES = {  # the title each paper carries, and is listed under
+    "monitoring-summary": "Partnership Monitoring Summary",
+    "risk-register": "Partnership Risk Register: Annual Review",
+    "survey-results": "Partnership Stakeholder Survey Results",
+}
 DEFAULT_COMMITTEES = {
     "monitoring-summary": "Communities and Partnerships Committee",
     "risk-register": "Scrutiny and Audit Committee",
