@@ -12,12 +12,12 @@ from typing import Any
 from werkzeug.exceptions import Forbidden, NotFound
 
 from pipeline.core.config import Settings, load_config
+from pipeline.core.dates import LONDON, day_month_year
 from pipeline.core.definitions import FormLibrary
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.ingest.steps import FileResult, Outcome
 from pipeline.ingest.watcher import LOCK_NAME
 from pipeline.schedule import committees, register
-from pipeline.schedule.messages import day_month_year
 from pipeline.store.database import Record, Store
 
 
@@ -76,11 +76,9 @@ def _watcher_running(settings: Settings) -> bool:
 
 def check_problems(settings: Settings, store: Store) -> list[str]:
     """Problems from `pipeline check` where it exists, else the console's own short list."""
-    from zoneinfo import ZoneInfo
-
     from pipeline.check import run_checks
 
-    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/London")).date()
+    today = datetime.now(UTC).astimezone(LONDON).date()
     problems = [f"{c.item}: {c.detail}" + (f" {c.fix}" if c.fix else "")
                 for c in run_checks(settings, today=today, office=False, mail=False) if not c.ok]
     waiting = len(store.rejections_open())
