@@ -354,7 +354,7 @@ def cmd_held(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_held(found: list, as_json: bool) -> None:
-    from pipeline.schedule.messages import long_date
+    from pipeline.core.dates import long_date
 
     if as_json:
         print(json.dumps([{"number": h.intake_id, "file": h.original_name, "why": h.reason,
@@ -565,7 +565,7 @@ def _print_mailbox(mailbox: dict) -> None:
 
 def _print_for_the_clerk(summary: dict) -> None:
     """What needs a person: returns held, files set aside, senders not answered, given up."""
-    from pipeline.schedule.messages import long_date
+    from pipeline.core.dates import long_date
 
     if summary.get("inbox", {}).get("being_retried"):
         print(f"{summary['inbox']['being_retried']} file(s) met a busy database or a full disk "
