@@ -260,7 +260,7 @@ def test_markings_and_dates_as_a_committee_writes_them():
 
 
 def test_the_agenda_page_is_tagged_as_a_heading_and_a_table_of_items(papers: Path, tmp_path: Path):
-    from tests.pdf_checks import artifact_text, structure_problems, tagged_text
+    from tests.support.pdf_checks import artifact_text, structure_problems, tagged_text
 
     standing = ("Apologies for absence", "Declarations of interest")
     part1, part2 = build_packs(MEETING, papers, tmp_path / "out", standing_items=standing)
@@ -289,7 +289,7 @@ def test_the_agenda_page_is_tagged_as_a_heading_and_a_table_of_items(papers: Pat
 
 
 def test_an_agenda_over_two_pages_is_one_table_with_its_header_read_once(tmp_path: Path):
-    from tests.pdf_checks import artifact_text, tagged_text
+    from tests.support.pdf_checks import artifact_text, tagged_text
 
     papers_dir = tmp_path / "papers"
     add_paper(papers_dir, "monitoring-summary", "Partnership Monitoring Summary", 1)
