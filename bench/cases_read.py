@@ -19,7 +19,7 @@ from bench.returns import Return, record_issued, same_answers, xlsx_return
 from pipeline.core.config import Settings
 from pipeline.ingest.readers import read_form
 from pipeline.ingest.steps import Ingest, Outcome
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 PARSE_TARGET = 4.0  # issue 11: at most 4x the zipfile + lxml floor
 

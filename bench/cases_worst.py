@@ -15,7 +15,7 @@ from bench.measure import Result, Timings, timed
 from bench.returns import docx_return, xlsx_return
 from pipeline.core.config import Settings
 from pipeline.ingest.steps import Ingest
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 LIMIT_S = 1.0
 

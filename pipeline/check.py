@@ -136,9 +136,9 @@ def _libreoffice() -> Check:
 
 
 def _database_and_calendar(settings: Settings, today: date) -> list[Check]:
-    from pipeline.schedule import committees, expected, register
+    from pipeline.schedule import committees, register
     from pipeline.schedule.messages import long_date
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     if not settings.database.exists():
         return [Check("Database", False, f"there is no database in {settings.home} yet.",
@@ -148,7 +148,7 @@ def _database_and_calendar(settings: Settings, today: date) -> list[Check]:
             done, known = store.schema()
             partnerships = register.partnerships(store)
             upcoming = committees.meetings(store, from_date=today)
-            rows = expected.status(store.connection(), today)
+            rows = store.sent_status(today)
     except PipelineError as exc:
         return [Check("Database", False, str(exc), "")]
     checks = [Check("Database", True, f"{settings.database.name}, schema {done} of {known} (current)")]

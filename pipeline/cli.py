@@ -101,7 +101,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     out_dir = args.out or settings.outbox
     path, identity = generate_form(definition, args.format, person, out_dir)
     if identity.token:  # recorded at issue: the return is trusted as one the scheduler sent
-        from pipeline.store.database import Store
+        from pipeline.store import Store
 
         with Store.open(settings.database) as store:
             store.record_token(identity.token, form_id=definition.id,
@@ -249,7 +249,7 @@ def _print_table(headings: list[str], rows: list[list[str]]) -> None:
 def _calendar_meeting(settings: Settings, day: date, committee: str | None) -> object:
     """The calendar's meeting on `day` (exit status 2, naming the nearest meetings, if none)."""
     from pipeline.schedule import committees
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     existing_home(settings)
     with Store.open(settings.database) as store:
@@ -259,7 +259,7 @@ def _calendar_meeting(settings: Settings, day: date, committee: str | None) -> o
 def _known_committee(settings: Settings, name: str) -> str:
     """The calendar's spelling of committee `name` (any capitals); an unknown one is refused."""
     from pipeline.schedule import committees
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     with Store.open(settings.database) as store:
         return committees.committee_named(store, name)
@@ -290,7 +290,7 @@ def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_pack(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.core.config import load_config
     from pipeline.papers.pack import build_packs
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     meeting = _calendar_meeting(settings, args.meeting_date, args.committee)
     committee = meeting.committee  # type: ignore[attr-defined]
@@ -317,7 +317,7 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.ingest.matching import match_return
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     existing_home(settings)
     with Store.open(settings.database) as store:
@@ -328,7 +328,7 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.core.files import write_new_file
     from pipeline.schedule import register
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     if args.action == "template":
         target = args.file or settings.outbox / "partnership-register.xlsx"
@@ -354,7 +354,7 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.schedule import committees
     from pipeline.schedule.messages import day_month_year, short_date
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     if args.action == "import" and (args.file is None or not args.file.is_file()):
         raise ConfigError("Say which file to import: pipeline calendar import FILE.ics "
@@ -557,7 +557,7 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _has_users(settings: Settings) -> bool:
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     with Store.open(settings.database) as store:
         return bool(store.users())
@@ -575,7 +575,7 @@ def _read_password(args: argparse.Namespace, name: str) -> str:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.store.database import Store
+    from pipeline.store import Store
     from pipeline.web import users
 
     if args.action != "list" and not args.name:

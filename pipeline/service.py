@@ -17,7 +17,7 @@ from pipeline.ingest.steps import Clock, FileResult, Ingest, Outcome, iter_inbox
 from pipeline.ingest.watcher import InboxLock, InboxWatcher
 from pipeline.schedule.cycle import TickReport
 from pipeline.schedule.mailer import SendMode, mailer_for
-from pipeline.store.database import Record, Store
+from pipeline.store import Record, Store
 
 log = logging.getLogger("pipeline.watch")
 Report = Callable[[FileResult], None]
@@ -181,7 +181,7 @@ def _tick_lock(settings: Settings) -> AbstractContextManager[bool]:
 
 def status(settings: Settings, *, today: date) -> dict[str, object]:
     """What the clerk asks: what is waiting, what came back, what is late or missing, what's next."""
-    from pipeline.schedule import committees, expected, register
+    from pipeline.schedule import committees, register
     settings.ensure_folders()
     waiting = sum(1 for _ in iter_inbox(settings.inbox))
     processing = settings.inbox / ".processing"
@@ -189,7 +189,7 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         if processing.is_dir() else 0
     with Store.open(settings.database) as store:
         counts = store.counts()
-        rows = expected.status(store.connection(), today)
+        rows = store.sent_status(today)
         upcoming = committees.meetings(store, from_date=today)[:5]
         trust = _trust_status(store)
         on_register = bool(register.partnerships(store))

@@ -15,7 +15,7 @@ from pipeline.core.files import write_new_file
 from pipeline.demo.samples import record_sample_tokens, sample_committees, sample_register, sample_returns
 from pipeline.schedule import committees, register
 from pipeline.service import watch_inbox
-from pipeline.store.database import Store
+from pipeline.store import Store
 from pipeline.web.users import add_user
 
 CLERK, CLERK_PASSWORD = "Jo Clerk", "correct horse battery"

@@ -32,7 +32,7 @@ from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from pipeline.generate.layout import input_slots
 from pipeline.ingest.steps import Ingest
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.filling import fill_docx, resave_in_libreoffice, soffice
 from tests.lo_fill import Fill, fill_forms_in_libreoffice, inputs_for, missing_reason
 from tests.msgwriter import MsgAttachment, MsgMessage, build_msg

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from pipeline.core.config import settings_for
 from pipeline.ingest.steps import Ingest
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.test_ingest import LIBRARY, issue, word_return
 
 GOOD = word_return()

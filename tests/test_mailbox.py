@@ -25,7 +25,7 @@ from pipeline.core.definitions import FormLibrary
 from pipeline.ingest.mailbox import classify, fetch_mail
 from pipeline.schedule.mailer import SendMode
 from pipeline.service import run_tick, serve, status
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.dovecot import PASSWORD, Dovecot, dovecot  # noqa: F401  (the fixture)
 from tests.test_ingest import HULL, ON_TIME, excel_return, issue, word_return
 

@@ -11,7 +11,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.core.config import Settings, settings_for
 from pipeline.schedule.committees import load_yaml
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.filling import soffice
 from tests.register_book import load_register
 from tests.test_papers import ingest, monitoring_answers, table_rows, text_of

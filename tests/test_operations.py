@@ -18,7 +18,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.core.config import settings_for
 from pipeline.schedule.register import import_register, write_register_template
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.filling import soffice
 from tests.smtp_server import PASSWORD, USERNAME, LoopbackSmtp, free_port, running
 

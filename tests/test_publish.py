@@ -20,7 +20,7 @@ from pipeline.papers.convert import to_pdf
 from pipeline.papers.pack import build_packs
 from pipeline.papers.publish import publish_meeting
 from pipeline.schedule import committees
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.axe_browser import browser_or_skip
 from tests.filling import soffice
 from tests.pdf_checks import pdfua_errors, structure_problems

@@ -20,7 +20,7 @@ from pipeline.generate.forms import form_bytes
 from pipeline.schedule.mailer import SendMode
 from pipeline.schedule.register import PartnershipType
 from pipeline.service import ingest_files, run_tick, watch_inbox
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.filling import fill_docx
 
 LIBRARY = FormLibrary.load()
@@ -57,10 +57,9 @@ def email_with(*attachments: tuple[str, bytes], sender: str = "jane@example.gov.
 def on_the_register(settings, partnership: str, *emails: str) -> None:
     """`partnership` on the register with these contacts (replies go only to known addresses)."""
     representative, lead = (*emails, None)[:2]
-    with Store.open(settings.database) as store, store.writing("add a partnership") as db:
-        db.execute("INSERT INTO partnerships (name, type, representative_email, lead_officer_email,"
-                   " updated_at) VALUES (?, ?, ?, ?, '2026-11-01T00:00:00Z')",
-                   (partnership, PartnershipType.CDRP.value, representative, lead))
+    with Store.open(settings.database) as store:
+        store.put_partnership({"name": partnership, "type": PartnershipType.CDRP.value,
+                               "representative_email": representative, "lead_officer_email": lead})
 
 
 def test_a_file_that_trips_a_reader_is_rejected_and_kept_and_the_next_run_still_works(tmp_path):

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.errors import StoreError
-from pipeline.store.database import (
-    MIGRATIONS,
+from pipeline.store import (
     IntakeOutcome,
     NewIntake,
     NewSubmission,
@@ -20,6 +19,7 @@ from pipeline.store.database import (
     Store,
     SubmissionStatus,
 )
+from pipeline.store.schema import MIGRATIONS
 
 RECEIVED = datetime(2025, 3, 14, 9, 30, 0, tzinfo=UTC)
 
@@ -402,7 +402,7 @@ class TestEventsAndCounts:
 def test_an_older_return_stored_after_a_newer_one_goes_into_the_history(tmp_path):
     from datetime import UTC, datetime
 
-    from pipeline.store.database import NewIntake, NewSubmission, Store
+    from pipeline.store import NewIntake, NewSubmission, Store
 
     def submit(store: Store, name: str, received: datetime, length: str) -> int:
         intake = store.add_intake(NewIntake(name, name, None, name, 1, None, None, received))

@@ -17,8 +17,8 @@ from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from pipeline.ingest.steps import Ingest, Outcome
 from pipeline.papers import PaperFiles, PaperRequest, write_paper
-from pipeline.schedule import committees, expected
-from pipeline.store.database import Store
+from pipeline.schedule import committees
+from pipeline.store import NewSentForm, Store
 from tests.filling import fill_docx
 from tests.register_book import load_register
 from tests.test_papers import (
@@ -123,11 +123,11 @@ def _checklists(settings: Settings, store: Store) -> None:
     partnerships = {p: i for i, (p, _) in enumerate(REGISTER, start=1)}
     for name, sent, due in ((GAMMA, date(2026, 11, 1), date(2026, 11, 29)),
                             (EPSILON, date(2026, 12, 1), date(2026, 12, 29))):
-        with store.transaction():
-            expected.record_sent(store.connection(), token=f"token-{name}", form_id="risk-checklist",
-                                 form_version=1, partnership_id=partnerships[name], recipient_name="Member",
-                                 recipient_email="member@example.gov.uk", meeting_date=None, due_date=due,
-                                 purpose="checklist", sent_at=at(sent), message_path="sent.eml")
+        store.record_sent(NewSentForm(token=f"token-{name}", form_id="risk-checklist",
+                                      form_version=1, partnership_id=partnerships[name],
+                                      recipient_name="Member", recipient_email="member@example.gov.uk",
+                                      meeting_date=None, due_date=due, purpose="checklist",
+                                      sent_at=at(sent), message_path="sent.eml"))
     eia = {"title": "Alpha information sharing", "author": "A Officer", "created_on": "2026-10-01",
            "version_no": "1", "partnership": ALPHA, "b1_aims": "Aims", "b2_research": "Research",
            "b3a_internal": "Staff", "b3b_external": "Partners", "b7_monitoring": "Quarterly",

@@ -23,7 +23,7 @@ from pipeline.core.config import settings_for
 from pipeline.core.identity import Personalisation
 from pipeline.ingest.steps import Ingest
 from pipeline.service import watch_inbox
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.test_ingest import (
     ANSWERS,
     EAST,

@@ -14,7 +14,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.core.config import WebConfig
 from pipeline.schedule.mailer import SendMode
-from pipeline.store.database import Store
+from pipeline.store import Store
 from pipeline.web import create_app
 from tests.console_home import CLERK, CLERK_PASSWORD, VIEWER, VIEWER_PASSWORD, ConsoleHome, build_home
 

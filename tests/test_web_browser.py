@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.demo.samples import sample_register, sample_returns
 from pipeline.schedule import register
-from pipeline.store.database import Store
+from pipeline.store import Store
 from pipeline.web import create_app
 from tests.axe_browser import Browser, browser_or_skip
 from tests.console_home import CLERK, CLERK_PASSWORD, VIEWER, VIEWER_PASSWORD, ConsoleHome, build_home

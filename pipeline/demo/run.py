@@ -29,7 +29,7 @@ from pipeline.schedule.contacts import as_sent
 from pipeline.schedule.mailer import SendMode
 from pipeline.schedule.messages import long_date
 from pipeline.service import run_tick, watch_inbox
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 Say = Callable[[str], None]
 DEMO_MARKER = ".pipeline-demo"

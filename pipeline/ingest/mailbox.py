@@ -46,7 +46,7 @@ from pipeline.core.locks import held_or_busy
 from pipeline.ingest.emails import read_email
 from pipeline.ingest.readers import looks_like_form
 from pipeline.ingest.steps import FileResult, Ingest, Outcome
-from pipeline.store.database import MailRow, NewMail, Store
+from pipeline.store import MailRow, NewMail, Store
 
 log = logging.getLogger("pipeline.mailbox")
 SECURITY = ("ssl", "starttls", "none")

@@ -35,7 +35,7 @@ from pipeline.ingest.emails import Envelope, is_email, peek_sender, read_email, 
 from pipeline.ingest.readers import ACCEPTED_KINDS, ReadForm, looks_like_form, read_form
 from pipeline.ingest.validation import Checked, check, describe
 from pipeline.schedule.messages import long_date
-from pipeline.store.database import (
+from pipeline.store import (
     AlreadyStored,
     IntakeOutcome,
     IntakeRow,

@@ -30,7 +30,7 @@ from pipeline.papers.figures import (
     some_names,
 )
 from pipeline.papers.request import Period, long_date
-from pipeline.papers.source import RegisterEntry, StoredReturns, Submission, Test
+from pipeline.store.for_papers import RegisterEntry, StoredReturns, Submission, Test
 
 FORM = "monitoring"
 MEETING_DATE = "meeting_date"

@@ -30,9 +30,9 @@ from pipeline.papers.request import (
     long_date,
 )
 from pipeline.papers.risk_register import risk_register_figures
-from pipeline.papers.source import StoredReturns
 from pipeline.papers.survey import survey_figures
-from pipeline.store.database import Store, WrittenPaper
+from pipeline.store import Store, WrittenPaper
+from pipeline.store.for_papers import StoredReturns
 
 ToPdf = Callable[[list[Path], Path], dict[Path, Path]]
 

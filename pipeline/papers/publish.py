@@ -64,7 +64,7 @@ def publish_meeting(
 ) -> Path:
     """Write the meeting's publication folder (replacing an earlier one whole); returns its path."""
     from pipeline.schedule.committees import meeting_for
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     config = load_config(settings)
     with Store.open(settings.database) as store:

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, abort, current_app, g, redirect, request, url_for
 
-from pipeline.store.database import Store, WebSession
+from pipeline.store import Store, WebSession
 
 SESSION_COOKIE = "pipeline_session"
 SIGN_IN_COOKIE = "pipeline_sign_in"  # the sign-in form's CSRF token, before anyone is signed in

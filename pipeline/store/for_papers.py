@@ -1,8 +1,8 @@
-"""The stored returns as papers read them: a read-only SQLite connection that aggregates in SQL.
+"""The stored returns as papers read them: a read-only connection that aggregates in SQL.
 
 `Store.records()` builds every record's values in Python, which for 100,000 returns takes
 seconds and more memory than a paper may use. Papers need a few fields of many returns and a
-capped list of table rows, so they ask SQLite for exactly that (schema: `pipeline.store.database`).
+capped list of table rows, so they ask the database for exactly that (schema: `pipeline.store.schema`).
 The connection is opened read-only: writing a paper can never change the database.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipeline.core.errors import StoreError
+from pipeline.store.connection import read_only_sqlite
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 LONDON = ZoneInfo("Europe/London")
@@ -87,8 +88,7 @@ class StoredReturns:
             yield cls(None)
             return
         try:
-            connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-            connection.execute("PRAGMA busy_timeout = 10000")
+            connection = read_only_sqlite(path)
             has_tables = connection.execute(
                 "SELECT count(*) FROM sqlite_master WHERE name = 'submissions'"
             ).fetchone()[0]
