@@ -94,7 +94,7 @@ def _ingest(ctx: Context, name: str, warm: list[Return], batches: list[list[Retu
         (source / item.name).write_bytes(item.data)
     settings = Settings(home)
     record_issued(home)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         ingest = Ingest(settings, ctx.library, store)
         outcomes = _run_batch(ingest, settings, source, warm)
         for path in source.iterdir():  # warm the loader and the page cache

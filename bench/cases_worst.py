@@ -58,7 +58,7 @@ def worst_cases(ctx: Context) -> list[Result]:
         home = ctx.folder(name)
         settings = Settings(home)
         timings, outcomes = Timings(), []
-        with Store.open(settings.database) as store:
+        with Store.for_home(settings) as store:
             ingest = Ingest(settings, ctx.library, store)
             for repeat in range(max(ctx.sizes.repeats, 1)):
                 path = settings.inbox / f"{repeat}-{file_name}"

@@ -28,7 +28,7 @@ def opened(settings: Settings, library: FormLibrary, *,
            clock: Clock | None = None) -> Iterator[Ingest]:
     """An `Ingest` on the home's database, closed afterwards."""
     settings.ensure_folders()
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         yield Ingest(settings, library, store, clock=clock)
 
 
@@ -105,7 +105,7 @@ class WatchSummary:
 
 
 def records(settings: Settings, form_id: str) -> list[Record]:
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         return store.records(form_id)
 
 
@@ -151,7 +151,7 @@ def run_tick(settings: Settings, library: FormLibrary, *, now: datetime,
             report = TickReport()
             report.add("Another tick is still running for this folder; this one did nothing.")
             return report
-        with Store.open(settings.database) as store:
+        with Store.for_home(settings) as store:
             if mode is not SendMode.PREVIEW:
                 return Cycle(settings, config, library, store, mailer, now, mode).tick()
             with tempfile.TemporaryDirectory(prefix="pipeline-preview-") as scratch:
@@ -187,7 +187,7 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
     processing = settings.inbox / ".processing"
     in_hand = sum(1 for p in processing.iterdir() if not p.name.startswith(".")) \
         if processing.is_dir() else 0
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         counts = store.counts()
         rows = store.sent_status(today)
         upcoming = committees.meetings(store, from_date=today)[:5]

@@ -58,7 +58,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
-    with Store.open(settings.database) as opened:
+    with Store.for_home(settings) as opened:
         yield opened
 
 

@@ -57,7 +57,7 @@ def email_with(*attachments: tuple[str, bytes], sender: str = "jane@example.gov.
 def on_the_register(settings, partnership: str, *emails: str) -> None:
     """`partnership` on the register with these contacts (replies go only to known addresses)."""
     representative, lead = (*emails, None)[:2]
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         store.put_partnership({"name": partnership, "type": PartnershipType.CDRP.value,
                                "representative_email": representative, "lead_officer_email": lead})
 
@@ -130,7 +130,7 @@ def test_two_ticks_at_once_send_each_form_once(tmp_path):
     from pipeline.schedule.register import import_register
     from tests.test_cycle import register_workbook
 
-    with Store.open(settings_for(tmp_path).database) as store:
+    with Store.for_home(settings_for(tmp_path)) as store:
         import_register(store, register_workbook(), today=date(2026, 11, 1))
     now = datetime(2026, 11, 7, 9, tzinfo=UTC)
     threads = [threading.Thread(target=run_tick, args=(settings_for(tmp_path), LIBRARY),
@@ -139,7 +139,7 @@ def test_two_ticks_at_once_send_each_form_once(tmp_path):
         thread.start()
     for thread in threads:
         thread.join()
-    with Store.open(settings_for(tmp_path).database) as store:
+    with Store.for_home(settings_for(tmp_path)) as store:
         sent = store.connection().execute(
             "SELECT COUNT(*), COUNT(DISTINCT partnership_id || purpose) FROM sent_forms").fetchone()
     # three monitoring forms, one checklist and three annual surveys: each exactly once

@@ -69,8 +69,10 @@ def accept(store: Store, name: str, submission: NewSubmission) -> tuple[int, lis
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with Store.open(tmp_path / "db" / "pipeline.sqlite3") as opened:
+def store(tmp_path: Path, backend: str):
+    """A new, empty store: the SQLite file, and (a second run) a fresh PostgreSQL database."""
+    path = tmp_path / "db" / "pipeline.sqlite3"
+    with Store.open(path) if backend == "sqlite" else Store.connect(backend) as opened:
         yield opened
 
 
@@ -84,7 +86,8 @@ class TestOpening:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert raw.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
-    def test_connection_pragmas(self, store: Store):
+    def test_connection_pragmas(self, tmp_path: Path):
+        store = Store.open(tmp_path / "pipeline.sqlite3")
         db = store._db
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -224,9 +227,9 @@ class TestValues:
     def test_answers_can_be_counted_in_sql(self, store: Store):
         for n, choice in enumerate(["yes", "no", "yes"]):
             accept(store, f"{n}.docx", new_submission(key=str(n), values={"agreed": choice}))
-        counted = store._db.execute(
-            "SELECT count(*) FROM answers WHERE field_id = 'agreed' AND value = 'yes'"
-        ).fetchone()[0]
+        counted = store._db.execute(  # on PostgreSQL the value is jsonb: the parameter says so
+            "SELECT count(*) FROM answers WHERE field_id = 'agreed' AND value = ?",
+            (store._db.answer_value("yes"),)).fetchone()[0]
         assert counted == 2
 
     def test_records_of_many_submissions_keep_each_ones_values(self, store: Store):

@@ -84,7 +84,7 @@ def period(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = settings_for(tmp_path_factory.mktemp("period") / "home")
     settings.ensure_folders()
     (settings.home / "committees.yaml").write_text(CALENDAR, encoding="utf-8")
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         committees.load_yaml(store, settings.home / "committees.yaml")
         load_register(store, REGISTER, MEETINGS, today=date(2026, 1, 1))
         _monitoring_returns(settings, store)
@@ -146,7 +146,7 @@ def _surveys(settings: Settings, store: Store) -> None:
 
 
 def paper(settings: Settings, kind: str) -> PaperFiles:
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         meeting = committees.meeting_for(store, date(2026, 12, 22 if kind == "risk-register" else 15))
     request = PaperRequest(kind, *PERIOD, meeting.date, meeting.committee)
     return write_paper(settings, LIBRARY, request, settings.outbox / "papers", today=AS_AT)

@@ -291,7 +291,7 @@ def test_four_simultaneous_ingests_of_one_file_store_it_once(home: Home, tmp_pat
     runs = [subprocess.Popen([str(PIPELINE), "ingest", str(path), "--home", str(home.path)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
     assert [run.wait(120) for run in runs] == [0] * 4
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         assert store.counts()["current"] + store.counts()["superseded"] == 1
         assert store.counts()["duplicate"] == 3
 
@@ -299,7 +299,7 @@ def test_four_simultaneous_ingests_of_one_file_store_it_once(home: Home, tmp_pat
 def test_a_oneshot_watcher_leaves_a_file_ingest_has_in_hand(home: Home) -> None:
     path = place(home.settings.inbox, "in-hand.docx", word_return())
     issue(home.settings)
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         ingest = Ingest(home.settings, LIBRARY, store)
         claim = ingest._claim(path)  # what `pipeline ingest` holds while it works on the file
         try:
@@ -333,7 +333,7 @@ def test_an_email_dated_2099_never_pins_itself_as_the_current_return(home: Home,
     home.cli("ingest", str(saved(tmp_path / "in", "b.eml", corrected)), "--now", "2026-03-16T11:00")
     (current,) = home.records()
     assert current["fields"]["meeting_length"] == "3 hours"
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         assert "future-date" in (store.intakes(outcome="container", limit=5)[-1].flags or "")
 
 
@@ -430,7 +430,7 @@ def test_a_token_issued_for_another_form_is_refused_with_a_reason(home: Home, tm
     from pipeline.generate.forms import form_bytes
     from tests.filling import fill_docx
 
-    with Store.open(home.settings.database) as store:  # the token went out on a risk checklist
+    with Store.for_home(home.settings) as store:  # the token went out on a risk checklist
         store.record_token("fedcba9876543210", form_id="risk-checklist", form_version=1,
                            partnership="Hull CDRP", member="Jane", meeting_date=None, sent_to=JANE,
                            issued_by="scheduler", at=datetime(2026, 3, 1, tzinfo=UTC))

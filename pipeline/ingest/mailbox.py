@@ -109,7 +109,7 @@ def fetch_mail(settings: Settings, library: FormLibrary, *, clock: Clock | None 
         if not free:
             report.problem = "Another mailbox check is still running for this folder; this one did nothing."
             return report
-        with Store.open(settings.database) as store:
+        with Store.for_home(settings) as store:
             ingest = Ingest(settings, library, store, clock=clock)
             try:
                 with connected(config) as client:

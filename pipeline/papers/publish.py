@@ -67,7 +67,7 @@ def publish_meeting(
     from pipeline.store import Store
 
     config = load_config(settings)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         meeting = meeting_for(store, meeting_date, committee)
         recorded = [p.manifest for p in store.papers_written(meeting_date)
                     if p.manifest and p.committee.casefold() == meeting.committee.casefold()]

@@ -96,7 +96,7 @@ class StoreBase:
             if self._db.in_transaction:
                 yield self._db
                 return
-            self._db.execute("BEGIN")
+            self._db.begin_reading()
             try:
                 yield self._db
             finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -65,7 +66,26 @@ class Database:
         raise NotImplementedError
 
     def begin(self) -> None:
+        """Start a transaction that will write."""
         raise NotImplementedError
+
+    def begin_reading(self) -> None:
+        """Start a transaction whose SELECTs all see one snapshot."""
+        self.execute("BEGIN")
+
+    def serialize(self, key: str) -> None:
+        """Inside a transaction: wait until no other transaction holds `key`, then hold it
+        until this one ends (SQLite's write lock already serialises every writer)."""
+
+    @contextmanager
+    def holding(self, key: str) -> Iterator[None]:
+        """Outside a transaction: wait until no other connection holds `key`, and hold it for the
+        block (PostgreSQL: a session advisory lock; SQLite: nothing, its write lock serialises)."""
+        yield
+
+    def answer_value(self, value: Any) -> Any:
+        """An answer's value as the `answers.value` column takes it."""
+        return value
 
     def close(self) -> None:
         raise NotImplementedError
@@ -128,11 +148,16 @@ class SQLiteDatabase(Database):
             target.close()
 
 
-def read_only_sqlite(path: Path) -> sqlite3.Connection:
-    """A connection that can never change the file (for papers), waiting for a busy writer."""
-    connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-    connection.execute("PRAGMA busy_timeout = 10000")
-    return connection
+class ReadOnlySQLite(SQLiteDatabase):
+    """A connection that can never change the file (for papers), waiting for a busy writer.
+    Rows are plain tuples: papers read many."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.where = str(path)
+        self._db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True,
+                                   isolation_level=None)
+        self._db.execute("PRAGMA busy_timeout = 10000")
 
 
 _PLAIN_REASONS = {

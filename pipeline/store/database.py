@@ -12,12 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Self
 
+from pipeline.core.config import Settings, database_url
 from pipeline.core.errors import StoreError
 from pipeline.store.connection import Database, SQLiteDatabase, plain_reason, utc_text
+from pipeline.store.copying import copy_tables
 from pipeline.store.events import EventsMixin
 from pipeline.store.intakes import IntakesMixin
 from pipeline.store.mailbox import MailboxMixin
 from pipeline.store.papers import PapersMixin
+from pipeline.store.postgres import PostgresDatabase, plain_postgres, shown
 from pipeline.store.register import RegisterMixin
 from pipeline.store.rows import (
     AlreadyStored,
@@ -52,7 +55,7 @@ __all__ = [
     "AlreadyStored", "EventRow", "IntakeOutcome", "IntakeRow", "IssuedToken", "MailPass", "MailRow",
     "NewIntake", "NewMail", "NewSentForm", "NewSubmission", "Problem", "QuarantinedFile", "Record",
     "SentForm", "StatusRow", "Store", "SubmissionRow", "SubmissionStatus", "UnmatchedReturn", "User",
-    "WebSession", "WrittenPaper", "utc_text",
+    "WebSession", "WrittenPaper", "has_store", "utc_text",
 ]
 
 
@@ -60,11 +63,12 @@ class Store(IntakesMixin, SubmissionsMixin, SentMixin, RegisterMixin, PapersMixi
             EventsMixin, UsersMixin):
     """The pipeline database. Open with `Store.open(path)`; use from one thread only."""
 
-    path: Path
+    path: Path | None  # the SQLite file; None on PostgreSQL
 
     @classmethod
-    def open(cls, path: Path, *, wait_seconds: float = 10.0) -> Self:
-        """Open (creating if need be) the SQLite database at `path` and bring its tables up to date.
+    def open(cls, path: Path, *, wait_seconds: float = 10.0, upgrade: bool = True) -> Self:
+        """Open (creating if need be) the SQLite database at `path` and (with `upgrade`) bring its
+        tables up to date.
 
         A second writer waits up to `wait_seconds` for the first before giving up with a StoreError.
         """
@@ -80,24 +84,64 @@ class Store(IntakesMixin, SubmissionsMixin, SentMixin, RegisterMixin, PapersMixi
         store.path = path
         try:
             with store._guard("be opened"):
-                migrate(db)
+                migrate(db) if upgrade else user_version(db)
         except StoreError:
             db.close()
             raise
         return store
 
+    @classmethod
+    def connect(cls, url: str, *, wait_seconds: float = 10.0, upgrade: bool = True) -> Self:
+        """Open the PostgreSQL database at `url` and (with `upgrade`) bring its tables up to date."""
+        try:
+            db = PostgresDatabase(url, wait_seconds=wait_seconds)
+        except ImportError as exc:
+            raise StoreError("PostgreSQL needs the psycopg package: pip install 'psycopg[binary]'.") from exc
+        except Exception as exc:  # psycopg's OperationalError: refused, unknown host, bad password
+            raise StoreError(f"The {shown(url)} could not be opened: {plain_postgres(exc)}") from exc
+        store = cls(db)
+        store.path = None
+        try:
+            with store._guard("be opened"):
+                migrate(db) if upgrade else user_version(db)
+        except StoreError:
+            db.close()
+            raise
+        return store
+
+    @classmethod
+    def for_home(cls, settings: Settings, *, upgrade: bool = True) -> Self:
+        """The home's store: PostgreSQL when a URL is set (see `database_url`), else its SQLite file."""
+        url = database_url(settings)
+        if url is not None:
+            return cls.connect(url, upgrade=upgrade)
+        return cls.open(settings.database, upgrade=upgrade)
+
     def copy_to(self, path: Path) -> None:
-        """A consistent copy of the whole database at `path` (SQLite's online backup)."""
-        assert isinstance(self._db, SQLiteDatabase)
+        """A consistent copy of the whole database as an SQLite file at `path`."""
         with self._guard(f"be copied to {path}"):
-            self._db.backup(path)
+            if isinstance(self._db, SQLiteDatabase):
+                self._db.backup(path)
+                return
+        with Store.open(path) as target:
+            copy_tables(self, target)
 
     def connection(self) -> Database:
         """The raw connection, for tests and maintenance only: the pipeline's own modules use the
         store's named methods, so that every error is mapped and every query lives here."""
         return self._db
 
+    def upgrade(self) -> list[int]:
+        """Run the migrations this database has not run yet; returns their numbers."""
+        with self._guard("be brought up to date"):
+            return migrate(self._db)
+
     def schema(self) -> tuple[int, int]:
         """(migrations run on this database, migrations this version of the pipeline knows)."""
         with self._guard("read its schema version"):
             return user_version(self._db), len(MIGRATIONS)
+
+
+def has_store(settings: Settings) -> bool:
+    """True when the home has a store to read: a PostgreSQL URL set, or its SQLite file there."""
+    return database_url(settings) is not None or settings.database.is_file()

@@ -65,7 +65,7 @@ class EventsMixin(StoreBase):
         with self._writing("note an action that failed") as db:
             db.execute(
                 "INSERT INTO action_failures (action, attempts, last_error, at) VALUES (?, 1, ?, ?)"
-                " ON CONFLICT (action) DO UPDATE SET attempts = attempts + 1,"
+                " ON CONFLICT (action) DO UPDATE SET attempts = action_failures.attempts + 1,"
                 " last_error = excluded.last_error, at = excluded.at", (action, error, utc_text(at)))
             attempts = int(db.execute("SELECT attempts FROM action_failures WHERE action = ?",
                                       (action,)).fetchone()[0])

@@ -24,7 +24,8 @@ class SentMixin(StoreBase):
             db.execute(
                 "INSERT INTO issued_tokens (token, form_id, form_version, partnership, member,"
                 " meeting_date, sent_to, issued_by, issued_at) VALUES (?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT (token) DO UPDATE SET sent_to = COALESCE(excluded.sent_to, sent_to)",
+                " ON CONFLICT (token) DO UPDATE SET"
+                " sent_to = COALESCE(excluded.sent_to, issued_tokens.sent_to)",
                 (token, form_id, form_version, partnership, member,
                  meeting_date.isoformat() if meeting_date else None, sent_to, issued_by,
                  utc_text(at)))

@@ -53,6 +53,8 @@ class SubmissionsMixin(StoreBase):
         with self._writing(f"store a return of form {new.form_id}") as db:
             # The duplicate check is inside the write lock, backed by stored_files' key: any
             # number of simultaneous ingests of one file store it once.
+            db.serialize(f"return {new.form_id} {new.record_key}")  # PostgreSQL: one at a time per return
+            db.serialize(f"file {new.sha256}")
             earlier = db.execute("SELECT submission_id FROM stored_files WHERE sha256 = ?",
                                  (new.sha256,)).fetchone()
             if earlier is not None:
@@ -74,7 +76,7 @@ class SubmissionsMixin(StoreBase):
             db.executemany(
                 "INSERT INTO answers (submission_id, field_id, row_index, column_id, item, value)"
                 " VALUES (?,?,?,?,?,?)",
-                [(submission_id, *answer) for answer in answers],
+                [(submission_id, *answer[:4], db.answer_value(answer[4])) for answer in answers],
             )
             db.executemany(
                 "UPDATE submissions SET superseded_by=? WHERE id=?",

@@ -48,7 +48,7 @@ def clear_cookie(response: Response, name: str) -> None:
 
 def store() -> Store:
     if "store" not in g:
-        g.store = Store.open(current_app.config["PIPELINE_SETTINGS"].database)
+        g.store = Store.for_home(current_app.config["PIPELINE_SETTINGS"])
     return g.store
 
 
