@@ -136,8 +136,8 @@ def _libreoffice() -> Check:
 
 
 def _database_and_calendar(settings: Settings, today: date) -> list[Check]:
+    from pipeline.core.dates import long_date
     from pipeline.schedule import committees, register
-    from pipeline.schedule.messages import long_date
     from pipeline.store import Store, admin, has_store
 
     if not has_store(settings):

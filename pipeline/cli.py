@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NoReturn
-from zoneinfo import ZoneInfo
 
 from pipeline.core.config import Settings, settings_for
+from pipeline.core.dates import LONDON
 from pipeline.core.definitions import Field, FormLibrary
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.core.identity import Personalisation
@@ -19,7 +19,6 @@ from pipeline.generate.forms import FORMATS, generate_form
 from pipeline.schedule.mailer import SendMode
 
 Command = Callable[[argparse.Namespace, Settings], int]
-_LONDON = ZoneInfo("Europe/London")
 
 
 class Parser(argparse.ArgumentParser):
@@ -381,8 +380,8 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.core.dates import day_month_year, short_date
     from pipeline.schedule import committees
-    from pipeline.schedule.messages import day_month_year, short_date
     from pipeline.store import Store
 
     if args.action == "import" and (args.file is None or not args.file.is_file()):
@@ -432,11 +431,9 @@ def _written_json(paper: object) -> dict[str, object]:
 
 
 def _now(args: argparse.Namespace) -> datetime:
-    from zoneinfo import ZoneInfo
-
     if getattr(args, "now", None) is None:
         return datetime.now(UTC)
-    return args.now.replace(tzinfo=ZoneInfo("Europe/London")).astimezone(UTC)
+    return args.now.replace(tzinfo=LONDON).astimezone(UTC)
 
 
 def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
@@ -469,7 +466,7 @@ def _send_mode(args: argparse.Namespace) -> SendMode:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.check import run_checks
 
-    checks = run_checks(settings, today=_now(args).astimezone(_LONDON).date(),
+    checks = run_checks(settings, today=_now(args).astimezone(LONDON).date(),
                         office=not args.skip_office)
     if args.json:
         print(json.dumps([c.to_json() for c in checks], indent=2, ensure_ascii=False))
@@ -504,7 +501,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         _print_table(["Partnership", "Form", "sent", "back", "late", "missing"],
                      [[row["partnership"], row["form"], str(row["sent"]), str(row["returned"]),
                        str(row["late"]), str(row["missing"])] for row in rows])
-    from pipeline.schedule.messages import long_date
+    from pipeline.core.dates import long_date
 
     other = summary.get("not_expected", [])
     if other:

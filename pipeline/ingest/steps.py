@@ -24,9 +24,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pipeline.core.config import Settings
+from pipeline.core.dates import LONDON, long_date
 from pipeline.core.definitions import FormDefinition, FormLibrary
 from pipeline.core.errors import PipelineError, RejectedFile, UnreadableFile, UnsafeFile
 from pipeline.core.files import slug, write_new_file
@@ -34,7 +34,6 @@ from pipeline.core.values import to_json_value
 from pipeline.ingest.emails import Envelope, is_email, peek_sender, read_email, safe_name
 from pipeline.ingest.readers import ACCEPTED_KINDS, ReadForm, looks_like_form, read_form
 from pipeline.ingest.validation import Checked, check, describe
-from pipeline.schedule.messages import long_date
 from pipeline.store import (
     AlreadyStored,
     IntakeOutcome,
@@ -49,7 +48,6 @@ from pipeline.store import (
 
 log = logging.getLogger("pipeline.ingest")
 MAX_FILE_BYTES = 50 * 1024 * 1024
-LONDON = ZoneInfo("Europe/London")
 UNREADABLE = ("The file could not be read: it may be damaged, or made by a program that changed "
               "the form. Please fill in the form again in Word, LibreOffice or Excel and send it.")
 PROCESSING = ".processing"

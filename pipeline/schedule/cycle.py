@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pipeline.core.config import Config, Settings
+from pipeline.core.dates import LONDON, long_date
 from pipeline.core.definitions import FormLibrary
 from pipeline.core.errors import PipelineError, SendError, StoreError
 from pipeline.core.files import slug
@@ -32,7 +32,6 @@ from pipeline.store import Store
 from pipeline.store.rows import IntakeOutcome, IntakeRow, NewSentForm, ReplyDue, SentForm
 
 log = logging.getLogger("pipeline.cycle")
-LONDON = ZoneInfo("Europe/London")
 CHECKLIST_VALID_DAYS = 365  # a risk checklist is "current" for a year
 CHECKLIST_DUE_DAYS = 28
 SURVEY_DUE_DAYS = 28
@@ -357,7 +356,7 @@ class Cycle:
                     sent_at=self.now, message_path=where))
         for item, definition, _ in copies:
             report.add(self.mode.said(f"the {definition.title} to {item.email_to} "
-                                      f"({item.partnership.name}), due {messages.long_date(item.due)}"))
+                                      f"({item.partnership.name}), due {long_date(item.due)}"))
 
     # --- chasing ------------------------------------------------------------------------------
 
@@ -387,7 +386,7 @@ class Cycle:
             self.store.mark_chased(sent.id, self.now)
             report.add(self.mode.said(
                 f"a reminder to {sent.recipient_email} for the {definition.title} "
-                f"({sent.partnership}), due {messages.long_date(sent.due_date)}"))
+                f"({sent.partnership}), due {long_date(sent.due_date)}"))
 
     def _chase_due(self, sent: SentForm, interval: timedelta) -> bool:
         if sent.chased_at is None:
@@ -438,7 +437,7 @@ class Cycle:
                 report.papers.append(files.docx)
                 note = f" ({files.pdf_note})" if files.pdf_note else ""
                 report.add(f"Wrote the {kind} paper for {meeting.committee} on "
-                           f"{messages.long_date(meeting.date)}{note}")
+                           f"{long_date(meeting.date)}{note}")
             if written or not self._pack_written(meeting):
                 packs = pack.build_packs(meeting.date, self._papers_dir(),
                                          self.settings.outbox / "packs", committee=meeting.committee,
@@ -447,7 +446,7 @@ class Cycle:
                 self._record_pack(meeting, packs)
                 report.papers += packs
                 report.add(f"Built the agenda pack for {meeting.committee} "
-                           f"on {messages.long_date(meeting.date)}")
+                           f"on {long_date(meeting.date)}")
                 self._tell_clerk(meeting, [*written, *packs], report)
 
     def _say_papers_due(self, meeting: committees.Meeting, report: TickReport) -> None:
@@ -455,10 +454,10 @@ class Cycle:
         due = [kind for kind in meeting.papers if not self._paper_written(kind, meeting)]
         for kind in due:
             report.add(f"Would write the {kind} paper for {meeting.committee} on "
-                       f"{messages.long_date(meeting.date)}")
+                       f"{long_date(meeting.date)}")
         if due or not self._pack_written(meeting):
             report.add(f"Would build the agenda pack for {meeting.committee} "
-                       f"on {messages.long_date(meeting.date)}")
+                       f"on {long_date(meeting.date)}")
 
     def _papers_dir(self) -> Path:
         return self.settings.outbox / "papers"
