@@ -422,3 +422,22 @@ def test_an_older_return_stored_after_a_newer_one_goes_into_the_history(tmp_path
         history = {r.submission_id: r.superseded_by
                    for r in store.history("monitoring", '["monitoring","hull"]')}
         assert history == {newer: None, older: newer}
+
+
+class TestClaims:
+    def test_a_file_is_claimed_by_one_worker_and_taken_over_when_its_worker_falls_silent(self, store: Store):
+        start = datetime(2026, 11, 7, 9, 0, tzinfo=UTC)
+        minute = timedelta(minutes=1)
+        assert store.claim("return.docx", "a:1", start, stale_before=start - 5 * minute)
+        assert not store.claim("return.docx", "b:2", start + minute, stale_before=start - 4 * minute)
+        assert store.claim("return.docx", "a:1", start + minute, stale_before=start - 4 * minute)
+        assert store.renew_claim("return.docx", "a:1", start + 2 * minute)
+        # a:1 says nothing more (killed): five minutes on, b:2 takes the file over
+        assert store.claim("return.docx", "b:2", start + 8 * minute, stale_before=start + 3 * minute)
+        assert not store.renew_claim("return.docx", "a:1", start + 9 * minute)
+        assert [(c.name, c.worker, c.claimed_at) for c in store.claims()] == [
+            ("return.docx", "b:2", "2026-11-07T09:08:00Z")]
+        store.release_claim("return.docx", "a:1")  # not a:1's any more: nothing happens
+        assert len(store.claims()) == 1
+        store.release_claim("return.docx", "b:2")
+        assert store.claims() == []

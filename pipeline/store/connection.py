@@ -83,6 +83,13 @@ class Database:
         block (PostgreSQL: a session advisory lock; SQLite: nothing, its write lock serialises)."""
         yield
 
+    def try_holding(self, key: str) -> bool:
+        """Take `key` for this connection if no other holds it; True if taken (SQLite: always)."""
+        return True
+
+    def release(self, key: str) -> None:
+        """Give `key` back (taken with `try_holding`)."""
+
     def answer_value(self, value: Any) -> Any:
         """An answer's value as the `answers.value` column takes it."""
         return value

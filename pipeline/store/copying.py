@@ -19,7 +19,7 @@ TABLES = (
     "partnerships", "committees", "intakes", "submissions", "answers", "problems", "events",
     "partnership_meetings", "committee_meetings", "sent_forms", "papers_written", "packs_written",
     "replies", "issued_tokens", "stored_files", "holds", "quarantine", "action_failures", "users",
-    "web_sessions", "sign_in_failures", "intakes_dealt_with", "mail_messages", "mail_passes",
+    "web_sessions", "sign_in_failures", "intakes_dealt_with", "mail_messages", "mail_passes", "claims",
 )
 _BATCH = 2000
 

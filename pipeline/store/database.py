@@ -14,6 +14,7 @@ from typing import Self
 
 from pipeline.core.config import Settings, database_url
 from pipeline.core.errors import StoreError
+from pipeline.store.claims import ClaimsMixin
 from pipeline.store.connection import Database, SQLiteDatabase, plain_reason, utc_text
 from pipeline.store.copying import copy_tables
 from pipeline.store.events import EventsMixin
@@ -60,7 +61,7 @@ __all__ = [
 
 
 class Store(IntakesMixin, SubmissionsMixin, SentMixin, RegisterMixin, PapersMixin, MailboxMixin,
-            EventsMixin, UsersMixin):
+            EventsMixin, UsersMixin, ClaimsMixin):
     """The pipeline database. Open with `Store.open(path)`; use from one thread only."""
 
     path: Path | None  # the SQLite file; None on PostgreSQL

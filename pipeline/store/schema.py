@@ -319,6 +319,14 @@ MIGRATIONS: list[str] = [
         detail TEXT NOT NULL
     );
     """,
+    """
+    -- 8: several workers on one store (issue 15): the file each is taking in, claimed by one
+    CREATE TABLE claims (
+        name       TEXT PRIMARY KEY,  -- the file's name in the inbox
+        worker     TEXT NOT NULL,     -- host:pid of the worker holding it
+        claimed_at TEXT NOT NULL      -- when it last said it was still at work
+    );
+    """,
 ]
 
 
@@ -328,7 +336,8 @@ MIGRATIONS: list[str] = [
 # tables, columns, keys and constraints are the same on both; only the types are each database's.
 
 _TIMES = ("received_at", "sent_at", "created_at", "updated_at", "issued_at", "at", "chased_at",
-          "written_at", "fetched_at", "stored_at", "moved_at", "password_changed_at", "last_seen")
+          "written_at", "fetched_at", "stored_at", "moved_at", "password_changed_at", "last_seen",
+          "claimed_at")
 _DAYS = ("meeting_date", "due_date")
 _POSTGRES_BEFORE = {1: ["CREATE EXTENSION IF NOT EXISTS citext"]}
 _POSTGRES_AFTER = {  # keys SQLite declares before the table they point at exists
