@@ -79,7 +79,8 @@ def eml_files(folder: Path) -> list[Path]:
 
 
 def test_a_dry_run_rehearses_and_records_nothing_so_the_real_tick_does_it_all(tmp_path, capsys,
-                                                                             smtp_server):
+                                                                             smtp_server, backend):
+    """On SQLite and on PostgreSQL: the rehearsal runs on a copy of the store (an SQLite file)."""
     home = make_home(tmp_path, smtp_settings(smtp_server))
     status, out, _ = pipeline(capsys, "tick", "--dry-run", "--now", "2026-11-07T09:00", "--home", str(home))
     assert status == 0

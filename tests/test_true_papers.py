@@ -79,10 +79,15 @@ def ingest(settings: Settings, store: Store, form_id: str, person: Personalisati
     assert [r.outcome for r in results] in ([Outcome.ACCEPTED], [Outcome.SUPERSEDED]), results[0].message
 
 
-@pytest.fixture(scope="module")
-def period(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def period(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Settings:
+    """The period's returns in a home whose store is its SQLite file, then a PostgreSQL database
+    (named in its pipeline.toml): the papers must say the same from either."""
     settings = settings_for(tmp_path_factory.mktemp("period") / "home")
     settings.ensure_folders()
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_cluster").new_database()
+        (settings.home / "pipeline.toml").write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
     (settings.home / "committees.yaml").write_text(CALENDAR, encoding="utf-8")
     with Store.for_home(settings) as store:
         committees.load_yaml(store, settings.home / "committees.yaml")
