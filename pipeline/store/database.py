@@ -26,6 +26,8 @@ from pipeline.store.register import RegisterMixin
 from pipeline.store.rows import (
     AlreadyStored,
     EventRow,
+    FlaggedIntake,
+    HeldReturn,
     IntakeOutcome,
     IntakeRow,
     IssuedToken,
@@ -53,7 +55,8 @@ from pipeline.store.submissions import SubmissionsMixin
 from pipeline.store.users import UsersMixin
 
 __all__ = [
-    "AlreadyStored", "EventRow", "IntakeOutcome", "IntakeRow", "IssuedToken", "MailPass", "MailRow",
+    "AlreadyStored", "EventRow", "FlaggedIntake", "HeldReturn", "IntakeOutcome", "IntakeRow",
+    "IssuedToken", "MailPass", "MailRow",
     "NewIntake", "NewMail", "NewSentForm", "NewSubmission", "Problem", "QuarantinedFile", "Record",
     "SentForm", "StatusRow", "Store", "SubmissionRow", "SubmissionStatus", "UnmatchedReturn", "User",
     "WebSession", "WrittenPaper", "has_store", "utc_text",

@@ -40,15 +40,22 @@ class EventsMixin(StoreBase):
         return [EventRow(**dict(row)) for row in reversed(rows)]
 
     def counts(self) -> dict[str, int]:
-        """How many intakes ended each way, and how many submissions are current or superseded."""
+        """How many intakes ended each way (a return held for the clerk counts as held, not
+        rejected), and how many submissions are current or superseded."""
         counts = {outcome.value: 0 for outcome in IntakeOutcome}
         counts |= {status.value: 0 for status in SubmissionStatus}
-        with self._guard("count the files taken in"):
+        with self._reading("count the files taken in") as db:
             for table, column in (("intakes", "outcome"), ("submissions", "status")):
-                for name, number in self._db.execute(
+                for name, number in db.execute(
                     f"SELECT {column}, count(*) FROM {table} GROUP BY {column}"
                 ):
                     counts[name] = number
+            held = db.execute(
+                "SELECT count(*) FROM holds h JOIN intakes i ON i.id = h.intake_id WHERE"
+                " i.outcome = 'rejected' AND h.intake_id NOT IN (SELECT intake_id FROM"
+                " intakes_dealt_with)").fetchone()[0]
+        counts["held"] = held  # held for the clerk: not counted as rejected until decided
+        counts["rejected"] -= held
         return counts
 
     def submission_events(self, submission_id: int) -> list[EventRow]:

@@ -13,7 +13,16 @@ from typing import Any
 from pipeline.core.errors import StoreError
 from pipeline.store.base import StoreBase
 from pipeline.store.connection import Database, Row, utc_or_none, utc_text
-from pipeline.store.rows import IntakeOutcome, IntakeRow, NewIntake, Problem, QuarantinedFile, ReplyDue
+from pipeline.store.rows import (
+    FlaggedIntake,
+    HeldReturn,
+    IntakeOutcome,
+    IntakeRow,
+    NewIntake,
+    Problem,
+    QuarantinedFile,
+    ReplyDue,
+)
 
 
 class IntakesMixin(StoreBase):
@@ -133,12 +142,27 @@ class IntakesMixin(StoreBase):
                        " DO UPDATE SET reason = excluded.reason, at = excluded.at",
                        (intake_id, reason, utc_text(at)))
 
-    def held(self) -> list[tuple[int, str, str]]:
-        """Returns held for the clerk: (intake id, file name, why)."""
+    def held(self) -> list[HeldReturn]:
+        """Returns held for the clerk and not yet released or rejected, oldest first."""
         with self._guard("read the returns held for the clerk"):
-            rows = self._db.execute("SELECT h.intake_id, i.original_name, h.reason FROM holds h"
-                                    " JOIN intakes i ON i.id = h.intake_id ORDER BY h.at").fetchall()
-        return [(int(r[0]), r[1], r[2]) for r in rows]
+            rows = self._db.execute(
+                "SELECT h.intake_id, i.original_name, h.reason, h.at AS held_at, i.sender,"
+                " i.received_at, i.archived_path AS kept_at FROM holds h"
+                " JOIN intakes i ON i.id = h.intake_id WHERE i.outcome = 'rejected' AND h.intake_id"
+                " NOT IN (SELECT intake_id FROM intakes_dealt_with) ORDER BY h.at, h.intake_id"
+            ).fetchall()
+        return [HeldReturn(**dict(row)) for row in rows]
+
+    def flagged(self, flag: str) -> list[FlaggedIntake]:
+        """Files taken in carrying `flag` (such as "future-date"), newest first: the emails
+        themselves, not each attachment that inherited the flag."""
+        with self._guard("read the files flagged"):
+            rows = self._db.execute(
+                "SELECT id AS intake_id, original_name, sender, sent_at, received_at, outcome"
+                " FROM intakes WHERE ',' || flags || ',' LIKE ? AND parent_intake_id IS NULL"
+                " ORDER BY id DESC",
+                (f"%,{flag},%",)).fetchall()
+        return [FlaggedIntake(**dict(row)) for row in rows]
 
     def quarantine(self, original_name: str, kept_at: str | None, reason: str, at: datetime) -> None:
         with self._writing("note a file set aside") as db:

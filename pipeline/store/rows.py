@@ -52,6 +52,31 @@ class IssuedToken:
 
 
 @dataclass(frozen=True)
+class HeldReturn:
+    """A return held for the clerk (its typed identity contradicts its copy's), not yet decided."""
+
+    intake_id: int
+    original_name: str
+    reason: str
+    held_at: str
+    sender: str | None
+    received_at: str
+    kept_at: str | None
+
+
+@dataclass(frozen=True)
+class FlaggedIntake:
+    """A file taken in with something odd about it (an email dated in the future)."""
+
+    intake_id: int
+    original_name: str
+    sender: str | None
+    sent_at: str | None
+    received_at: str
+    outcome: str
+
+
+@dataclass(frozen=True)
 class QuarantinedFile:
     id: int
     original_name: str
