@@ -340,7 +340,8 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.action == "copy":
         if not args.to:
-            raise ConfigError("Say where to copy the database: pipeline db copy --to postgresql://USER@HOST/NAME")
+            raise ConfigError("Say where to copy the database:"
+                              " pipeline db copy --to postgresql://USER@HOST/NAME")
         print("\n".join(admin.copy_summary(admin.copy_home(settings, args.to), args.to)))
         return 0
     existing_home(settings)
@@ -350,11 +351,12 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Brought {after.where} up to date: ran migration(s) {', '.join(map(str, ran))};"
                   f" schema {after.done} of {after.known}.")
         else:
-            print(f"{after.where.capitalize()} is already up to date (schema {after.done} of {after.known}).")
+            print(f"{after.where[0].upper()}{after.where[1:]} is already up to date"
+                  f" (schema {after.done} of {after.known}).")
         return 0
     now = admin.state(settings)
-    print(f"{now.kind}: {now.where}, schema {now.done} of {now.known}"
-          + (" (current)" if now.current else " (run 'pipeline db upgrade')"))
+    print(f"This home's database is {now.where}: schema {now.done} of {now.known}"
+          + (" (current)." if now.current else "; run 'pipeline db upgrade' to bring it up to date."))
     return 0
 
 
