@@ -1,7 +1,10 @@
 """Blank forms as tagged, accessible PDF (PDF/UA-1): to read on screen, or print and fill in by hand.
 
-The blank Word form is exported by LibreOffice (papers/convert.py: tagged, /Title from the form's
-title, /Lang from its en-GB, bookmarks from its headings), then its tables are made readable: a
+The blank Word form, its answer boxes showing what to write instead of "Choose an item." (a
+drop-down's choices each with a box to tick, dd/mm/yyyy for a date, a text box empty; see
+ooxml/worddoc.printable_document), is exported by LibreOffice (papers/convert.py: tagged, /Title
+from the form's title, /Lang from its en-GB, bookmarks from its headings), then its tables are made
+readable: a
 question table (label | answer box) has no header row, so each row's label cell becomes the row's
 header (TH, scope Row) and a screen reader announces the question with its answer box; the
 one-cell box round the instructions is a box, not a table, so it is read as the paragraphs it holds;
@@ -22,6 +25,7 @@ from pipeline.core.errors import GenerationError
 from pipeline.core.files import write_new_file
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes, form_file_name
+from pipeline.ooxml.worddoc import printable_document
 from pipeline.papers import convert
 
 ConvertToPdf = Callable[[list[Path], Path], dict[Path, Path]]
@@ -39,7 +43,7 @@ def write_blank_pdfs(definitions: Iterable[FormDefinition], out_dir: Path, *,
         for definition in definitions:
             data, _ = form_bytes(definition, "docx", Personalisation())
             source = folder / form_file_name(definition, Personalisation(), "docx")
-            source.write_bytes(data)
+            source.write_bytes(printable_document(data))
             sources.append(source)
         made = to_pdf(sources, folder)
         for source in sources:

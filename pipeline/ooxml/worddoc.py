@@ -1,4 +1,5 @@
-"""A `.docx` package's main document: fill controls for a personal copy, read controls back."""
+"""A `.docx` package's main document: fill controls for a personal copy, read controls back, and
+the blank form's printable copy."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from lxml import etree
 
 from pipeline.core.errors import UnknownForm
 from pipeline.ooxml import zipcopy
-from pipeline.ooxml.package import CUSTOM_PART, Package, custom_properties_xml, with_custom_properties
+from pipeline.ooxml.package import (
+    CUSTOM_PART,
+    Package,
+    custom_properties_xml,
+    replace_parts,
+    with_custom_properties,
+)
 from pipeline.ooxml.wordml import (
     Control,
     Fill,
@@ -33,6 +40,60 @@ def fill_document(docx: bytes, values: dict[str, Fill]) -> bytes:
     root = package.xml(DOCUMENT)
     fill_controls(root, values)
     return to_bytes(root)
+
+
+PRINTED_DATE = "dd/mm/yyyy"
+PRINTED_BOX = "\u2610"  # ☐, as the form's own check boxes
+
+
+
+
+def printable_document(docx: bytes) -> bytes:
+    """The blank form as it is printed or read as a PDF: each answer box showing its placeholder
+    ("Choose an item.") shows what to write instead: a drop-down's choices, each with a box to
+    tick (☐ Yes   ☐ No); a date, dd/mm/yyyy; a text box, nothing (the space to write in)."""
+    package = Package.open(docx)
+    root = package.xml(DOCUMENT)
+    for sdt in list(root.iter(qn("w:sdt"))):
+        pr, content = sdt.find(qn("w:sdtPr")), sdt.find(qn("w:sdtContent"))
+        showing = pr.find(qn("w:showingPlcHdr")) if pr is not None else None
+        runs = content.findall(qn("w:r")) if content is not None else []
+        if showing is None or not runs:
+            continue
+        pr.remove(showing)
+        _show(runs, _printed(pr))
+    return replace_parts(docx, {DOCUMENT: to_bytes(root)})
+
+
+def _printed(pr: etree._Element) -> str:
+    choices = pr.find(qn("w:dropDownList"))
+    if choices is None:
+        choices = pr.find(qn("w:comboBox"))
+    if choices is not None:
+        shown = [item.get(qn("w:displayText")) or item.get(qn("w:value")) or ""
+                 for item in choices.iterfind(qn("w:listItem"))]
+        return "   ".join(f"{PRINTED_BOX} {text}" for text in shown if text)
+    if pr.find(qn("w:date")) is not None:
+        return PRINTED_DATE
+    return ""
+
+
+def _show(runs: list[etree._Element], text: str) -> None:
+    first = runs[0]
+    for extra in runs[1:]:
+        extra.getparent().remove(extra)  # type: ignore[union-attr]
+    properties = first.find(qn("w:rPr"))
+    if properties is not None:
+        for style in properties.findall(qn("w:rStyle")):
+            properties.remove(style)  # not the grey placeholder style: these are real words
+    for child in list(first):
+        if child.tag != qn("w:rPr"):
+            first.remove(child)
+    if text:
+        t = first.makeelement(qn("w:t"), {})
+        t.text = text
+        t.set(qn("xml:space"), "preserve")
+        first.append(t)
 
 
 MAX_TABLE_ROWS = 1_000  # far more than any form's table; past it a file is refused unread

@@ -45,7 +45,9 @@ def test_the_title_is_the_one_h1_and_each_question_heads_its_answer(blank_pdfs: 
     assert ("H2", "The meeting") in headings
     # a question row: the label is the row's header (TH), the answer box its cell (TD)
     at = elements.index(("TH", "Partnership * The partnership whose meeting this was."))
-    assert elements[at - 1] == ("TR", "") and elements[at + 1][0] == "TD"
+    assert elements[at - 1] == ("TR", "")
+    at = elements.index(("TH", "Date of meeting *"))
+    assert elements[at - 1] == ("TR", "") and elements[at + 1] == ("TD", "dd/mm/yyyy")
     # the instructions' box is read as its paragraphs, not as a one-cell table
     tables = [n for n, (role, _) in enumerate(elements) if role == "Table"]
     assert elements.index(("H2", "The meeting")) < tables[0]
@@ -55,6 +57,22 @@ def test_the_title_is_the_one_h1_and_each_question_heads_its_answer(blank_pdfs: 
 def test_a_tick_table_keeps_its_header_row_heading_the_columns(blank_pdfs: dict[str, Path]) -> None:
     scopes = _header_scopes(blank_pdfs["monitoring"])
     assert scopes.count("Column") >= 4 and scopes.count("Row") >= 7 and "" not in scopes
+
+
+def test_each_answer_box_shows_what_to_write_not_where_to_click(blank_pdfs: dict[str, Path]) -> None:
+    import pdfplumber
+
+    from pipeline.ooxml.wordml import PLACEHOLDERS
+
+    for form_id, pdf in blank_pdfs.items():
+        with pdfplumber.open(pdf) as opened:
+            text = " ".join(page.extract_text() or "" for page in opened.pages)
+        assert not [p for p in PLACEHOLDERS if p.rstrip(".") in text], form_id
+    with pdfplumber.open(blank_pdfs["risk-checklist"]) as opened:
+        first = " ".join((opened.pages[0].extract_text() or "").split())
+    assert "Does the partnership involve money? * \u2610 Yes \u2610 No" in first  # the choices, to tick
+    with pdfplumber.open(blank_pdfs["monitoring"]) as opened:
+        assert "Date of meeting * dd/mm/yyyy" in " ".join((opened.pages[0].extract_text() or "").split())
 
 
 def test_generate_writes_a_blank_pdf_and_refuses_a_personal_one(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
