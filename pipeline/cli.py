@@ -609,6 +609,28 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.papers.template_files import copy_defaults, home_templates, templates_in_use
+
+    folder = home_templates(settings)
+    if args.action == "copy":
+        copied, kept = copy_defaults(settings)
+        if copied:
+            print(f"Copied {len(copied)} default template(s) into {folder}: edit the Word ones (docx/) "
+                  "in Word and the web pages (html/) in a text editor; papers use them from now on.")
+        if not copied:
+            print(f"Every default template already has your own copy in {folder}: nothing was replaced.")
+            return 0
+        for path in kept:
+            print(f"Kept your own {path} (not replaced).")
+        return 0
+    print(f"The paper templates in use (your own copy in {folder} overrides the default; "
+          "'pipeline templates copy' gives you copies to edit):")
+    rows = [[t.name, "your own" if t.own else "default", str(t.path)] for t in templates_in_use(settings)]
+    _print_table(["Template", "From", "File"], rows)
+    return 0
+
+
 # --- wiring ------------------------------------------------------------------------------------
 
 
@@ -832,6 +854,14 @@ def _demo_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     demo.set_defaults(run=cmd_demo)
 
 
+def _templates_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    templates = commands.add_parser("templates", parents=[common],
+                                    help="the paper templates in use, or 'copy' the defaults into "
+                                         "templates/ to edit them in Word")
+    templates.add_argument("action", nargs="?", choices=["list", "copy"], default="list")
+    templates.set_defaults(run=cmd_templates)
+
+
 COMMANDS: tuple[Callable[[Commands, argparse.ArgumentParser], None], ...] = (
     _forms_command,
     _generate_command,
@@ -852,6 +882,7 @@ COMMANDS: tuple[Callable[[Commands, argparse.ArgumentParser], None], ...] = (
     _web_command,
     _users_command,
     _demo_command,
+    _templates_command,
 )
 
 

@@ -15,17 +15,17 @@ import jinja2
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
-import pipeline
 from pipeline.core.config import Settings
 from pipeline.core.errors import GenerationError
 from pipeline.ooxml.paperxml import finish_rendered
+from pipeline.papers.template_files import DEFAULT_DOCX
 
-DEFAULT_TEMPLATES = Path(pipeline.__file__).resolve().parent.parent / "templates" / "docx"
+DEFAULT_TEMPLATES = DEFAULT_DOCX  # the defaults, inside the package
 CHART_WIDTH = Mm(150)
 
 
 def find_template(settings: Settings, kind: str) -> Path:
-    """`<home>/templates/docx/<kind>.docx` if the clerk made one, else the default."""
+    """`<home>/templates/docx/<kind>.docx` if the clerk made one, else the default (package data)."""
     for folder in (settings.templates_dir, DEFAULT_TEMPLATES):
         path = folder / f"{kind}.docx"
         if path.is_file():
