@@ -19,6 +19,7 @@ from pipeline.generate.forms import FORMATS, generate_form
 from pipeline.schedule.mailer import SendMode
 
 Command = Callable[[argparse.Namespace, Settings], int]
+Commands = argparse._SubParsersAction  # what add_subparsers() returns: add_parser() on it
 
 
 class Parser(argparse.ArgumentParser):
@@ -608,19 +609,52 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.papers.template_files import copy_defaults, home_templates, templates_in_use
+
+    folder = home_templates(settings)
+    if args.action == "copy":
+        copied, kept = copy_defaults(settings)
+        if copied:
+            print(f"Copied {len(copied)} default template(s) into {folder}: edit the Word ones (docx/) "
+                  "in Word and the web pages (html/) in a text editor; papers use them from now on.")
+        if not copied:
+            print(f"Every default template already has your own copy in {folder}: nothing was replaced.")
+            return 0
+        for path in kept:
+            print(f"Kept your own {path} (not replaced).")
+        return 0
+    print(f"The paper templates in use (your own copy in {folder} overrides the default; "
+          "'pipeline templates copy' gives you copies to edit):")
+    rows = [[t.name, "your own" if t.own else "default", str(t.path)] for t in templates_in_use(settings)]
+    _print_table(["Template", "From", "File"], rows)
+    return 0
+
+
 # --- wiring ------------------------------------------------------------------------------------
 
 
 def build_parser() -> Parser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS,
-                        help="folder holding inbox/, outbox/, archive/ and the database "
-                             "(default: $PIPELINE_HOME or the current folder)")
+    """The whole command line: the options every command takes, then each command's own."""
+    common = _common_options()
     parser = Parser(prog="pipeline", parents=[common],
                     description="Partnership forms: generate them, ingest the returns, "
                                 "write the committee papers.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for add_command in COMMANDS:
+        add_command(commands, common)
+    return parser
 
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", default=argparse.SUPPRESS,
+                        help="folder holding inbox/, outbox/, archive/ and the database "
+                             "(default: $PIPELINE_HOME or the current folder)")
+    return common
+
+
+def _forms_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     forms = commands.add_parser("forms", parents=[common], help="list the form definitions, or "
                                 "show one ('pipeline forms show FORM --json')")
     forms.add_argument("action", nargs="?", choices=["list", "show"], default="list")
@@ -628,6 +662,8 @@ def build_parser() -> Parser:
     forms.add_argument("--json", action="store_true", help="print the definition as JSON")
     forms.set_defaults(run=cmd_forms)
 
+
+def _generate_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     gen = commands.add_parser("generate", parents=[common],
                               help="write a fillable Word or Excel form, blank or personalised")
     gen.add_argument("form", help="the form id (see 'pipeline forms')")
@@ -640,6 +676,8 @@ def build_parser() -> Parser:
     gen.add_argument("--out", type=_path, help="folder to write into (default: outbox/)")
     gen.set_defaults(run=cmd_generate)
 
+
+def _ingest_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     ing = commands.add_parser("ingest", parents=[common],
                               help="ingest returned forms or saved emails (as the watcher does)")
     ing.add_argument("paths", nargs="+", type=_path, metavar="PATH", help="files to ingest")
@@ -647,6 +685,8 @@ def build_parser() -> Parser:
     ing.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
     ing.set_defaults(run=cmd_ingest)
 
+
+def _watch_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     watch = commands.add_parser("watch", parents=[common],
                                 help="process the inbox now, then every file that arrives")
     watch.add_argument("--polling", action="store_true",
@@ -660,12 +700,16 @@ def build_parser() -> Parser:
     watch.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
     watch.set_defaults(run=cmd_watch)
 
+
+def _records_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     rec = commands.add_parser("records", parents=[common],
                               help="show the stored current returns of a form")
     rec.add_argument("form", help="the form id (see 'pipeline forms')")
     rec.add_argument("--json", action="store_true", help="print the records as JSON")
     rec.set_defaults(run=cmd_records)
 
+
+def _paper_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     paper = commands.add_parser("paper", parents=[common],
                                 help="write a committee paper (.docx, .pdf, .xlsx annex)")
     paper.add_argument("kind", choices=["monitoring-summary", "risk-register", "survey-results"])
@@ -679,6 +723,8 @@ def build_parser() -> Parser:
     paper.add_argument("--out", type=_path, help="folder to write into (default: outbox/papers)")
     paper.set_defaults(run=cmd_paper)
 
+
+def _pack_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     pack = commands.add_parser("pack", parents=[common],
                                help="merge a meeting's papers into the agenda pack(s)")
     pack.add_argument("--meeting-date", type=iso_date, required=True, help="YYYY-MM-DD")
@@ -687,6 +733,8 @@ def build_parser() -> Parser:
     pack.add_argument("--out", type=_path, help="folder to write into (default: outbox/packs)")
     pack.set_defaults(run=cmd_pack)
 
+
+def _publish_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     publish = commands.add_parser(
         "publish", parents=[common],
         help="write a meeting's publication folder (public agenda, HTML and PDF papers, Part 1 pack, "
@@ -695,6 +743,8 @@ def build_parser() -> Parser:
     publish.add_argument("--committee", help="the committee meeting that day, when two meet that day")
     publish.set_defaults(run=cmd_publish)
 
+
+def _match_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     match = commands.add_parser("match", parents=[common],
                                 help="count a return from a name not on the register under a "
                                      "partnership on it: 'match SUBMISSION_ID \"PARTNERSHIP NAME\"'")
@@ -703,12 +753,16 @@ def build_parser() -> Parser:
     match.add_argument("partnership", metavar="PARTNERSHIP", help="the partnership's name on the register")
     match.set_defaults(run=cmd_match)
 
+
+def _register_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     reg = commands.add_parser("register", parents=[common],
                               help="the partnership register: 'template' or 'import FILE.xlsx'")
     reg.add_argument("action", choices=["template", "import"])
     reg.add_argument("file", nargs="?", type=_path, help="the workbook to import or write")
     reg.set_defaults(run=cmd_register)
 
+
+def _calendar_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     cal = commands.add_parser("calendar", parents=[common],
                               help="committee meetings: list them, or 'import FILE.ics --committee NAME'")
     cal.add_argument("action", nargs="?", choices=["list", "import"], default="list")
@@ -719,6 +773,8 @@ def build_parser() -> Parser:
     cal.add_argument("--json", action="store_true", help="list meetings as JSON")
     cal.set_defaults(run=cmd_calendar)
 
+
+def _tick_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     tick = commands.add_parser("tick", parents=[common],
                                help="do whatever is due now (send, chase, reply, write papers)")
     tick.add_argument("--now", type=iso_minute, help="act as if it were this time, YYYY-MM-DDTHH:MM")
@@ -731,6 +787,8 @@ def build_parser() -> Parser:
     tick.add_argument("--json", action="store_true", help="print what was done as JSON")
     tick.set_defaults(run=cmd_tick)
 
+
+def _check_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     check = commands.add_parser("check", parents=[common],
                                 help="a pre-flight of this home: settings, mail server, LibreOffice, "
                                      "folders, database, register and calendar")
@@ -740,6 +798,8 @@ def build_parser() -> Parser:
     check.add_argument("--json", action="store_true", help="print the checks as JSON")
     check.set_defaults(run=cmd_check)
 
+
+def _mail_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     mail = commands.add_parser("mail", parents=[common], help="returns straight from the mailbox")
     mail_commands = mail.add_subparsers(dest="mail_command", required=True, metavar="fetch")
     fetch = mail_commands.add_parser("fetch", parents=[common],
@@ -747,12 +807,16 @@ def build_parser() -> Parser:
     fetch.add_argument("--json", action="store_true", help="print what was fetched as JSON")
     fetch.set_defaults(run=cmd_mail)
 
+
+def _status_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     stat = commands.add_parser("status", parents=[common],
                                help="forms sent, returned, late and missing; the next meetings")
     stat.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
     stat.add_argument("--json", action="store_true", help="print the status as JSON")
     stat.set_defaults(run=cmd_status)
 
+
+def _serve_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     serve = commands.add_parser("serve", parents=[common],
                                 help="run the watcher and the scheduler together until stopped")
     serve.add_argument("--polling", action="store_true", help="poll the inbox (network shares)")
@@ -763,12 +827,16 @@ def build_parser() -> Parser:
                        help="how often the scheduler looks for work (default 60)")
     serve.set_defaults(run=cmd_serve)
 
+
+def _web_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     web = commands.add_parser("web", parents=[common],
                               help="serve the clerk's console in the browser (sign in first)")
     web.add_argument("--host", help="the address to listen on (default: [web] host, 127.0.0.1)")
     web.add_argument("--port", type=int, help="the port (default: [web] port, 8000)")
     web.set_defaults(run=cmd_web)
 
+
+def _users_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     usr = commands.add_parser("users", parents=[common],
                               help="who may sign in to the console: list, add, password, remove")
     usr.add_argument("action", nargs="?", choices=["list", "add", "password", "remove"], default="list")
@@ -779,10 +847,43 @@ def build_parser() -> Parser:
                      help="read the password from the first line of standard input, not a prompt")
     usr.set_defaults(run=cmd_users)
 
+
+def _demo_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     demo = commands.add_parser("demo", parents=[common],
                                help="run the whole cycle on sample data into outbox/")
     demo.set_defaults(run=cmd_demo)
-    return parser
+
+
+def _templates_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    templates = commands.add_parser("templates", parents=[common],
+                                    help="the paper templates in use, or 'copy' the defaults into "
+                                         "templates/ to edit them in Word")
+    templates.add_argument("action", nargs="?", choices=["list", "copy"], default="list")
+    templates.set_defaults(run=cmd_templates)
+
+
+COMMANDS: tuple[Callable[[Commands, argparse.ArgumentParser], None], ...] = (
+    _forms_command,
+    _generate_command,
+    _ingest_command,
+    _watch_command,
+    _records_command,
+    _paper_command,
+    _pack_command,
+    _publish_command,
+    _match_command,
+    _register_command,
+    _calendar_command,
+    _tick_command,
+    _check_command,
+    _mail_command,
+    _status_command,
+    _serve_command,
+    _web_command,
+    _users_command,
+    _demo_command,
+    _templates_command,
+)
 
 
 def _path(text: str) -> Path:

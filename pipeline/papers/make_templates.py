@@ -1,9 +1,11 @@
-"""(Re)build the default paper templates in `templates/docx/` from python-docx.
+"""(Re)build the default paper templates, package data in `pipeline/papers/templates/docx/` (and
+their HTML twins in `../html/`), from python-docx.
 
     python -m pipeline.papers.make_templates [FOLDER]
 
 The templates are the clerk's to edit in Word afterwards (wording, layout, the Title in
-File > Properties); a home's own `templates/docx/<kind>.docx` overrides the default. Every
+File > Properties): `pipeline templates copy` puts copies into a home's `templates/docx/`, which
+override the defaults. Every
 figure is a Jinja tag filled from the records: see docs/papers for what each paper provides.
 """
 

@@ -24,9 +24,10 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
 from pipeline.core import marking
-from pipeline.core.config import DEFAULT_MARKING, AuthorityConfig
+from pipeline.core.config import AuthorityConfig
 from pipeline.core.dates import day_month_year, long_date
 from pipeline.core.errors import ConfigError, ConversionError, GenerationError
+from pipeline.core.marking import DEFAULT_MARKING
 from pipeline.papers import convert
 
 KIND_ORDER = ("monitoring-summary", "risk-register", "survey-results")

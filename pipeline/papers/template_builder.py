@@ -25,6 +25,7 @@ from pipeline.ooxml.paperxml import (
     keep_row_whole,
     plain_heading_font,
     repeat_as_header,
+    set_font_everywhere,
     set_language,
     shade,
 )
@@ -95,17 +96,14 @@ class ReportTemplate:
         normal.font.name, normal.font.size = FONT, Pt(11)
         normal.paragraph_format.space_after = Pt(6)
         normal.paragraph_format.line_spacing = 1.1
-        rpr = normal.element.get_or_add_rPr()
-        rpr.get_or_add_rFonts().set(
-            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia", FONT
-        )
-        set_language(self.doc.styles.element, LANGUAGE)
+        set_font_everywhere(normal, FONT)
+        set_language(self.doc, LANGUAGE)
         for name, size in (("Heading 1", 12), ("Heading 2", 11)):
             # real heading levels (navigation pane, PDF tags and bookmarks) that look like the seed
             style = self.doc.styles[name]
             style.font.name, style.font.size = FONT, Pt(size)
             style.font.bold, style.font.italic = True, False
-            plain_heading_font(style.element, FONT)
+            plain_heading_font(style, FONT)
             style.paragraph_format.space_before = Pt(10)
             style.paragraph_format.space_after = Pt(6)
             style.paragraph_format.keep_with_next = True

@@ -112,6 +112,7 @@ class Cycle:
                  mailer: Mailer, now: datetime, mode: SendMode = SendMode.SEND) -> None:
         self.settings, self.config, self.library = settings, config, library
         self.store, self.mailer, self.now, self.mode = store, mailer, now, mode
+        self.letterhead = messages.Letterhead.of(config)
         self.db = store.connection()
         self.today = now.astimezone(LONDON).date()
         self._due_forms: list[_DueForm] = []
@@ -219,14 +220,13 @@ class Cycle:
             return None
 
     def _reply_for(self, row: sqlite3.Row) -> EmailMessage | None:
-        smtp, authority = self.config.smtp, self.config.authority.name
         if row["outcome"] == "rejected":
             problems = self.db.execute("SELECT COUNT(*) FROM problems WHERE intake_id = ?",
                                        (row["id"],)).fetchone()[0]
             return messages.rejection_reply(
                 to=row["sender"], form_title=None, report=row["reason"] or "",
-                problem_count=problems, original=self._own_form(row, problems), authority=authority,
-                sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
+                problem_count=problems, original=self._own_form(row, problems),
+                letterhead=self.letterhead, now=self.now)
         if not self.config.schedule.send_receipts:
             return None
         submission = self.db.execute("SELECT form_id, partnership, late FROM submissions WHERE id = ?",
@@ -234,8 +234,8 @@ class Cycle:
         title = self.library.get(submission["form_id"]).title
         return messages.receipt(to=row["sender"], form_title=title,
                                 partnership=submission["partnership"] or "",
-                                late=bool(submission["late"]), authority=authority,
-                                sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
+                                late=bool(submission["late"]), letterhead=self.letterhead,
+                                now=self.now)
 
     @staticmethod
     def _own_form(row: sqlite3.Row, problems: int) -> tuple[str, bytes] | None:
@@ -353,8 +353,7 @@ class Cycle:
         first = items[0]
         message = messages.forms_request(
             to=first.email_to, member=first.name_to or "", forms=[c[2] for c in copies],
-            authority=self.config.authority.name, sender=self.config.smtp.sender,
-            reply_to=self.config.smtp.reply_to or None, now=self.now)
+            letterhead=self.letterhead, now=self.now)
         where = self._send(message, report, key="send")
         if where is None:
             return
@@ -385,14 +384,14 @@ class Cycle:
             on_register = register.partnership(self.store, sent.partnership) if sent.partnership else None
             copy = as_sent(definition, self.config, contact_for(self.config, on_register))
             data, _ = form_bytes(copy, "docx", person)
-            message = messages.chaser(
-                to=sent.recipient_email, member=sent.recipient_name or "",
-                partnership=sent.partnership or "", form_title=definition.title,
-                due=sent.due_date, meeting_date=sent.meeting_date, meeting_title=person.meeting_title,
+            form = messages.FormSent(
+                form_title=definition.title, partnership=sent.partnership or "", due=sent.due_date,
+                meeting_date=sent.meeting_date, meeting_title=person.meeting_title,
                 attachment=(f"{sent.form_id}-{slug(sent.partnership or 'form')}.docx", data),
-                authority=self.config.authority.name, sender=self.config.smtp.sender,
-                reply_to=self.config.smtp.reply_to or None, token=sent.token, today=self.today,
-                now=self.now)
+                token=sent.token)
+            message = messages.chaser(to=sent.recipient_email, member=sent.recipient_name or "",
+                                      form=form, letterhead=self.letterhead, today=self.today,
+                                      now=self.now)
             if self._send(message, report) is None:
                 continue
             with self.store.transaction():
@@ -506,5 +505,5 @@ class Cycle:
         clerk = self.config.schedule.clerk_email or self.config.smtp.reply_to or self.config.smtp.sender
         self._send(messages.paper_notice(
             to=clerk, committee=meeting.committee, meeting_date=meeting.date,
-            deadline=meeting.publication_deadline, papers=paths, authority=self.config.authority.name,
-            sender=self.config.smtp.sender, now=self.now), report)
+            deadline=meeting.publication_deadline, papers=paths, letterhead=self.letterhead,
+            now=self.now), report)
