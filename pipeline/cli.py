@@ -938,7 +938,8 @@ def _templates_command(commands: Commands, common: argparse.ArgumentParser) -> N
     templates = commands.add_parser("templates", parents=[common],
                                     help="the paper templates in use, or 'copy' the defaults into "
                                          "templates/ to edit them in Word")
-    templates.add_argument("action", nargs="?", choices=["list", "copy"], default="list")
+    templates.add_argument("action", nargs="?", choices=["list", "copy"], default="list",
+                           help="list (the default): which are in use; copy: the defaults into templates/")
     templates.set_defaults(run=cmd_templates)
 
 
