@@ -10,6 +10,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.core.config import settings_for
 from pipeline.papers.html import html_template_dirs
+from pipeline.papers.make_templates import write_templates
 from pipeline.papers.render import find_template
 from pipeline.papers.template_files import DEFAULT_DOCX, DEFAULT_HTML, templates_in_use
 
@@ -58,3 +59,13 @@ def test_the_listing_says_which_template_is_in_use(
             if line.startswith(("docx/", "html/"))}
     assert rows["html/agenda.html"][:2] == ["your", "own"]
     assert rows["docx/survey-results.docx"] == ["default", str(DEFAULT_DOCX / "survey-results.docx")]
+
+
+def test_the_defaults_are_what_make_templates_builds_from_the_prose(tmp_path: Path) -> None:
+    """Rebuilt at another time, the templates are the same bytes as the committed defaults: the
+    prose files are their source, and a rebuild never shows as a change."""
+    written = write_templates(tmp_path / "docx")
+    assert len(written) == 2 * len(KINDS)
+    for path in written:
+        default = (DEFAULT_DOCX if path.suffix == ".docx" else DEFAULT_HTML) / path.name
+        assert path.read_bytes() == default.read_bytes(), path.name

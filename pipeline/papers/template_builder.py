@@ -19,6 +19,7 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from pipeline.ooxml.package import with_fixed_times
 from pipeline.ooxml.paperxml import (
     add_field,
     cell_margins,
@@ -328,7 +329,16 @@ class ReportTemplate:
         run.bold, run.font.size = bold, Pt(size)
         return run
 
-    # --- the bibliography box ----------------------------------------------------------------
+    # --- the report format's fixed parts -------------------------------------------------------
+
+    def opening(self) -> None:
+        """The exempt notice (when exempt), To / From / Date and the title."""
+        self.tag("{%p if exempt %}")
+        self.line("NOT FOR PUBLICATION", bold=True, centre=True, space_after=2)
+        self.line("by virtue of paragraph {{ exempt_paragraph }} of {{ schedule_12a }}", centre=True, size=10)
+        self.tag("{%p endif %}")
+        self.address((("To:", "{{ committee }}"), ("From:", "{{ author }}"), ("Date:", "{{ paper_date }}")))
+        self.title("{{ authority|upper }} – {{ title|upper }}")
 
     def bibliography(self) -> None:
         """The seed's closing box: sources, contact, exempt information, clearance, submission.
@@ -393,9 +403,10 @@ class ReportTemplate:
         return HTML_PAGE.replace("@@BODY@@", body)
 
     def save(self) -> bytes:
+        """The .docx bytes; the same bytes every time for the same template (fixed zip dates)."""
         buffer = io.BytesIO()
         self.doc.save(buffer)
-        return buffer.getvalue()
+        return with_fixed_times(buffer.getvalue())
 
 
 def _plain_tag(jinja: str) -> str:
