@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import pipeline
 from pipeline.cli import main
 from pipeline.core.config import settings_for
 from pipeline.papers.html import html_template_dirs
@@ -18,7 +19,7 @@ KINDS = ("monitoring-summary", "risk-register", "survey-results")
 
 
 def test_the_defaults_are_inside_the_package() -> None:
-    package = Path(__file__).resolve().parents[1] / "pipeline"
+    package = Path(pipeline.__file__).resolve().parent
     for kind in KINDS:
         assert (DEFAULT_DOCX / f"{kind}.docx").is_file() and (DEFAULT_HTML / f"{kind}.html").is_file()
     assert (DEFAULT_HTML / "agenda.html").is_file()
