@@ -35,11 +35,11 @@ DOCUMENT = "word/document.xml"
 
 
 def fill_document(docx: bytes, values: dict[str, Fill]) -> bytes:
-    """`word/document.xml` of `docx` with the controls tagged by `values`' keys filled in."""
+    """A copy of `docx` whose controls tagged by `values`' keys are filled in."""
     package = Package.open(docx)
     root = package.xml(DOCUMENT)
     fill_controls(root, values)
-    return to_bytes(root)
+    return replace_parts(docx, {DOCUMENT: to_bytes(root)})
 
 
 PRINTED_DATE = "dd/mm/yyyy"
