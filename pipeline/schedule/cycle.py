@@ -27,6 +27,8 @@ from pipeline.core.errors import PipelineError, SendError
 from pipeline.core.files import slug
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
+from pipeline.ingest.about import ReturnAbout, about_return
+from pipeline.ingest.emails import Thread, thread_of
 from pipeline.schedule import committees, expected, messages, register
 from pipeline.schedule.contacts import as_sent, contact_for
 from pipeline.schedule.mailer import Mailer, SendMode
@@ -83,6 +85,12 @@ def _said_once(problems: list[str]) -> list[str]:
             emails = "an email" if len(who) == 1 else f"{len(who)} emails"
             said.append(f"Could not send {emails} (to {', '.join(who)}) {line}")
     return said
+
+
+def _kept_file(path: str | None) -> Path | None:
+    """A file the ingest kept (archived or rejected copy), when it is still there as itself."""
+    kept = Path(path) if path else None
+    return kept if kept is not None and kept.is_file() and not kept.is_symlink() else None
 
 
 def _partnership_contact(partnership: register.Partnership) -> tuple[str | None, str | None]:
@@ -169,7 +177,7 @@ class Cycle:
             self.store.record_reply(row["id"], "not-answered", refusal, self.now)
             report.add(f"Did not answer {row['sender']} about {row['original_name']}: {refusal}")
             return
-        message = self._threaded(self._reply_for(row), row["id"])
+        message = self._threaded(self._reply_for(row), row)
         where = self._send(message, report, key=f"reply:{row['id']}") if message is not None \
             else "not needed"
         if where is None:
@@ -179,13 +187,28 @@ class Cycle:
             report.add(self.mode.said(
                 f"a reply to {row['sender']} about {row['original_name']} ({row['outcome']})"))
 
-    def _threaded(self, message: EmailMessage | None, intake_id: int) -> EmailMessage | None:
-        """A reply to a return fetched from the mailbox goes in the member's thread (issue 16)."""
-        mail = self.store.mail_thread(intake_id) if message is not None else None
-        if message is None or mail is None or not mail.message_id:
+    def _threaded(self, message: EmailMessage | None, row: sqlite3.Row) -> EmailMessage | None:
+        """A reply to an emailed return goes in the member's thread: one fetched from the mailbox
+        (issue 16) or a saved email dropped into inbox/ (.eml or .msg)."""
+        thread = self._thread_of(row) if message is not None else None
+        if message is None or thread is None:
             return message
-        return messages.thread_reply(message, message_id=mail.message_id, references=mail.refs,
-                                     subject=mail.subject)
+        return messages.thread_reply(message, message_id=thread.message_id,
+                                     references=thread.references, subject=thread.subject)
+
+    def _thread_of(self, row: sqlite3.Row) -> Thread | None:
+        mail = self.store.mail_thread(row["id"])
+        if mail is not None and mail.message_id:
+            return Thread(mail.message_id, mail.refs, mail.subject)
+        email = self.store.intake(row["parent_intake_id"]) if row["parent_intake_id"] else None
+        kept = _kept_file(email.archived_path if email else None)
+        return thread_of(kept.read_bytes()) if kept else None
+
+    def _about(self, row: sqlite3.Row) -> ReturnAbout:
+        """The form, partnership and meeting the return was for, read from its kept copy."""
+        kept = _kept_file(row["archived_path"])
+        return about_return(kept.read_bytes(), row["original_name"], self.library) if kept \
+            else ReturnAbout()
 
     def _why_not_answer(self, row: sqlite3.Row) -> str | None:
         """Why the sender of this file must not be answered, or None when they may be."""
@@ -224,26 +247,30 @@ class Cycle:
         if row["outcome"] == "rejected":
             problems = self.db.execute("SELECT COUNT(*) FROM problems WHERE intake_id = ?",
                                        (row["id"],)).fetchone()[0]
+            about = self._about(row)
             return messages.rejection_reply(
-                to=row["sender"], form_title=None, report=row["reason"] or "",
+                to=row["sender"], form_title=about.form_title, report=row["reason"] or "",
                 problem_count=problems, original=self._own_form(row, problems), authority=authority,
-                sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
+                sender=smtp.sender, reply_to=smtp.reply_to or None, partnership=about.partnership,
+                meeting_date=about.meeting_date, now=self.now)
         if not self.config.schedule.send_receipts:
             return None
         submission = self.db.execute("SELECT form_id, partnership, late FROM submissions WHERE id = ?",
                                      (row["submission_id"],)).fetchone()
         title = self.library.get(submission["form_id"]).title
+        about = self._about(row)
         return messages.receipt(to=row["sender"], form_title=title,
-                                partnership=submission["partnership"] or "",
+                                partnership=submission["partnership"] or about.partnership or "",
                                 late=bool(submission["late"]), authority=authority,
-                                sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
+                                sender=smtp.sender, reply_to=smtp.reply_to or None,
+                                meeting_date=about.meeting_date, now=self.now)
 
     @staticmethod
     def _own_form(row: sqlite3.Row, problems: int) -> tuple[str, bytes] | None:
         """The member's own form, to correct and send back: only a file that was read as one of
         our forms (its answers were checked). Never the email, nor anything else it carried."""
-        kept = Path(row["archived_path"]) if row["archived_path"] else None
-        if not problems or kept is None or not kept.is_file() or kept.is_symlink():
+        kept = _kept_file(row["archived_path"])
+        if not problems or kept is None:
             return None
         return row["original_name"], kept.read_bytes()
 

@@ -173,17 +173,19 @@ def chaser(*, to: str, member: str, partnership: str, form_title: str, due: date
 def rejection_reply(*, to: str, form_title: str | None, report: str, problem_count: int,
                     original: tuple[str, bytes] | None, authority: str, sender: str,
                     reply_to: str | None, in_reply_to: str | None = None,
+                    partnership: str | None = None, meeting_date: date | None = None,
                     now: datetime | None = None) -> EmailMessage:
-    """What to fix in a rejected return (the numbered report), with the sender's file attached."""
-    title = form_title or "form"
-    subject = f"Your {title} could not be accepted"
+    """What to fix in a rejected return (the numbered report), with the sender's file attached.
+    The subject names the form, and the partnership and meeting where they are known."""
+    what = _what(form_title or "form", partnership or "", meeting_date, None)
+    subject = f"Your {what} could not be accepted"
     if problem_count:
         things = "thing" if problem_count == 1 else "things"
         subject += f" \u2014 please correct {problem_count} {things}"
     explained = report if problem_count else f"We could not accept it:\n\n{report}"
     body = "\n\n".join((
         "Hello,",
-        f"Thank you for sending your {title}.",
+        f"Thank you for sending your {what}.",
         explained.strip(),
         _how_to_resend(original),
         _sign_off(authority),
@@ -195,9 +197,9 @@ def rejection_reply(*, to: str, form_title: str | None, report: str, problem_cou
 
 def receipt(*, to: str, form_title: str, partnership: str | None, late: bool, authority: str,
             sender: str, reply_to: str | None, in_reply_to: str | None = None,
-            now: datetime | None = None) -> EmailMessage:
+            meeting_date: date | None = None, now: datetime | None = None) -> EmailMessage:
     """A short thank-you for an accepted return; says so when it was accepted but marked late."""
-    what = f"your {form_title}" + (f" for {partnership}" if partnership else "")
+    what = f"your {_what(form_title, partnership or '', meeting_date, None)}"
     status = ("It arrived after the due date; it has been accepted and marked late."
               if late else "It has been accepted.")
     body = "\n\n".join((
@@ -211,7 +213,9 @@ def receipt(*, to: str, form_title: str, partnership: str | None, late: bool, au
 
 def thread_reply(message: EmailMessage, *, message_id: str, references: str | None,
                  subject: str | None) -> EmailMessage:
-    """Make `message` a reply in the member's own thread: In-Reply-To, References, "Re: ..."."""
+    """Make `message` a reply in the member's own thread: In-Reply-To, References, and "Re: "
+    with their subject when they gave one (mail programs such as Gmail and Outlook start a new
+    conversation when the subject changes, so the form and partnership are named in the body)."""
     del message["In-Reply-To"]
     del message["References"]
     message["In-Reply-To"] = message_id
