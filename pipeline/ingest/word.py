@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 
 from pipeline.core.definitions import Field, FormDefinition
 from pipeline.core.errors import UnknownForm
@@ -74,7 +75,17 @@ def matches_layout(definition: FormDefinition, controls: Sequence[Control]) -> b
     return True
 
 
-def _expected_tags(definition: FormDefinition) -> set[str]:
+_EXPECTED_TAGS: dict[tuple[str, int, str], frozenset[str]] = {}
+
+
+def _expected_tags(definition: FormDefinition) -> frozenset[str]:
+    key = (definition.id, definition.version, definition.hash)
+    if key not in _EXPECTED_TAGS:
+        _EXPECTED_TAGS[key] = frozenset(_tags_of(definition))
+    return _EXPECTED_TAGS[key]
+
+
+def _tags_of(definition: FormDefinition) -> set[str]:
     tags = set()
     for slot in input_slots(definition):
         if slot.kind == "table":
@@ -231,8 +242,12 @@ def _row(slot: Slot, cells: list[Control]) -> dict[str, str]:
     return {column.id: _value(c) for column, c in zip(slot.field.columns, cells, strict=True)}
 
 
+_NOT_LETTERS = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)  # the same labels and lines come back in every return
 def _normal(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    return _NOT_LETTERS.sub(" ", text.lower()).strip()
 
 
 def _same_label(expected: str, context: str) -> bool:

@@ -186,6 +186,7 @@ class FormDocument:
         settings.insert(0, wordml.protection_element())
         part = self.doc.part
         _drop_styles_with_effects(part)
+        _drop_unused_styles(self.doc)
         part._element = wordml.with_document_namespaces(part._element)
         buffer = io.BytesIO()
         self.doc.save(buffer)
@@ -261,6 +262,34 @@ def _drop_styles_with_effects(part: object) -> None:
     for rel_id, rel in list(part.rels.items()):  # type: ignore[attr-defined]
         if rel.reltype.endswith("/stylesWithEffects"):
             part.drop_rel(rel_id)  # type: ignore[attr-defined]
+
+
+_STYLE_REFERENCES = {qn("w:pStyle"), qn("w:rStyle"), qn("w:tblStyle"), qn("w:numStyleLink"),
+                     qn("w:styleLink")}
+_STYLE_CHAIN = (qn("w:basedOn"), qn("w:link"), qn("w:next"))
+
+
+def _drop_unused_styles(doc: object) -> None:
+    """Keep only the styles the form uses (and those they are based on, linked to or followed
+    by, and the defaults): python-docx's template carries 166 (350 KB) that every return would
+    otherwise carry to be unpacked and checked. Word offers its built-in styles all the same."""
+    styles = doc.styles.element  # type: ignore[attr-defined]
+    parts = [doc.part.element, styles,  # type: ignore[attr-defined]
+             *(rel.target_part.element for rel in doc.part.rels.values()  # type: ignore[attr-defined]
+               if not rel.is_external and hasattr(rel.target_part, "element"))]
+    wanted = {el.get(qn("w:val")) for part in parts for el in part.iter(*_STYLE_REFERENCES)}
+    by_id = {style.get(qn("w:styleId")): style for style in styles.iterchildren(qn("w:style"))}
+    wanted |= {sid for sid, style in by_id.items() if style.get(qn("w:default")) in ("1", "true")}
+    todo = list(wanted)
+    while todo:
+        style = by_id.get(todo.pop())
+        for link in () if style is None else style.iterchildren(*_STYLE_CHAIN):
+            if link.get(qn("w:val")) not in wanted:
+                wanted.add(link.get(qn("w:val")))
+                todo.append(link.get(qn("w:val")))
+    for sid, style in by_id.items():
+        if sid not in wanted:
+            styles.remove(style)
 
 
 def _label(cell: _Cell, label: str, help_text: str, required: bool) -> None:
