@@ -21,10 +21,10 @@ from pipeline.core.config import settings_for
 from pipeline.core.definitions import FormLibrary
 from pipeline.ooxml.package import Package, read_custom_properties
 from pipeline.schedule.mailer import SendMode
+from pipeline.schedule.messages import DOCX_TYPE
 from pipeline.schedule.register import import_register, write_register_template
 from pipeline.service import run_tick, watch_inbox
 from pipeline.store.database import Store
-from pipeline.schedule.messages import DOCX_TYPE
 from tests.filling import fill_docx, soffice
 from tests.msgwriter import MsgAttachment, MsgMessage, build_msg
 from tests.smtp_server import LoopbackSmtp

@@ -52,8 +52,9 @@ class Control:
     cell: int | None = None  # the cell within that row
     context: str = ""  # the label beside it: its paragraph, the paragraph above, or row's 1st cell
     legacy: bool = False  # a pre-2007 form field (FORMTEXT, FORMCHECKBOX, FORMDROPDOWN)
-    #: Text in the control's own table cell after it, outside any control: the paragraphs
-    #: LibreOffice pushes out of a control (one per line typed), joined by newlines.
+    #: Text in the control's own table cell after it, outside any control, up to the next
+    #: control: the paragraphs LibreOffice pushes out of a control (one per line typed), joined
+    #: by newlines, and perhaps the form's own label of the next box (the reader drops those).
     after: str = ""
 
 
@@ -502,9 +503,9 @@ def _context(sdt: etree._Element) -> str:
 
 
 def _text_after(sdt: etree._Element) -> str:
-    """Lines in the control's cell after it (see `Control.after`); "" when another control follows.
+    """Lines in the control's cell after it, up to the next control (see `Control.after`).
 
-    Only the last control of a cell collects them: between two controls, text is a label.
+    The reader, which knows the blank form, tells the form's own labels among them apart.
     """
     cell = next(sdt.iterancestors(W_TC), None)
     if cell is None:
@@ -514,10 +515,8 @@ def _text_after(sdt: etree._Element) -> str:
         anchor = anchor.getparent()
     lines = []
     for sibling in anchor.itersiblings():
-        if sibling.tag != W_P:
-            return ""
-        if next(sibling.iter(W_SDT, W_FLDCHAR), None) is not None:
-            return ""
+        if sibling.tag != W_P or next(sibling.iter(W_SDT, W_FLDCHAR), None) is not None:
+            break
         lines.append(_shown_text(sibling))
     while lines and not lines[-1].strip():
         lines.pop()
