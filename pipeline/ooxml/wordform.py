@@ -134,7 +134,9 @@ class FormDocument:
         table = self._table(0, (width * 0.85, width * 0.15))
         _header_row(table, (heading, "Tick"))
         for label, box in choices:
-            cells = table.add_row().cells
+            row = table.add_row()
+            _keep_whole(row)
+            cells = row.cells
             cells[0].paragraphs[0].add_run(label)
             cells[1].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
             self.place(cells[1].paragraphs[0], box)
@@ -149,13 +151,15 @@ class FormDocument:
         built = []
         for inputs in rows:
             row = table.add_row()
+            _keep_whole(row)
             for cell, spec in zip(row.cells, inputs, strict=True):
                 self.place(cell.paragraphs[0], spec)
             built.append(row._tr)
         for tr in built:
             table._tbl.remove(tr)
         table._tbl.append(wordml.repeating_section(tag, alias, self._ids, built))
-        self.small("To add a row in Word, click in the last row and press the + at its right.")
+        self.small("To add a row: in Word, click in the last row and press the + at its right; "
+                   "in LibreOffice, use Table > Insert > Rows Below.")
 
     def place(self, paragraph: object, spec: Input) -> None:
         """Put the control for `spec` at the end of a python-docx paragraph."""
@@ -250,10 +254,15 @@ class LabelTable:
 
     def _row(self) -> list[_Cell]:
         row = self.table.add_row()
-        row._tr.get_or_add_trPr().append(parse_xml(f'<w:cantSplit xmlns:w="{NS["w"]}"/>'))
+        _keep_whole(row)
         cells = row.cells
         _shade(cells[0], LABEL_SHADE)
         return cells
+
+
+def _keep_whole(row: object) -> None:
+    """A row is never split across two pages (half an answer box on each)."""
+    row._tr.get_or_add_trPr().append(parse_xml(f'<w:cantSplit xmlns:w="{NS["w"]}"/>'))  # type: ignore[attr-defined]
 
 
 def _drop_styles_with_effects(part: object) -> None:
