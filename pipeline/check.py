@@ -136,8 +136,8 @@ def _libreoffice() -> Check:
 
 
 def _database_and_calendar(settings: Settings, today: date) -> list[Check]:
+    from pipeline.core.dates import long_date
     from pipeline.schedule import committees, expected, register
-    from pipeline.schedule.messages import long_date
     from pipeline.store.database import Store
 
     if not settings.database.exists():

@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NoReturn
-from zoneinfo import ZoneInfo
 
 from pipeline.core.config import Settings, settings_for
+from pipeline.core.dates import LONDON
 from pipeline.core.definitions import Field, FormLibrary
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.core.identity import Personalisation
@@ -19,7 +19,6 @@ from pipeline.generate.forms import FORMATS, generate_form
 from pipeline.schedule.mailer import SendMode
 
 Command = Callable[[argparse.Namespace, Settings], int]
-_LONDON = ZoneInfo("Europe/London")
 
 
 class Parser(argparse.ArgumentParser):
@@ -133,13 +132,18 @@ def _print_result(result: object, as_json: bool) -> None:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.service import ingest_files
 
-    missing = [str(p) for p in args.paths if not p.is_file()]
+    # A file of the inbox may go while this starts: the watcher took it (reported per file).
+    missing = [str(p) for p in args.paths if not p.is_file() and not _inbox_file(settings, p)]
     if missing:
         raise ConfigError(f"No such file: {', '.join(missing)}. Nothing was ingested.")
     results = ingest_files(settings, library_for(settings), args.paths,
                            lambda result: _print_result(result, args.json), clock=_clock(args))
     return _not_done([f"{r.path}: {r.message}" for r in results
                       if r.outcome.value in ("refused", "not done")])
+
+
+def _inbox_file(settings: Settings, path: Path) -> bool:
+    return path.absolute().parent.resolve() == settings.inbox.resolve()
 
 
 def _clock(args: argparse.Namespace) -> Callable[[], datetime] | None:
@@ -325,6 +329,51 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_held(args: argparse.Namespace, settings: Settings) -> int:
+    """Returns held for the clerk: list them, release one (counted as sent or as typed), or reject."""
+    from pipeline.ingest import held
+    from pipeline.service import opened
+
+    existing_home(settings)
+    if args.action != "list" and args.intake is None:
+        raise ConfigError(f"Say which held return: pipeline held {args.action} NUMBER "
+                          "(the numbers are in 'pipeline held').")
+    if args.action == "release" and args.count_as is None:
+        raise ConfigError("Say whose return it is: --as sent (the partnership and meeting the form "
+                          "was sent for) or --as typed (what the member typed in it).")
+    with opened(settings, library_for(settings)) as ingest:
+        if args.action == "release":
+            result = held.release(ingest, args.intake, held.CountAs(args.count_as), by=held.clerk())
+            _print_result(result, args.json)
+        elif args.action == "reject":
+            kept = held.reject(ingest, args.intake, args.reason or "", by=held.clerk())
+            print(f"Rejected held return {args.intake}: moved to {kept}, with your reason beside it.")
+        else:
+            _print_held(held.held_returns(ingest), args.json)
+    return 0
+
+
+def _print_held(found: list, as_json: bool) -> None:
+    from pipeline.core.dates import long_date
+
+    if as_json:
+        print(json.dumps([{"number": h.intake_id, "file": h.original_name, "why": h.reason,
+                           "from": h.sender, "received": h.received_at, "kept_at": h.kept_at}
+                          for h in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        print("No returns are held for you to check.")
+        return
+    print(f"Returns held for you to check ({len(found)}): not counted for any partnership until you "
+          "decide. 'pipeline held release NUMBER --as sent' counts one for the partnership and "
+          "meeting its form was sent for; '--as typed' counts it as typed; 'pipeline held reject "
+          "NUMBER --reason \"...\"' refuses it.")
+    for item in found:
+        who = f" from {item.sender}" if item.sender else ""
+        when = long_date(date.fromisoformat(item.received_at[:10]))
+        print(f"  #{item.intake_id:<5} {item.original_name}{who}, received {when}: {item.reason}")
+
+
 def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.core.files import write_new_file
     from pipeline.schedule import register
@@ -352,8 +401,8 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.core.dates import day_month_year, short_date
     from pipeline.schedule import committees
-    from pipeline.schedule.messages import day_month_year, short_date
     from pipeline.store.database import Store
 
     if args.action == "import" and (args.file is None or not args.file.is_file()):
@@ -403,11 +452,9 @@ def _written_json(paper: object) -> dict[str, object]:
 
 
 def _now(args: argparse.Namespace) -> datetime:
-    from zoneinfo import ZoneInfo
-
     if getattr(args, "now", None) is None:
         return datetime.now(UTC)
-    return args.now.replace(tzinfo=ZoneInfo("Europe/London")).astimezone(UTC)
+    return args.now.replace(tzinfo=LONDON).astimezone(UTC)
 
 
 def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
@@ -440,7 +487,7 @@ def _send_mode(args: argparse.Namespace) -> SendMode:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.check import run_checks
 
-    checks = run_checks(settings, today=_now(args).astimezone(_LONDON).date(),
+    checks = run_checks(settings, today=_now(args).astimezone(LONDON).date(),
                         office=not args.skip_office)
     if args.json:
         print(json.dumps([c.to_json() for c in checks], indent=2, ensure_ascii=False))
@@ -464,7 +511,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     _print_mailbox(summary["mailbox"])
     counts = summary["inbox"]
     print(f"Files in inbox waiting: {counts['waiting']}.  Taken so far: {counts['accepted']} accepted, "
-          f"{counts['rejected']} rejected, {counts['duplicate']} duplicates.")
+          f"{counts['rejected']} rejected, {counts['held']} held for you to check, "
+          f"{counts['duplicate']} duplicates.")
     print(f"Stored returns: {counts['current']} current ({counts['superseded']} superseded kept).")
     _print_for_the_clerk(summary)
     rows = summary["expected"]
@@ -475,7 +523,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         _print_table(["Partnership", "Form", "sent", "back", "late", "missing"],
                      [[row["partnership"], row["form"], str(row["sent"]), str(row["returned"]),
                        str(row["late"]), str(row["missing"])] for row in rows])
-    from pipeline.schedule.messages import long_date
+    from pipeline.core.dates import long_date
 
     other = summary.get("not_expected", [])
     if other:
@@ -517,11 +565,23 @@ def _print_mailbox(mailbox: dict) -> None:
 
 def _print_for_the_clerk(summary: dict) -> None:
     """What needs a person: returns held, files set aside, senders not answered, given up."""
+    from pipeline.core.dates import long_date
+
     if summary.get("inbox", {}).get("being_retried"):
         print(f"{summary['inbox']['being_retried']} file(s) met a busy database or a full disk "
               "and are tried again by the watcher.")
+    for item in summary.get("links", []):
+        print(f"LINK LEFT IN THE INBOX: {item['why']}")
     for item in summary.get("held", []):
-        print(f"HELD for you to check: {item['file']}: {item['why']}")
+        print(f"HELD for you to check (#{item['intake']}, see 'pipeline held'): {item['file']}: "
+              f"{item['why']}")
+    for item in summary.get("future_dated", []):
+        sender = f" from {item['from']}" if item["from"] else ""
+        dated, arrived = (long_date(date.fromisoformat(item[k][:10])) if item[k] else "an unknown day"
+                          for k in ("dated", "arrived"))
+        print(f"DATED IN THE FUTURE: the email {item['file']}{sender} says it was sent on {dated}; "
+              f"it was taken as arriving on {arrived}, when it reached us (a sender's date is kept "
+              "for information only, so a later correction still replaces it).")
     for item in summary.get("quarantine", []):
         print(f"SET ASIDE: {item['file']} (kept at {item['kept_at']}): {item['why']}")
     for item in summary.get("not_answered", []):
@@ -706,6 +766,8 @@ def build_parser() -> Parser:
     match.add_argument("partnership", metavar="PARTNERSHIP", help="the partnership's name on the register")
     match.set_defaults(run=cmd_match)
 
+    _add_held(commands, common)
+
     reg = commands.add_parser("register", parents=[common],
                               help="the partnership register: 'template' or 'import FILE.xlsx'")
     reg.add_argument("action", choices=["template", "import"])
@@ -786,6 +848,22 @@ def build_parser() -> Parser:
                                help="run the whole cycle on sample data into outbox/")
     demo.set_defaults(run=cmd_demo)
     return parser
+
+
+def _add_held(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    held = commands.add_parser(
+        "held", parents=[common],
+        help="returns held because what was typed contradicts the copy they were sent on: list them, "
+             "'release NUMBER --as sent|typed' or 'reject NUMBER --reason TEXT'")
+    held.add_argument("action", nargs="?", choices=["list", "release", "reject"], default="list")
+    held.add_argument("intake", nargs="?", type=int, metavar="NUMBER",
+                      help="the held return's number (see 'pipeline held')")
+    held.add_argument("--as", dest="count_as", choices=["sent", "typed"],
+                      help="release: count it for the partnership and meeting the form was sent for "
+                           "(sent), or as the member typed it (typed)")
+    held.add_argument("--reason", help="reject: why, for the record")
+    held.add_argument("--json", action="store_true", help="print as JSON")
+    held.set_defaults(run=cmd_held)
 
 
 def _path(text: str) -> Path:

@@ -198,9 +198,10 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         mailbox = _mailbox_status(settings, store)
     return {
         "mailbox": mailbox,
+        "links": _links_status(settings),
         "inbox": {"waiting": waiting + in_hand, "being_retried": in_hand,
                   **{k: counts.get(k, 0) for k in
-                     ("accepted", "rejected", "duplicate", "current", "superseded")}},
+                     ("accepted", "rejected", "held", "duplicate", "current", "superseded")}},
         **trust,
         "expected": [row.to_json() for row in rows],
         "meetings": [m.to_json() for m in upcoming],
@@ -209,6 +210,14 @@ def status(settings: Settings, *, today: date) -> dict[str, object]:
         "not_expected": [{"submission_id": u.submission_id, "form": u.form_id,
                           "partnership": u.partnership, "received": u.received_at} for u in not_expected],
     }
+
+
+def _links_status(settings: Settings) -> list[dict[str, str]]:
+    """Links left in the inbox: never followed nor taken, so the clerk must deal with them."""
+    from pipeline.ingest.watcher import link_left, links_in, text_of
+
+    return [{"file": text_of(link.name), "why": link_left(text_of(link.name))}
+            for link in links_in(settings.inbox)]
 
 
 def _mailbox_status(settings: Settings, store: Store) -> dict[str, object]:
@@ -246,10 +255,15 @@ def _mailbox_loop(settings: Settings, library: FormLibrary, stop: threading.Even
 
 
 def _trust_status(store: Store) -> dict[str, object]:
-    """What the clerk must look at by hand: returns held, files set aside, senders not
-    answered, and tick actions given up after failing again and again."""
+    """What the clerk must look at by hand: returns held, emails dated in the future, files set
+    aside, senders not answered, and tick actions given up after failing again and again."""
     return {
-        "held": [{"intake": i, "file": name, "why": why} for i, name, why in store.held()],
+        "held": [{"intake": h.intake_id, "file": h.original_name, "why": h.reason,
+                  "from": h.sender, "received": h.received_at, "kept_at": h.kept_at}
+                 for h in store.held()],
+        "future_dated": [{"intake": f.intake_id, "file": f.original_name, "from": f.sender,
+                          "dated": f.sent_at, "arrived": f.received_at}
+                         for f in store.flagged("future-date")],
         "quarantine": [{"file": q.original_name, "kept_at": q.kept_at, "why": q.reason}
                        for q in store.quarantined()],
         "not_answered": [{"sender": who, "file": name, "why": why}

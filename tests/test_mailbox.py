@@ -207,6 +207,15 @@ def test_automatic_messages_are_recognised(robot: dict[str, str]) -> None:
     assert classify(email("Return", attachments=(("m.docx", b"PK", DOCX),)).as_bytes())[0] == "return"
 
 
+def test_a_return_sent_with_x_auto_response_suppress_is_still_a_return() -> None:
+    # Outlook and mail-merge systems set it on mail a person sent: it only asks for no auto-answer.
+    message = email("Monitoring return", headers={"X-Auto-Response-Suppress": "All"},
+                    attachments=(("monitoring.docx", b"PK", DOCX),))
+    assert classify(message.as_bytes())[0] == "return"
+    out_of_office = email("Out of Office", headers={"X-Auto-Response-Suppress": "All"})
+    assert classify(out_of_office.as_bytes())[0] == "auto_reply"  # known by its subject
+
+
 def test_replies_to_fetched_returns_thread_and_keep_the_subject(mailbox: Mailbox) -> None:
     sent = email("Hull CDRP monitoring return", message_id="<ret-42@hull.gov.uk>",
                  headers={"References": "<form-out-1@authority.example.gov.uk>"},

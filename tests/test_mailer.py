@@ -25,7 +25,6 @@ from pipeline.schedule.messages import (
     XLSX_TYPE,
     chaser,
     form_request,
-    long_date,
     paper_notice,
     receipt,
     rejection_reply,
@@ -129,10 +128,6 @@ class TestFormRequest:
         assert message["Reply-To"] is None
         assert only_attachment(message)[1:] == (XLSX_TYPE, data)
         assert "as soon as you can" in body_of(message)
-
-    def test_dates_are_written_out_the_uk_way(self) -> None:
-        assert long_date(date(2026, 1, 6)) == "Tuesday 6 January 2026"
-        assert long_date(date(2026, 11, 2)) == "Monday 2 November 2026"
 
 
 class TestChaser:

@@ -13,8 +13,9 @@ from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
+from pipeline.core.dates import long_date
 from pipeline.core.errors import ConfigError, GenerationError
-from pipeline.papers.pack import build_packs, highest_marking, long_date, pack_summary, part2_statement
+from pipeline.papers.pack import build_packs, highest_marking, pack_summary, part2_statement
 
 MEETING = date(2026, 1, 6)
 COMMITTEE = "Communities and Partnerships Committee"

@@ -146,6 +146,93 @@ def test_a_copy_retyped_for_another_partnership_is_held_and_never_replaces_its_r
     assert "Hull CDRP" in shown["why"]
 
 
+def held_return(home: Home, tmp_path: Path) -> tuple[dict, dict]:
+    """East's genuine return, then Hull's copy with East typed in it (held): both results."""
+    genuine = home.ingest_one(place(tmp_path / "in", "east.docx", word_return(EAST)))
+    forged = word_return(HULL, {**ANSWERS, "partnership": "East Riding LSP",
+                                "meeting_length": "4 hours"})
+    held = home.ingest_one(place(tmp_path / "in", "hull-as-east.docx", forged))
+    assert held["outcome"] == "held"
+    return genuine, held
+
+
+def held_list(home: Home) -> list[dict]:
+    code, out = home.cli("held", "--json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+def test_status_counts_a_held_return_as_held_not_rejected(home: Home, tmp_path: Path) -> None:
+    held_return(home, tmp_path)
+    counts = status(home)["inbox"]
+    assert (counts["held"], counts["rejected"], counts["accepted"]) == (1, 0, 1)
+    (shown,) = held_list(home)
+    assert shown["file"] == "hull-as-east.docx" and "Hull CDRP" in shown["why"]
+    assert Path(shown["kept_at"]).parent == home.path / "archive" / "held"
+    code, out = home.cli("status")
+    assert "1 held for you to check" in out and f"#{shown['number']}" in out
+
+
+def test_the_clerk_releases_a_held_return_for_the_partnership_it_was_sent_to(
+        home: Home, tmp_path: Path) -> None:
+    genuine, _ = held_return(home, tmp_path)
+    (shown,) = held_list(home)
+    code, out = home.cli("held", "release", str(shown["number"]), "--as", "sent", "--json")
+    assert code == 0, home.errors
+    released = json.loads(out)
+    assert released["outcome"] == "accepted" and "Hull CDRP" in released["message"]
+    by_partnership = {r["partnership"]: r for r in home.records()}
+    assert set(by_partnership) == {"East Riding LSP", "Hull CDRP"}  # East's return untouched
+    assert by_partnership["East Riding LSP"]["submission_id"] == genuine["submission_id"]
+    hull = by_partnership["Hull CDRP"]["fields"]
+    assert hull["partnership"] == "Hull CDRP" and hull["meeting_length"] == "4 hours"
+    assert held_list(home) == [] and list((home.path / "archive" / "held").iterdir()) == []
+    assert Path(released["stored_at"]).read_bytes() == Path(tmp_path / "in" /
+                                                            "hull-as-east.docx").read_bytes()
+    counts = status(home)["inbox"]
+    assert (counts["held"], counts["accepted"], counts["rejected"]) == (0, 2, 0)
+
+
+def test_the_clerk_releases_a_held_return_as_typed_and_it_replaces_that_partnerships(
+        home: Home, tmp_path: Path) -> None:
+    genuine, _ = held_return(home, tmp_path)
+    (shown,) = held_list(home)
+    code, out = home.cli("held", "release", str(shown["number"]), "--as", "typed", "--json")
+    assert code == 0, home.errors
+    (current,) = home.records()  # the member did mean East: it is East's latest return
+    assert current["partnership"] == "East Riding LSP"
+    assert current["fields"]["meeting_length"] == "4 hours"
+    assert current["submission_id"] != genuine["submission_id"]
+    with Store.open(home.settings.database) as store:  # never counted by Hull's copy
+        taken = store.intake(shown["number"])
+        assert taken is not None and store.submission_by_sha256(taken.sha256).token is None
+
+
+def test_the_clerk_rejects_a_held_return_with_a_reason(home: Home, tmp_path: Path) -> None:
+    held_return(home, tmp_path)
+    (shown,) = held_list(home)
+    code, out = home.cli("held", "reject", str(shown["number"]), "--reason", "sent by mistake")
+    assert code == 0, home.errors
+    assert held_list(home) == [] and len(home.records()) == 1
+    (kept, report) = sorted(home.settings.rejected.iterdir())
+    assert kept.read_bytes() == (tmp_path / "in" / "hull-as-east.docx").read_bytes()
+    assert "sent by mistake" in report.read_text()
+    counts = status(home)["inbox"]
+    assert (counts["held"], counts["rejected"]) == (0, 1)
+    code, _ = home.cli("held", "release", str(shown["number"]), "--as", "sent")
+    assert code == 2 and "no return held with number" in home.errors
+
+
+def test_releasing_needs_a_choice_and_a_held_number(home: Home, tmp_path: Path) -> None:
+    held_return(home, tmp_path)
+    (shown,) = held_list(home)
+    code, _ = home.cli("held", "release", str(shown["number"]))
+    assert code == 2 and "--as sent" in home.errors
+    code, _ = home.cli("held", "release", "999", "--as", "sent")
+    assert code == 2 and "no return held" in home.errors
+    assert len(held_list(home)) == 1
+
+
 def test_a_token_never_issued_is_refused_with_a_reason(home: Home, tmp_path: Path) -> None:
     stranger = Personalisation(HULL.partnership, HULL.member, HULL.meeting_title, HULL.meeting_date,
                                HULL.meeting_place, token="0123456789abcdef")  # made up
@@ -198,6 +285,48 @@ def test_a_link_left_in_processing_is_set_aside_at_startup_not_followed(home: Ho
                    if p.is_file() and not p.is_symlink())
 
 
+def test_a_link_dropped_in_the_inbox_is_reported_in_status_and_the_log_never_followed(
+        home: Home) -> None:
+    home.settings.ensure_folders()
+    link = home.settings.inbox / "return.docx"
+    link.symlink_to("/etc/passwd")
+    place(home.settings.inbox, "good.docx", word_return())
+    issue(home.settings)
+    done = subprocess.run([str(PIPELINE), "watch", "--oneshot", "--quiet", "0.2", "--home",
+                           str(home.path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "return.docx is a link" in done.stderr and "not followed" in done.stderr
+    assert len(home.records()) == 1  # the good file was taken
+    assert link.is_symlink()  # left where it was, for the clerk to delete
+    (shown,) = status(home)["links"]
+    assert shown["file"] == "return.docx" and "delete the link" in shown["why"]
+    code, out = home.cli("status")
+    assert code == 0 and "LINK LEFT IN THE INBOX: return.docx" in out
+    assert not any(b"root:" in p.read_bytes()[:4096] for p in home.path.rglob("*")
+                   if p.is_file() and not p.is_symlink())
+
+
+def test_a_link_dropped_while_the_watcher_runs_is_reported_once(home: Home, caplog) -> None:
+    home.settings.ensure_folders()
+    stop, seen = threading.Event(), []
+    watcher = threading.Thread(target=watch_inbox, args=(home.settings, LIBRARY),
+                               kwargs={"stop": stop, "report": seen.append, "stable_seconds": 0.2,
+                                       "rescan_seconds": 0.3})
+    with caplog.at_level("WARNING", logger="pipeline.watch"):
+        watcher.start()
+        try:
+            (home.settings.inbox / "shadow.docx").symlink_to("/etc/shadow")
+            deadline = time.monotonic() + 20
+            while "shadow.docx is a link" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1)  # several more looks through the inbox: said once, not every time
+        finally:
+            stop.set()
+            watcher.join()
+    assert caplog.text.count("shadow.docx is a link") == 1
+    assert seen == [] and (home.settings.inbox / "shadow.docx").is_symlink()
+
+
 def test_an_oversized_file_is_refused_without_being_read_or_copied(home: Home) -> None:
     huge = home.settings.inbox / "huge.docx"
     home.settings.ensure_folders()
@@ -227,6 +356,44 @@ def test_names_of_any_bytes_and_any_length_are_taken(home: Home) -> None:
     assert [p for p in inbox.iterdir() if p.is_file()] == []
 
 
+def without_reading_rights(argv: list[str]) -> list[str]:
+    """`argv` run so that file permissions apply: as this user, or as root without the
+    capabilities that let root read any file (setpriv), else the test is skipped."""
+    if os.geteuid() != 0:
+        return argv
+    import shutil
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv (util-linux): root reads any file")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", *argv]
+
+
+def test_a_file_the_pipeline_cannot_read_is_set_aside_and_the_rest_goes_on(home: Home) -> None:
+    inbox, processing = home.settings.inbox, home.settings.inbox / ".processing"
+    processing.mkdir(parents=True)
+    secret = b"not ours to read"
+    for unreadable in (inbox / "locked.docx", processing / "20260101T000000-left.docx"):
+        unreadable.write_bytes(secret)
+        unreadable.chmod(0o000)  # the share gave the pipeline's account no right to read it
+    place(inbox, "good.docx", word_return())
+    issue(home.settings)
+    argv = [str(PIPELINE), "watch", "--oneshot", "--quiet", "0.2", "--home", str(home.path)]
+    for _ in range(2):  # and again: never a file that fails at every start
+        done = subprocess.run(without_reading_rights(argv), capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert len(home.records()) == 1  # the good file was taken
+    aside = status(home)["quarantine"]
+    assert sorted(a["file"] for a in aside) == ["20260101T000000-left.docx", "locked.docx"]
+    assert all("could not be opened" in a["why"] for a in aside)
+    for item in aside:  # kept whole, for the clerk to give the right permissions and drop again
+        kept = Path(item["kept_at"])
+        kept.chmod(0o600)
+        assert kept.read_bytes() == secret
+    assert [p.name for p in inbox.iterdir() if p.is_file()] == []
+
+
 def test_a_line_break_in_a_register_name_never_stops_the_replies(home: Home, tmp_path: Path,
                                                                  smtp_server) -> None:
     on_the_register(home.settings, "Hull\r\nBcc: evil@attacker.example", JANE)
@@ -238,6 +405,21 @@ def test_a_line_break_in_a_register_name_never_stops_the_replies(home: Home, tmp
     (mail,) = smtp_server.received
     assert mail.rcpt_tos == [JANE] and "Bcc" not in mail.message
     assert "\n" not in mail.message["Subject"]
+
+
+def test_a_line_break_in_a_saved_emails_file_name_never_stops_the_replies(
+        home: Home, tmp_path: Path, smtp_server) -> None:
+    bad = word_return(answers={**ANSWERS, "meeting_length": ""})
+    message = email_with([("NAME.docx", bad)]).replace(  # the attachment's name has a line break
+        b'filename="NAME.docx"', b'filename="=?utf-8?q?Form=0D=0AX-Evil=3A_1.docx?="')
+    path = saved(tmp_path / "in", "Re: form\nBcc: evil@attacker.example.eml", message)
+    home.cli("ingest", str(path))
+    assert tick(home) == 0
+    (mail,) = smtp_server.received
+    assert mail.rcpt_tos == [JANE] and "Bcc" not in mail.message and "X-Evil" not in mail.message
+    assert "\n" not in mail.message["Subject"]
+    (attached,) = mail.message.iter_attachments()  # the form itself, its name cleaned
+    assert "X-Evil" in attached.get_filename() and "\n" not in attached.get_filename()
 
 
 def test_a_reply_that_keeps_failing_is_tried_three_times_then_reported(
@@ -314,6 +496,64 @@ def test_a_oneshot_watcher_leaves_a_file_ingest_has_in_hand(home: Home) -> None:
     assert done.returncode == 1  # and it says one file is not done yet
 
 
+def _results(lines: str) -> list[dict]:
+    return [json.loads(line) for line in lines.splitlines() if line.startswith("{")]
+
+
+def _hashes(folder: Path) -> list[str]:
+    import hashlib
+
+    return sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
+                  if p.is_file() and not p.name.endswith(".txt"))
+
+
+@pytest.mark.slow
+def test_ingest_of_the_inbox_while_the_watcher_runs_stores_each_of_200_files_once(home: Home) -> None:
+    import hashlib
+
+    from bench.returns import docx_return, record_issued
+
+    returns = [docx_return(LIBRARY.get("monitoring"), index) for index in range(200)]
+    home.settings.ensure_folders()
+    record_issued(home.path)
+    inbox = home.settings.inbox
+    watcher = subprocess.Popen([str(PIPELINE), "watch", "--json", "--quiet", "0.2", "--home",
+                                str(home.path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        assert watcher.stderr is not None
+        for line in watcher.stderr:  # wait until it is watching
+            if "for returned files" in line:
+                break
+        for item in returns:
+            (inbox / item.name).write_bytes(item.data)
+        ingest = subprocess.run([str(PIPELINE), "ingest", "--json", "--home", str(home.path),
+                                 *(str(inbox / item.name) for item in returns)],
+                                capture_output=True, text=True, timeout=600)
+        assert ingest.returncode == 0, ingest.stderr
+        deadline = time.monotonic() + 300
+        while _stored(home) < 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        watched, _ = watcher.communicate(timeout=120)
+    taken = [r for r in _results(ingest.stdout) + _results(watched) if r["outcome"] != "taken elsewhere"]
+    assert sorted(Path(r["path"]).name for r in taken) == sorted(item.name for item in returns)
+    assert {r["outcome"] for r in taken} == {"accepted"}  # each taken once, by one of the two
+    with Store.open(home.settings.database) as store:
+        counts = store.counts()
+    assert (counts["current"], counts["accepted"], counts["duplicate"]) == (200, 200, 0)
+    originals = sorted(hashlib.sha256(item.data).hexdigest() for item in returns)
+    assert _hashes(home.settings.archive) == originals and _hashes(home.settings.rejected) == []
+    assert [p for p in inbox.rglob("*") if p.is_file()] == []
+
+
+def _stored(home: Home) -> int:
+    with Store.open(home.settings.database) as store:
+        counts = store.counts()
+    return counts["current"] + counts["superseded"]
+
+
 # --- 7: times from our own clock ----------------------------------------------------------------
 
 
@@ -335,6 +575,11 @@ def test_an_email_dated_2099_never_pins_itself_as_the_current_return(home: Home,
     assert current["fields"]["meeting_length"] == "3 hours"
     with Store.open(home.settings.database) as store:
         assert "future-date" in (store.intakes(outcome="container", limit=5)[-1].flags or "")
+    (flagged,) = status(home)["future_dated"]
+    assert flagged["file"] == "a.eml" and flagged["dated"].startswith("2099-01-01")
+    assert flagged["arrived"].startswith("2026-03-16")
+    code, out = home.cli("status")
+    assert "DATED IN THE FUTURE: the email a.eml" in out and "2099" in out
 
 
 # --- 10: failures are visible and leave nothing behind ------------------------------------------

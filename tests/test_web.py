@@ -234,3 +234,48 @@ def test_serve_runs_the_console_when_web_is_enabled(tmp_path: Path) -> None:
         stop.set()
         running.join(timeout=20)
     assert not running.is_alive()
+
+
+def test_meetings_list_papers_by_title_and_show_a_viewer_no_part_2_paper(home: ConsoleHome) -> None:
+    from pipeline.papers import PAPER_TITLES
+
+    part1_title = PAPER_TITLES[home.meeting.papers[0]]
+    part2_title = PAPER_TITLES["risk-register"]
+    assert part1_title != part2_title, "the sample meeting's first paper is not the risk register"
+    clerk = client(home)
+    sign_in(clerk, CLERK, CLERK_PASSWORD)
+    page = clerk.get("/meetings").text
+    assert f"<td>{part1_title}</td>" in page and f"<td>{part2_title}</td>" in page
+    first_cells = re.findall(r"<tr><td>([^<]*)</td>", page)
+    assert first_cells and set(first_cells) <= set(PAPER_TITLES.values())  # titles, not kinds
+    taken = re.search(r"Papers taken: ([^.]*)\.", page)
+    assert taken and taken.group(1).split(", ") == [PAPER_TITLES[k] for k in home.meeting.papers]
+    viewer = client(home)
+    sign_in(viewer, VIEWER, VIEWER_PASSWORD)
+    page = viewer.get("/meetings").text
+    assert f"<td>{part1_title}</td>" in page
+    assert f"<td>{part2_title}</td>" not in page, "a paper whose every file is Part 2 is not listed"
+
+
+@pytest.mark.libreoffice
+@pytest.mark.slow
+def test_meetings_show_the_publication_folder_once_published(tmp_path: Path) -> None:
+    import shutil
+
+    from pipeline import papers
+    from pipeline.papers.convert import to_pdf
+    from pipeline.papers.publish import publish_meeting
+
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice (soffice) is not installed: the published papers need their PDFs")
+    home = build_home(tmp_path)
+    meeting = home.meeting
+    papers.write_paper(home.settings, home.library, papers.PaperRequest(
+        kind=meeting.papers[0], meeting_date=meeting.date, committee=meeting.committee),
+        home.settings.outbox / "papers", to_pdf=to_pdf)
+    clerk = client(home)
+    sign_in(clerk, CLERK, CLERK_PASSWORD)
+    assert "Publication folder for the website" not in clerk.get("/meetings").text
+    folder = publish_meeting(home.settings, meeting.date, meeting.committee, today=home.today,
+                             to_pdf=to_pdf)
+    assert f"Publication folder for the website: {folder}" in clerk.get("/meetings").text

@@ -9,11 +9,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from pipeline.demo.samples import sample_register, sample_returns
+from pipeline.demo.samples import record_sample_tokens, sample_register, sample_returns
 from pipeline.schedule import register
 from pipeline.store.database import Store
 from pipeline.web import create_app
@@ -139,8 +140,17 @@ def test_resolving_a_rejection_by_uploading_a_corrected_file_and_dismissing(
     corrected.parent.mkdir(exist_ok=True)
     corrected.write_bytes(good.data)
     by_id(browser, f"file-{first.id}").send_keys(str(corrected))
+    with Store.open(home.settings.database) as store:
+        record_sample_tokens(store, datetime.now(UTC))  # the corrected copy was issued by the pipeline
+        before = {r.submission_id for r in store.records("risk-checklist")}
     click_and_wait(browser, css(browser, f"form[action$='/{first.id}/reingest'] button")[0])
     assert good.name in browser.text()
+    with Store.open(home.settings.database) as store:
+        assert first.id not in [row.id for row in store.rejections_open()], "the rejection is dealt with"
+        new = [r for r in store.records("risk-checklist") if r.submission_id not in before]
+        dealt = [e for e in store.events() if e.step == "console" and e.intake_id == first.id]
+    assert len(new) == 1 and new[0].partnership, "the corrected return is stored, once"
+    assert [(e.outcome, e.by_user) for e in dealt] == [("re-ingested", CLERK)]
     by_id(browser, f"reason-{second.id}").send_keys("Sent again by email")
     click_and_wait(browser, css(browser, f"form[action$='/{second.id}/dismiss'] button")[0])
     assert "Dismissed: Sent again by email" in browser.text()

@@ -1,8 +1,11 @@
-"""Working days and the s.100B publication deadline, against England and Wales bank holidays."""
+"""Working days and the s.100B publication deadline, against England and Wales bank holidays;
+the wordings of a date and the London day of a moment."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +13,15 @@ from pipeline.core.dates import (
     add_working_days,
     bank_holidays,
     clear_working_days_between,
+    day_from_words,
+    day_mon_year,
+    day_month_year,
     is_working_day,
+    london_day,
+    long_date,
     papers_due_date,
     publication_deadline,
+    short_date,
 )
 
 GOV_UK_2025 = ["2025-01-01", "2025-04-18", "2025-04-21", "2025-05-05", "2025-05-26", "2025-08-25",
@@ -110,3 +119,30 @@ class TestPublicationDeadline:
         assert papers_due_date(date(2026, 1, 6), 0) == date(2025, 12, 24)
         # Deadline Mon 30 March 2026; one working day earlier is Fri 27 March.
         assert papers_due_date(date(2026, 4, 9), 1) == date(2026, 3, 27)
+
+
+class TestWordings:
+    def test_dates_are_written_out_the_uk_way(self) -> None:
+        assert long_date(date(2026, 1, 6)) == "Tuesday 6 January 2026"
+        assert long_date(date(2026, 11, 2)) == "Monday 2 November 2026"
+        assert day_month_year(date(2026, 3, 5)) == "5 March 2026"
+        assert day_mon_year(date(2026, 9, 3)) == "3 Sep 2026"
+        assert short_date(date(2026, 11, 2)) == "Mon  2 Nov 2026"
+
+    def test_no_module_names_days_or_months_by_the_machine_locale(self) -> None:
+        package = Path(__file__).resolve().parents[1] / "pipeline"
+        locale_names = re.compile(r"%[aAbBc]")
+        offenders = [str(path.relative_to(package)) for path in package.rglob("*.py")
+                     if locale_names.search(path.read_text(encoding="utf-8"))]
+        assert offenders == []
+
+    def test_a_moment_falls_on_its_london_day(self) -> None:
+        # 23:30 UTC on 1 July is 00:30 on 2 July in London (BST); in January it is the same day.
+        assert london_day(datetime(2026, 7, 1, 23, 30, tzinfo=UTC)) == date(2026, 7, 2)
+        assert london_day(datetime(2026, 1, 1, 23, 30)) == date(2026, 1, 1)
+
+    def test_a_date_in_words_is_read_with_english_names(self) -> None:
+        assert day_from_words("5 March 2026") == date(2026, 3, 5)
+        assert day_from_words("5 mar 2026") == date(2026, 3, 5)
+        assert day_from_words("31 February 2026") is None
+        assert day_from_words("5 Mars 2026") is None

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pipeline.core.config import Config, Settings, load_config
+from pipeline.core.dates import long_date
 from pipeline.core.definitions import FormLibrary
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.core.files import write_new_file
@@ -27,7 +28,6 @@ from pipeline.ingest.steps import FileResult
 from pipeline.schedule import committees, register
 from pipeline.schedule.contacts import as_sent
 from pipeline.schedule.mailer import SendMode
-from pipeline.schedule.messages import long_date
 from pipeline.service import run_tick, watch_inbox
 from pipeline.store.database import Store
 

@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from pipeline.core.dates import day_month_year
 from pipeline.core.definitions import FormLibrary
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from pipeline.generate.word import fill_docx_form
-from pipeline.schedule.messages import day_month_year
 from pipeline.store.database import Store
 
 PARTNERSHIPS = (

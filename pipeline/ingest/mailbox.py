@@ -402,7 +402,9 @@ def automatic_reply(head: EmailMessage) -> str | None:
     auto = _one_line(head.get("Auto-Submitted"))
     if auto and auto.lower() != "no":
         return f"an automatic message (Auto-Submitted: {auto})"
-    if head.get("X-Auto-Response-Suppress") or head.get("X-Autoreply") or head.get("X-Autorespond"):
+    # X-Auto-Response-Suppress is not here: it asks that *we* send no automatic answer, and Outlook
+    # and mail-merge systems set it on mail a person sent too, returns included.
+    if head.get("X-Autoreply") or head.get("X-Autorespond"):
         return "an automatic reply"
     precedence = (_one_line(head.get("Precedence")) or "").lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):

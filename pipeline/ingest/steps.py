@@ -24,9 +24,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pipeline.core.config import Settings
+from pipeline.core.dates import LONDON, long_date
 from pipeline.core.definitions import FormDefinition, FormLibrary
 from pipeline.core.errors import PipelineError, RejectedFile, UnreadableFile, UnsafeFile
 from pipeline.core.files import slug, write_new_file
@@ -34,7 +34,6 @@ from pipeline.core.values import to_json_value
 from pipeline.ingest.emails import Envelope, is_email, peek_sender, read_email, safe_name
 from pipeline.ingest.readers import ACCEPTED_KINDS, ReadForm, looks_like_form, read_form
 from pipeline.ingest.validation import Checked, check, describe
-from pipeline.schedule.messages import long_date
 from pipeline.store.database import (
     AlreadyStored,
     IntakeOutcome,
@@ -49,7 +48,6 @@ from pipeline.store.database import (
 
 log = logging.getLogger("pipeline.ingest")
 MAX_FILE_BYTES = 50 * 1024 * 1024
-LONDON = ZoneInfo("Europe/London")
 UNREADABLE = ("The file could not be read: it may be damaged, or made by a program that changed "
               "the form. Please fill in the form again in Word, LibreOffice or Excel and send it.")
 PROCESSING = ".processing"
@@ -73,6 +71,7 @@ class Outcome(StrEnum):
     HELD = "held"  # its typed identity contradicts its copy's: kept for the clerk to decide
     REFUSED = "refused"  # not taken at all (a link, not a file, too large); nothing was read
     NOT_DONE = "not done"  # the pipeline could not finish it (disk full, database busy): kept
+    ELSEWHERE = "taken elsewhere"  # another pipeline process (a watcher) took it from the inbox
 
 
 @dataclass(frozen=True)
@@ -141,11 +140,15 @@ class Ingest:
         limit is refused before it is read. Raises PipelineError when the pipeline itself could
         not finish (a busy database, a full disk): the file is then kept to be tried again.
         """
+        if self._in_inbox(path) and not os.path.lexists(path):
+            return [self._elsewhere(path)]
         refused = self._refusal(path)
         if refused is not None:
             return [refused]
         try:
             claim = self._claim(path)
+        except _TakenElsewhere:
+            return [self._elsewhere(path)]
         except RejectedFile as exc:  # cannot be opened (no permission): never a poison pill
             if self._in_inbox(path) and os.path.lexists(path):
                 self._set_aside(path, text_name(path.name), exc.reason)
@@ -235,26 +238,32 @@ class Ingest:
         log.warning("%s", reason)
         return FileResult(str(path), Outcome.REFUSED, message=reason)
 
+    def _elsewhere(self, path: Path) -> FileResult:
+        """An inbox file another pipeline process (the watcher, another ingest) has in hand or
+        has already taken in: it is done there, and counted there, not here."""
+        message = (f"There is no file {text_name(path.name)} in the inbox now: if it was there, "
+                   "another pipeline process (the watcher, or another ingest) has taken it in "
+                   "('pipeline status' counts it there).")
+        log.info("%s", message)
+        return FileResult(str(path), Outcome.ELSEWHERE, message=message)
+
     def _in_inbox(self, path: Path) -> bool:
         return path.absolute().parent.resolve() == self.settings.inbox.resolve()
 
     def _claim(self, path: Path) -> _Claim:
         original = text_name(path.name)
+        in_inbox = self._in_inbox(path)
         try:
             source = _open_regular(path, original)
         except FileNotFoundError:
-            raise UnreadableFile(f"{original} is no longer there (taken by another pipeline "
-                                 "process?).") from None
+            if in_inbox:
+                raise _TakenElsewhere(original) from None
+            raise UnreadableFile(f"{original} is no longer there.") from None
         seen = self.clock()
         name = claim_name(path.name, seen)
         target = self.processing / name
-        in_inbox = self._in_inbox(path)
-        try:  # a file of the inbox: locked before it is moved, so no other process takes it
-            if in_inbox:
-                fcntl.flock(source, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(source)
-            raise PipelineError(f"{original} is being taken by another pipeline process.") from None
+        if in_inbox:  # locked before it is moved, so no other process takes it
+            _lock_inbox_file(source, path, original)
         try:
             _write_note(self.processing, name, original, seen)
             if in_inbox:
@@ -510,7 +519,7 @@ class Ingest:
             message += f"; please look at text typed outside the answer boxes: {quoted}"
         stored = self.store.submission_by_sha256(job.sha256)
         if stored is not None and stored.status == "superseded":
-            message += ("; a later return for the same meeting was already held, so this one is "
+            message += ("; a later return for the same meeting was already stored, so this one is "
                         "kept in the history")
         if self.store.not_matched(submission_id):  # issue 10: held, never counted under a guess
             given = partnership or "no partnership given"
@@ -667,6 +676,22 @@ def _open_regular(path: Path, shown: str) -> int:
     return handle
 
 
+def _lock_inbox_file(handle: int, path: Path, original: str) -> None:
+    """Lock an inbox file opened at `path`, or raise _TakenElsewhere (handle closed) when
+    another pipeline process has it, or took it (and perhaps a new file now has its name)
+    between our opening and our lock."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        ours = os.fstat(handle)
+        now = os.lstat(path)
+        if ours.st_nlink and (now.st_dev, now.st_ino) == (ours.st_dev, ours.st_ino):
+            return
+    except (BlockingIOError, FileNotFoundError):
+        pass
+    os.close(handle)
+    raise _TakenElsewhere(original)
+
+
 def _read_all(handle: int) -> bytes:
     """The whole file, read from its handle (at most the size limit and a little more)."""
     chunks, offset = [], 0
@@ -729,6 +754,10 @@ class _Invalid(RejectedFile):
     def __init__(self, reason: str, problems: tuple[Problem, ...]) -> None:
         super().__init__(reason)
         self.problems = problems
+
+
+class _TakenElsewhere(Exception):  # noqa: N818 (a signal, not a failure)
+    """Another pipeline process has this inbox file in hand, or has taken it in already."""
 
 
 class _Held(RejectedFile):

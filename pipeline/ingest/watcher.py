@@ -79,6 +79,28 @@ def ignored(path: Path, inbox: Path | None = None) -> bool:
     return path.is_symlink() or path.is_dir()
 
 
+def links_in(inbox: Path) -> list[Path]:
+    """Links left in the inbox (never followed, never taken): the clerk must be told of them."""
+    try:
+        entries = list(os.scandir(inbox))
+    except OSError:
+        return []
+    return sorted(Path(e.path) for e in entries if e.is_symlink() and not _is_clutter(e.name)
+                  and not e.name.startswith("."))
+
+
+def text_of(name: str) -> str:
+    """A file name of any bytes as text a person can read."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def link_left(name: str) -> str:
+    """What the clerk is told about a link found in the inbox."""
+    return (f"{name} is a link to another file, not a file itself: it was left in the inbox and "
+            "not followed (the pipeline never follows links, so that no file from elsewhere on "
+            "the computer is read). Save the form itself into the inbox, then delete the link.")
+
+
 def _is_clutter(name: str) -> bool:
     lowered = name.lower()
     return any(fnmatchcase(lowered, pattern) for pattern in IGNORED_PATTERNS)
@@ -366,6 +388,8 @@ class InboxWatcher:
         self._on_error = on_error
         self._retry = retry
         self._handled: dict[Path, FileSignature] = {}
+        self._links_told: set[Path] = set()
+        self._links_lock = threading.Lock()  # events arrive on the observer's thread
         self._handed_over = 0
         self._tick = min(0.25, stable_seconds / 4) or 0.05
         self.watching = threading.Event()
@@ -431,14 +455,27 @@ class InboxWatcher:
 
     def _notice(self, raw: str | bytes) -> None:
         path = Path(os.fsdecode(raw))
-        if path.parent == self.inbox and not ignored(path, self.inbox):
+        if path.parent != self.inbox:
+            return
+        if not ignored(path, self.inbox):
             self.tracker.note(path)
+        elif path.is_symlink():
+            self._tell_of_links()
+
+    def _tell_of_links(self) -> None:
+        """Say once (per watcher run) of each link left in the inbox; never follow it."""
+        with self._links_lock:
+            found = set(links_in(self.inbox))
+            for link in sorted(found - self._links_told):
+                logger.warning("%s", link_left(text_of(link.name)))
+            self._links_told = found
 
     def _scan(self) -> None:
         """Look through the whole inbox, oldest first, in case an event was missed (and try
         again the files that met a busy database or a full disk)."""
         self._try_again()
         files = self._inbox_files()
+        self._tell_of_links()
         self._forget_gone()
         for path, seen in files:
             if self._handled.get(path) != seen:

@@ -7,6 +7,6 @@ annex with the figures behind every table and chart, a PDF, and a manifest for t
 from __future__ import annotations
 
 from pipeline.papers.paper import write_paper
-from pipeline.papers.request import DEFAULT_COMMITTEES, PAPER_KINDS, PaperFiles, PaperRequest
+from pipeline.papers.request import DEFAULT_COMMITTEES, PAPER_KINDS, PAPER_TITLES, PaperFiles, PaperRequest
 
-__all__ = ["DEFAULT_COMMITTEES", "PAPER_KINDS", "PaperFiles", "PaperRequest", "write_paper"]
+__all__ = ["DEFAULT_COMMITTEES", "PAPER_KINDS", "PAPER_TITLES", "PaperFiles", "PaperRequest", "write_paper"]

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pipeline.papers.request import long_date
-from pipeline.schedule.messages import day_mon_year
+from pipeline.core.dates import day_mon_year, day_month_year
 
 PAPER_ROW_LIMIT = 30
 NAMES_IN_A_SENTENCE = 20
@@ -143,11 +142,11 @@ def display(value: Any, kind: str) -> str:
 def period_words(start: date | None, end: date | None) -> str:
     """`1 January 2026 to 31 March 2026`, `from 1 January 2026`, `to 31 March 2026` or `all dates`."""
     if start and end:
-        return f"{long_date(start)} to {long_date(end)}"
+        return f"{day_month_year(start)} to {day_month_year(end)}"
     if start:
-        return f"from {long_date(start)}"
+        return f"from {day_month_year(start)}"
     if end:
-        return f"to {long_date(end)}"
+        return f"to {day_month_year(end)}"
     return "all dates"
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from pipeline.core.dates import day_month_year
 from pipeline.core.definitions import FormDefinition, FormLibrary
 from pipeline.papers.charts import rating_bars
 from pipeline.papers.figures import (
@@ -29,7 +30,7 @@ from pipeline.papers.figures import (
     short_date,
     some_names,
 )
-from pipeline.papers.request import Period, long_date
+from pipeline.papers.request import PAPER_TITLES, Period
 from pipeline.papers.source import RegisterEntry, StoredReturns, Submission, Test
 
 FORM = "monitoring"
@@ -43,7 +44,7 @@ CHALLENGE_TABLES = ("challenges_by_pa", "challenges_to_pa")
 DUE = "by_when"
 OVERDUE = "Overdue"
 UNNAMED = "(partnership not given)"
-TITLE = "Partnership Monitoring Summary"
+TITLE = PAPER_TITLES["monitoring-summary"]
 
 
 @dataclass
@@ -360,7 +361,7 @@ def _context(
         "on_time": totals.get("on_time") or 0,
         "missing": totals.get("missing") or 0,
         "missing_list": some_names(
-            [f"{t.name} ({', '.join(long_date(day) for day in t.missing)})" for t in missing], len(missing)
+            [f"{t.name} ({', '.join(map(day_month_year, t.missing))})" for t in missing], len(missing)
         ),
         "unmatched_count": unmatched.count,
         "unmatched_names": some_names(

@@ -25,6 +25,7 @@ from pypdf.errors import PyPdfError
 
 from pipeline.core import marking
 from pipeline.core.config import DEFAULT_MARKING, AuthorityConfig
+from pipeline.core.dates import day_month_year, long_date
 from pipeline.core.errors import ConfigError, ConversionError, GenerationError
 from pipeline.papers import convert
 
@@ -133,13 +134,6 @@ def pack_summary(path: Path) -> dict:
 def highest_marking(markings: Iterable[str]) -> str:
     """The most protective of the papers' markings (one order for papers and packs)."""
     return marking.highest_marking(None, markings)
-
-
-def long_date(day: date) -> str:
-    """ "Tuesday 6 January 2026", as a committee agenda writes it (whatever the machine's locale)."""
-    from pipeline.schedule.messages import long_date as wording
-
-    return wording(day)
 
 
 def order_papers(papers: Iterable[Paper], order: Sequence[str] | None = None) -> list[Paper]:
@@ -709,7 +703,7 @@ def _item_cell(item: AgendaItem, heading: PackHeading, styles: dict) -> list:
     paper = item.paper
     details = []
     if paper.period_from and paper.period_to:
-        details.append(f"Covering {_short_date(paper.period_from)} to {_short_date(paper.period_to)}")
+        details.append(f"Covering {day_month_year(paper.period_from)} to {day_month_year(paper.period_to)}")
     if heading.part == 2:
         paragraph = f"paragraph {paper.exempt_paragraph}" if paper.exempt_paragraph else "Schedule 12A"
         details.append(f"Exempt: {paragraph}")
@@ -750,12 +744,6 @@ def _marking_lines(canvas, pagesize: tuple[float, float], marking: str) -> None:
     canvas.drawCentredString(width / 2, height - 12 * mm, marking)
     canvas.drawCentredString(width / 2, 15 * mm, marking)
     canvas.restoreState()
-
-
-def _short_date(day: date) -> str:
-    from pipeline.schedule.messages import day_month_year
-
-    return day_month_year(day)
 
 
 # --- page stamps ----------------------------------------------------------------------------------
@@ -799,7 +787,7 @@ def _stamp_overlay(writer: PdfWriter, heading: PackHeading) -> bytes:
 
 def _stamp_label(heading: PackHeading) -> str:
     part = "Part 1" if heading.part == 1 else "Part 2: NOT FOR PUBLICATION"
-    return f"{heading.committee}, {_short_date(heading.meeting_date)}: {part}"
+    return f"{heading.committee}, {day_month_year(heading.meeting_date)}: {part}"
 
 
 def _no_papers_message(meeting_date: date, committee: str | None) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import Config, Settings, load_config
+from pipeline.core.dates import day_month_year
 from pipeline.core.definitions import FormLibrary
 from pipeline.core.errors import ConversionError, GenerationError
 from pipeline.core.marking import highest_marking
@@ -27,7 +28,6 @@ from pipeline.papers.request import (
     SCHEDULE_12A,
     PaperFiles,
     PaperRequest,
-    long_date,
 )
 from pipeline.papers.risk_register import risk_register_figures
 from pipeline.papers.source import StoredReturns
@@ -110,12 +110,12 @@ def paper_context(
         "marking": marking,
         "committee": request.committee_name,
         "author": request.author or papers.author,
-        "paper_date": long_date(request.meeting_date or today),
-        "meeting_date": long_date(request.meeting_date) if request.meeting_date else "",
+        "paper_date": day_month_year(request.meeting_date or today),
+        "meeting_date": day_month_year(request.meeting_date) if request.meeting_date else "",
         "authority": config.authority.name,
         "title": title,
-        "as_at": long_date(today),
-        "submitted_on": long_date(today),
+        "as_at": day_month_year(today),
+        "submitted_on": day_month_year(today),
         "period_words": period_words(request.period_from, request.period_to),
         "source_documents": papers.source_documents,
         "contact_officer": request.contact_officer or papers.contact_officer,

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline.core.config import Config, Settings, load_config
+from pipeline.core.dates import long_date
 from pipeline.core.errors import ConfigError, GenerationError
 from pipeline.papers.html import AGENDA_PAGE, PAPER_CSS, STYLESHEET, file_size, render_page
 from pipeline.papers.pack import (
@@ -31,7 +32,6 @@ from pipeline.papers.pack import (
     Paper,
     build_packs,
     committee_slug,
-    long_date,
     order_papers,
     read_papers,
 )

@@ -6,10 +6,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pipeline.core.dates import day_month_year
 from pipeline.core.errors import ConfigError
-from pipeline.schedule.messages import day_month_year
 
 PAPER_KINDS = ("monitoring-summary", "risk-register", "survey-results")
+PAPER_TITLES = {  # the title each paper carries, and is listed under
+    "monitoring-summary": "Partnership Monitoring Summary",
+    "risk-register": "Partnership Risk Register: Annual Review",
+    "survey-results": "Partnership Stakeholder Survey Results",
+}
 DEFAULT_COMMITTEES = {
     "monitoring-summary": "Communities and Partnerships Committee",
     "risk-register": "Scrutiny and Audit Committee",
@@ -37,11 +42,6 @@ EXEMPT_PARAGRAPHS = {
 }
 
 
-def long_date(day: date) -> str:
-    """`2026-03-05` -> `5 March 2026`, as a committee paper writes a date."""
-    return day_month_year(day)
-
-
 @dataclass(frozen=True)
 class Period:
     """The dates a paper covers; either end may be open."""
@@ -52,11 +52,11 @@ class Period:
     def phrase(self) -> str:
         """`between 1 January 2026 and 31 March 2026`, `on or after ...`, or "" when open."""
         if self.start and self.end:
-            return f"between {long_date(self.start)} and {long_date(self.end)}"
+            return f"between {day_month_year(self.start)} and {day_month_year(self.end)}"
         if self.start:
-            return f"on or after {long_date(self.start)}"
+            return f"on or after {day_month_year(self.start)}"
         if self.end:
-            return f"on or before {long_date(self.end)}"
+            return f"on or before {day_month_year(self.end)}"
         return ""
 
     def bounds(self) -> tuple[str, str]:

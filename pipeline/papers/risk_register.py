@@ -30,7 +30,7 @@ from pipeline.papers.figures import (
     short_date,
     some_names,
 )
-from pipeline.papers.request import Period
+from pipeline.papers.request import PAPER_TITLES, Period
 from pipeline.papers.source import RegisterEntry, SentRow, StoredReturns, Submission
 
 FORM = "risk-checklist"
@@ -40,7 +40,7 @@ ACCOUNTABLE_BODY = "q3_answer"
 ASSESSED_ON = "assessed_on"
 NOT_ANSWERED = "Not answered"
 UNNAMED = "(partnership not given)"
-TITLE = "Partnership Risk Register: Annual Review"
+TITLE = PAPER_TITLES["risk-register"]
 COMPLETE, INCOMPLETE, NOT_YET_DUE, NOT_RETURNED, NOT_ASKED = (
     "Complete",
     "Incomplete",

@@ -13,15 +13,14 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from pipeline.core.dates import london_day
 from pipeline.core.errors import StoreError
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
-LONDON = ZoneInfo("Europe/London")
 CHOSEN = "temp.paper_chosen"  # the returns a paper is about, for joining their table rows
 
 
@@ -257,8 +256,7 @@ class StoredReturns:
 
 def _london_day(utc: str) -> date:
     """The date in England of a stored UTC time such as `2026-12-01T23:30:00Z`."""
-    moment = datetime.fromisoformat(utc.replace("Z", "+00:00"))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(LONDON).date()
+    return london_day(datetime.fromisoformat(utc.replace("Z", "+00:00")))
 
 
 def _day(text: str | None) -> date | None:

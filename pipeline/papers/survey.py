@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pipeline.core.definitions import Field, FormDefinition, FormLibrary
 from pipeline.papers.charts import grouped_bars
 from pipeline.papers.figures import Column, Figures, PaperTable, some_names
-from pipeline.papers.request import Period
+from pipeline.papers.request import PAPER_TITLES, Period
 from pipeline.papers.source import RegisterEntry, SentRow, StoredReturns
 
 FORM = "stakeholder-survey"
 YEAR = "survey_year"
 PLEDGE_SECTION = "pledge"
 AGREEING = 2  # the first two choices of the scale agree
-TITLE = "Partnership Stakeholder Survey Results"
+TITLE = PAPER_TITLES["survey-results"]
 
 
 @dataclass

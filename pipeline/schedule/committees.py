@@ -22,19 +22,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from dateutil.rrule import rruleset, rrulestr
 from icalendar import Calendar, Event, vRecur
 
 from pipeline.core.config import Settings
-from pipeline.core.dates import papers_due_date, publication_deadline
+from pipeline.core.dates import LONDON, long_date, papers_due_date, publication_deadline
 from pipeline.core.errors import ConfigError
 from pipeline.store.database import Store
 
 COMMITTEES_FILE = "committees.yaml"
-LONDON = ZoneInfo("Europe/London")
 REPEAT_HORIZON = timedelta(days=2 * 366)  # repeating meetings are listed this far ahead
 MAX_REPEATS = 1000  # a repeat rule is cut off here (a FREQ=HOURLY rule would never end)
 SOURCE_YAML, SOURCE_ICS = "yaml", "ics"
@@ -161,8 +159,8 @@ def meeting_for(store: Store, day: date, committee: str | None = None) -> Meetin
         return that_day[0]
     if that_day:
         names = " and ".join(f'"{m.committee}"' for m in that_day)
-        raise ConfigError(f"{names} both meet on {_long(day)}: say which with --committee NAME.")
-    raise ConfigError(f"The calendar has no committee meeting on {_long(day)}. {_nearest(store, day)}")
+        raise ConfigError(f"{names} both meet on {long_date(day)}: say which with --committee NAME.")
+    raise ConfigError(f"The calendar has no committee meeting on {long_date(day)}. {_nearest(store, day)}")
 
 
 def committee_named(store: Store, name: str) -> str:
@@ -190,7 +188,7 @@ def _not_meeting(store: Store, day: date, committee: str, that_day: list[Meeting
     elif meant is not None and meant.casefold() != committee.casefold():
         start = f'There is no committee called "{committee}": did you mean "{meant}"?'
     else:
-        start = f'"{meant or committee}" does not meet on {_long(day)}.'
+        start = f'"{meant or committee}" does not meet on {long_date(day)}.'
     if that_day:
         return start + " Meeting that day: " + ", ".join(f'"{m.committee}"' for m in that_day) + "."
     return f"{start} {_nearest(store, day)}"
@@ -202,14 +200,8 @@ def _nearest(store: Store, day: date, count: int = 3) -> str:
     if not every:
         return "The calendar has no meetings yet: import one with 'pipeline calendar import FILE'."
     closest = sorted(every, key=lambda m: (abs((m.date - day).days), m.date, m.committee))[:count]
-    listed = "; ".join(f"{m.committee} on {_long(m.date)}" for m in sorted(closest, key=lambda m: m.date))
+    listed = "; ".join(f"{m.committee} on {long_date(m.date)}" for m in sorted(closest, key=lambda m: m.date))
     return f"The nearest meetings: {listed}."
-
-
-def _long(day: date) -> str:
-    from pipeline.schedule.messages import long_date
-
-    return long_date(day)
 
 
 def _require_committee(store: Store, name: str) -> None:

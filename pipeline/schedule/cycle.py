@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pipeline.core.config import Config, Settings
+from pipeline.core.dates import LONDON, long_date
 from pipeline.core.definitions import FormLibrary
 from pipeline.core.errors import PipelineError, SendError
 from pipeline.core.files import slug
@@ -35,7 +35,6 @@ from pipeline.schedule.mailer import Mailer, SendMode
 from pipeline.store.database import Store, utc_text
 
 log = logging.getLogger("pipeline.cycle")
-LONDON = ZoneInfo("Europe/London")
 CHECKLIST_VALID_DAYS = 365  # a risk checklist is "current" for a year
 CHECKLIST_DUE_DAYS = 28
 SURVEY_DUE_DAYS = 28
@@ -396,7 +395,7 @@ class Cycle:
                     sent_at=self.now, message_path=where)
         for item, definition, _ in copies:
             report.add(self.mode.said(f"the {definition.title} to {item.email_to} "
-                                      f"({item.partnership.name}), due {messages.long_date(item.due)}"))
+                                      f"({item.partnership.name}), due {long_date(item.due)}"))
 
     # --- chasing ------------------------------------------------------------------------------
 
@@ -427,7 +426,7 @@ class Cycle:
                 expected.mark_chased(self.db, sent.id, self.now)
             report.add(self.mode.said(
                 f"a reminder to {sent.recipient_email} for the {definition.title} "
-                f"({sent.partnership}), due {messages.long_date(sent.due_date)}"))  # type: ignore[arg-type]
+                f"({sent.partnership}), due {long_date(sent.due_date)}"))  # type: ignore[arg-type]
 
     def _chase_due(self, sent: expected.SentForm, interval: timedelta) -> bool:
         if sent.chased_at is None:
@@ -480,7 +479,7 @@ class Cycle:
                 report.papers.append(files.docx)
                 note = f" ({files.pdf_note})" if files.pdf_note else ""
                 report.add(f"Wrote the {kind} paper for {meeting.committee} on "
-                           f"{messages.long_date(meeting.date)}{note}")
+                           f"{long_date(meeting.date)}{note}")
             if written or not self._pack_written(meeting):
                 packs = pack.build_packs(meeting.date, self._papers_dir(),
                                          self.settings.outbox / "packs", committee=meeting.committee,
@@ -489,7 +488,7 @@ class Cycle:
                 self._record_pack(meeting, packs)
                 report.papers += packs
                 report.add(f"Built the agenda pack for {meeting.committee} "
-                           f"on {messages.long_date(meeting.date)}")
+                           f"on {long_date(meeting.date)}")
                 self._tell_clerk(meeting, [*written, *packs], report)
 
     def _say_papers_due(self, meeting: committees.Meeting, report: TickReport) -> None:
@@ -497,10 +496,10 @@ class Cycle:
         due = [kind for kind in meeting.papers if not self._paper_written(kind, meeting)]
         for kind in due:
             report.add(f"Would write the {kind} paper for {meeting.committee} on "
-                       f"{messages.long_date(meeting.date)}")
+                       f"{long_date(meeting.date)}")
         if due or not self._pack_written(meeting):
             report.add(f"Would build the agenda pack for {meeting.committee} "
-                       f"on {messages.long_date(meeting.date)}")
+                       f"on {long_date(meeting.date)}")
 
     def _papers_dir(self) -> Path:
         return self.settings.outbox / "papers"

@@ -14,15 +14,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
+from pipeline.core.dates import long_date
 from pipeline.schedule.mailer import header_text
 
 TOKEN_HEADER = "X-Pipeline-Token"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CONTENT_TYPES = {".docx": DOCX_TYPE, ".xlsx": XLSX_TYPE, ".pdf": "application/pdf"}
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
 _HOW_TO_RETURN = """\
 How to return it:
 1. Open the attached form in Word, LibreOffice or Excel and fill in your answers.
@@ -32,26 +30,6 @@ How to return it:
 Please do not change the form's layout (do not add, remove or move questions or tables): \
 we read your answers from it automatically. If you cannot use the form, a PDF of it is \
 accepted, but the form itself is better."""
-
-
-def long_date(day: date) -> str:
-    """`date(2026, 11, 2)` -> "Monday 2 November 2026", whatever the machine's locale."""
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-
-def day_month_year(day: date) -> str:
-    """`date(2026, 11, 2)` -> "2 November 2026", whatever the machine's locale."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-
-def day_mon_year(day: date) -> str:
-    """`date(2026, 9, 3)` -> "3 Sep 2026", whatever the machine's locale."""
-    return f"{day.day} {_MONTHS[day.month - 1][:3]} {day.year}"
-
-
-def short_date(day: date) -> str:
-    """`date(2026, 11, 2)` -> "Mon 2 Nov 2026" (for aligned listings), whatever the locale."""
-    return f"{_DAYS[day.weekday()][:3]} {day.day:>2} {_MONTHS[day.month - 1][:3]} {day.year}"
 
 
 # --- forms out -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline.core.dates import day_from_words
 from pipeline.core.errors import ConfigError
 from pipeline.ooxml.package import Package
 from pipeline.ooxml.sheetml import set_text
@@ -38,7 +39,7 @@ EMAIL = re.compile(
 )
 YES = frozenset({"yes", "y", "x", "true", "1", "✓", "✔"})
 NO = frozenset({"no", "n", "false", "0", "-"})
-TEXT_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y", "%d %B %Y", "%d %b %Y")
+TEXT_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y")  # and "5 March 2026"
 
 
 class PartnershipType(StrEnum):
@@ -466,6 +467,8 @@ def _date(value: object) -> tuple[date | None, str | None]:
             return datetime.strptime(str(value).strip(), pattern).date(), None
         except ValueError:
             continue
+    if (day := day_from_words(str(value))) is not None:
+        return day, None
     return None, f'"{value}" is not a date; write it as a date, for example 31/12/2026.'
 
 

@@ -377,6 +377,31 @@ class IssuedToken:
 
 
 @dataclass(frozen=True)
+class HeldReturn:
+    """A return held for the clerk (its typed identity contradicts its copy's), not yet decided."""
+
+    intake_id: int
+    original_name: str
+    reason: str
+    held_at: str
+    sender: str | None
+    received_at: str
+    kept_at: str | None
+
+
+@dataclass(frozen=True)
+class FlaggedIntake:
+    """A file taken in with something odd about it (an email dated in the future)."""
+
+    intake_id: int
+    original_name: str
+    sender: str | None
+    sent_at: str | None
+    received_at: str
+    outcome: str
+
+
+@dataclass(frozen=True)
 class QuarantinedFile:
     id: int
     original_name: str
@@ -882,12 +907,27 @@ class Store:
             db.execute("INSERT OR REPLACE INTO holds (intake_id, reason, at) VALUES (?, ?, ?)",
                        (intake_id, reason, utc_text(at)))
 
-    def held(self) -> list[tuple[int, str, str]]:
-        """Returns held for the clerk: (intake id, file name, why)."""
+    def held(self) -> list[HeldReturn]:
+        """Returns held for the clerk and not yet released or rejected, oldest first."""
         with self._guard("read the returns held for the clerk"):
-            rows = self._db.execute("SELECT h.intake_id, i.original_name, h.reason FROM holds h"
-                                    " JOIN intakes i ON i.id = h.intake_id ORDER BY h.at").fetchall()
-        return [(int(r[0]), r[1], r[2]) for r in rows]
+            rows = self._db.execute(
+                "SELECT h.intake_id, i.original_name, h.reason, h.at AS held_at, i.sender,"
+                " i.received_at, i.archived_path AS kept_at FROM holds h"
+                " JOIN intakes i ON i.id = h.intake_id WHERE i.outcome = 'rejected' AND h.intake_id"
+                " NOT IN (SELECT intake_id FROM intakes_dealt_with) ORDER BY h.at, h.intake_id"
+            ).fetchall()
+        return [HeldReturn(**dict(row)) for row in rows]
+
+    def flagged(self, flag: str) -> list[FlaggedIntake]:
+        """Files taken in carrying `flag` (such as "future-date"), newest first: the emails
+        themselves, not each attachment that inherited the flag."""
+        with self._guard("read the files flagged"):
+            rows = self._db.execute(
+                "SELECT id AS intake_id, original_name, sender, sent_at, received_at, outcome"
+                " FROM intakes WHERE ',' || flags || ',' LIKE ? AND parent_intake_id IS NULL"
+                " ORDER BY id DESC",
+                (f"%,{flag},%",)).fetchall()
+        return [FlaggedIntake(**dict(row)) for row in rows]
 
     def quarantine(self, original_name: str, kept_at: str | None, reason: str, at: datetime) -> None:
         with self._writing("note a file set aside") as db:
@@ -1076,7 +1116,8 @@ class Store:
         return [EventRow(**dict(row)) for row in reversed(rows)]
 
     def counts(self) -> dict[str, int]:
-        """How many intakes ended each way, and how many submissions are current or superseded."""
+        """How many intakes ended each way (a return held for the clerk counts as held, not
+        rejected), and how many submissions are current or superseded."""
         counts = {outcome.value: 0 for outcome in IntakeOutcome}
         counts |= {status.value: 0 for status in SubmissionStatus}
         with self._guard("count the files taken in"):
@@ -1085,6 +1126,12 @@ class Store:
                     f"SELECT {column}, count(*) FROM {table} GROUP BY {column}"
                 ):
                     counts[name] = number
+            held = self._db.execute(
+                "SELECT count(*) FROM holds h JOIN intakes i ON i.id = h.intake_id WHERE"
+                " i.outcome = 'rejected' AND h.intake_id NOT IN (SELECT intake_id FROM"
+                " intakes_dealt_with)").fetchone()[0]
+        counts["held"] = held  # held for the clerk: not counted as rejected until decided
+        counts["rejected"] -= held
         return counts
 
     # --- returns and the partnership register ------------------------------------------------

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pipeline.core.config import Settings, WebConfig, load_config
+from pipeline.core.dates import LONDON, long_date
 from pipeline.core.definitions import FormLibrary
 from pipeline.web import auth
 from pipeline.web.views import console
@@ -42,15 +43,11 @@ def create_app(settings: Settings, library: FormLibrary, web: WebConfig | None =
 
 
 def _long_date(day: date | str) -> str:
-    from pipeline.schedule.messages import long_date
-
     return long_date(date.fromisoformat(day) if isinstance(day, str) else day)
 
 
 def _when(moment: datetime | str | None) -> str:
     """A stored UTC time as the clerk reads it: `Tuesday 1 December 2026 at 23:06` (UK time)."""
-    from zoneinfo import ZoneInfo
-
     if not moment:
         return ""
     if isinstance(moment, str):
@@ -60,7 +57,7 @@ def _when(moment: datetime | str | None) -> str:
             return moment
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(ZoneInfo("Europe/London"))
+    local = moment.astimezone(LONDON)
     return f"{_long_date(local.date())} at {local:%H:%M}"
 
 

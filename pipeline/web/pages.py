@@ -12,12 +12,12 @@ from typing import Any
 from werkzeug.exceptions import Forbidden, NotFound
 
 from pipeline.core.config import Settings, load_config
+from pipeline.core.dates import LONDON, day_month_year
 from pipeline.core.definitions import FormLibrary
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.ingest.steps import FileResult, Outcome
 from pipeline.ingest.watcher import LOCK_NAME
 from pipeline.schedule import committees, register
-from pipeline.schedule.messages import day_month_year
 from pipeline.store.database import Record, Store
 
 
@@ -76,11 +76,9 @@ def _watcher_running(settings: Settings) -> bool:
 
 def check_problems(settings: Settings, store: Store) -> list[str]:
     """Problems from `pipeline check` where it exists, else the console's own short list."""
-    from zoneinfo import ZoneInfo
-
     from pipeline.check import run_checks
 
-    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/London")).date()
+    today = datetime.now(UTC).astimezone(LONDON).date()
     problems = [f"{c.item}: {c.detail}" + (f" {c.fix}" if c.fix else "")
                 for c in run_checks(settings, today=today, office=False, mail=False) if not c.ok]
     waiting = len(store.rejections_open())
@@ -236,24 +234,33 @@ def _paper_files(settings: Settings, store: Store) -> dict[Path, bool]:
 
 
 def meetings(settings: Settings, store: Store, *, clerk: bool, today: date) -> dict[str, Any]:
+    """Per meeting its papers (by title) and packs; a viewer sees no Part 2 file, nor a paper
+    whose every file is Part 2."""
+    from pipeline.papers import PAPER_TITLES
+    from pipeline.papers.pack import committee_slug
+
     files = _paper_files(settings, store)
     papers = store.papers_written()
     packs = store.packs_written()
     shown = []
     for meeting in committees.meetings(store):
         same = [p for p in papers if p.meeting_date == meeting.date and p.committee == meeting.committee]
-        paper_rows = [{"kind": p.kind, "written": p.written_at,
-                       "files": [_file_row(settings, path, files) for path in p.paths]} for p in same]
+        paper_rows = [{"title": PAPER_TITLES.get(p.kind, p.kind), "written": p.written_at,
+                       "files": _visible([_file_row(settings, path, files) for path in p.paths], clerk)}
+                      for p in same]
         pack_paths = [path for committee, day, paths in packs
                       if day == meeting.date and committee == meeting.committee for path in paths]
-        publish = settings.outbox / "publish" / meeting.date.isoformat()
-        shown.append({"meeting": meeting, "past": meeting.date < today, "papers": paper_rows,
-                      "packs": [_file_row(settings, path, files) for path in pack_paths],
+        publish = settings.outbox / "publish" / committee_slug(meeting.committee) / meeting.date.isoformat()
+        shown.append({"meeting": meeting, "past": meeting.date < today,
+                      "taken": [PAPER_TITLES.get(kind, kind) for kind in meeting.papers],
+                      "papers": [row for row in paper_rows if row["files"]],
+                      "packs": _visible([_file_row(settings, path, files) for path in pack_paths], clerk),
                       "publish": str(publish) if publish.is_dir() else None})
-    for row in shown:
-        for group in [*(p["files"] for p in row["papers"]), row["packs"]]:
-            group[:] = [f for f in group if clerk or not f["part2"]]
     return {"meetings": shown}
+
+
+def _visible(rows: list[dict[str, Any]], clerk: bool) -> list[dict[str, Any]]:
+    return [row for row in rows if clerk or not row["part2"]]
 
 
 def _file_row(settings: Settings, path: Path, files: dict[Path, bool]) -> dict[str, Any]:
