@@ -1,1 +1,28 @@
-pytest_plugins = ["tests.smtp_server"]
+"""Fixtures every test folder shares (helpers live in tests/support/, see tests-NOTES.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.core.config import Settings, settings_for
+from pipeline.store.database import Store
+
+pytest_plugins = ["tests.support.smtp_server"]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A pipeline home in a temporary folder, with its inbox, outbox, archive and rejected folders."""
+    home = settings_for(tmp_path / "home")
+    home.ensure_folders()
+    return home
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    """The home's own SQLite database, open (created and migrated on first use)."""
+    with Store.open(settings.database) as opened:
+        yield opened
