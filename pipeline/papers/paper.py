@@ -7,8 +7,6 @@ the manifest the agenda pack reads, each written whole or not at all.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ from pipeline.core.config import Config, Settings, load_config
 from pipeline.core.dates import day_month_year
 from pipeline.core.definitions import FormLibrary
 from pipeline.core.errors import ConversionError, GenerationError
+from pipeline.core.files import replacing
 from pipeline.core.marking import highest_marking
 from pipeline.papers.annex import annex_bytes
 from pipeline.papers.figures import Figures, period_words
@@ -30,9 +29,9 @@ from pipeline.papers.request import (
     PaperRequest,
 )
 from pipeline.papers.risk_register import risk_register_figures
-from pipeline.papers.source import StoredReturns
 from pipeline.papers.survey import survey_figures
-from pipeline.store.database import Store, WrittenPaper
+from pipeline.store import Store, WrittenPaper, has_store
+from pipeline.store.for_papers import StoredReturns
 
 ToPdf = Callable[[list[Path], Path], dict[Path, Path]]
 
@@ -55,9 +54,9 @@ def write_paper(
     """
     today = today or date.today()
     config = load_config(settings)
-    if settings.database.is_file():
-        Store.open(settings.database).close()  # brings an older database up to date first
-    with StoredReturns.open(settings.database) as source:
+    if has_store(settings):
+        Store.for_home(settings).close()  # brings an older database up to date first
+    with StoredReturns.for_home(settings) as source:
         figures = _figures(request, source, library, today)
     marking = highest_marking(config.authority.marking, figures.markings)
     template_path = find_template(settings, request.kind)
@@ -78,10 +77,10 @@ def write_paper(
 
 def _record(settings: Settings, request: PaperRequest, files: PaperFiles) -> None:
     """A paper for a meeting is recorded with its files: `pack` finds it wherever it was written."""
-    if request.meeting_date is None or not settings.database.is_file():
+    if request.meeting_date is None or not has_store(settings):
         return
     paths = tuple(p.resolve() for p in (files.docx, files.pdf, files.annex) if p is not None)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         store.record_paper(
             WrittenPaper(request.kind, request.committee_name, request.meeting_date, paths,
                          files.manifest.resolve(), datetime.now(UTC))
@@ -224,12 +223,9 @@ def _pdf(to_pdf: ToPdf | None, docx: Path, folder: Path) -> tuple[Path | None, s
 
 def _write(path: Path, data: bytes) -> Path:
     """Write `data` to `path` whole: a temporary file in the same folder, then renamed over it."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        with replacing(path) as temporary:
+            temporary.write_bytes(data)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise GenerationError(f"The paper file {path} could not be written: {exc.strerror}.") from exc
     return path
