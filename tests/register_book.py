@@ -9,7 +9,7 @@ from datetime import date, datetime
 import openpyxl
 
 from pipeline.schedule.register import import_register, write_register_template
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 
 def register_workbook(

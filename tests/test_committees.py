@@ -12,7 +12,7 @@ from icalendar import Calendar, Event
 
 from pipeline.core.errors import ConfigError
 from pipeline.schedule.committees import committees, import_ics, load_yaml, meetings
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 LONDON = ZoneInfo("Europe/London")
 UTC = ZoneInfo("UTC")

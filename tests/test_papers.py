@@ -31,7 +31,7 @@ from pipeline.papers import PAPER_KINDS, PaperFiles, PaperRequest, write_paper
 from pipeline.papers.annex import short_sheet_name
 from pipeline.papers.convert import to_pdf
 from pipeline.papers.render import DEFAULT_TEMPLATES
-from pipeline.store.database import NewIntake, NewSubmission, Record, Store
+from pipeline.store import NewIntake, NewSubmission, Record, Store
 from tests.filling import fill_docx, soffice
 from tests.register_book import load_register
 
@@ -58,7 +58,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
-    with Store.open(settings.database) as opened:
+    with Store.for_home(settings) as opened:
         yield opened
 
 

@@ -20,7 +20,7 @@ from pipeline.papers.convert import to_pdf
 from pipeline.papers.pack import build_packs
 from pipeline.papers.publish import publish_meeting
 from pipeline.schedule import committees
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.axe_browser import browser_or_skip
 from tests.filling import soffice
 from tests.pdf_checks import pdfua_errors, structure_problems
@@ -40,7 +40,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, Path
     settings = settings_for(tmp_path_factory.mktemp("publish") / "home")
     library = FormLibrary.load()
     run_demo(settings, library, lambda _line: None)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         meeting = committees.meetings(store, from_date=date.today())[0]
     exempt = write_paper(
         settings, library,
@@ -152,7 +152,7 @@ def test_a_paper_page_has_headings_tables_chart_and_bibliography(demo) -> None: 
 
 def test_a_day_without_papers_is_explained(demo) -> None:  # type: ignore[no-untyped-def]
     settings, _, _ = demo
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         later = committees.meetings(store, from_date=date.today())
     empty = [m for m in later if not (settings.outbox / "papers" / m.date.isoformat()).is_dir()]
     if not empty:

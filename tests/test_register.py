@@ -22,7 +22,7 @@ from pipeline.schedule.register import (
     partnerships,
     write_register_template,
 )
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 TODAY = date(2026, 1, 15)
 P, M = PARTNERSHIPS_SHEET, MEETINGS_SHEET

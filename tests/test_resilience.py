@@ -20,7 +20,7 @@ from pipeline.generate.forms import form_bytes
 from pipeline.schedule.mailer import SendMode
 from pipeline.schedule.register import PartnershipType
 from pipeline.service import ingest_files, run_tick, watch_inbox
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.filling import fill_docx
 
 LIBRARY = FormLibrary.load()
@@ -57,10 +57,9 @@ def email_with(*attachments: tuple[str, bytes], sender: str = "jane@example.gov.
 def on_the_register(settings, partnership: str, *emails: str) -> None:
     """`partnership` on the register with these contacts (replies go only to known addresses)."""
     representative, lead = (*emails, None)[:2]
-    with Store.open(settings.database) as store, store.writing("add a partnership") as db:
-        db.execute("INSERT INTO partnerships (name, type, representative_email, lead_officer_email,"
-                   " updated_at) VALUES (?, ?, ?, ?, '2026-11-01T00:00:00Z')",
-                   (partnership, PartnershipType.CDRP.value, representative, lead))
+    with Store.for_home(settings) as store:
+        store.put_partnership({"name": partnership, "type": PartnershipType.CDRP.value,
+                               "representative_email": representative, "lead_officer_email": lead})
 
 
 def test_a_file_that_trips_a_reader_is_rejected_and_kept_and_the_next_run_still_works(tmp_path):
@@ -131,7 +130,7 @@ def test_two_ticks_at_once_send_each_form_once(tmp_path):
     from pipeline.schedule.register import import_register
     from tests.test_cycle import register_workbook
 
-    with Store.open(settings_for(tmp_path).database) as store:
+    with Store.for_home(settings_for(tmp_path)) as store:
         import_register(store, register_workbook(), today=date(2026, 11, 1))
     now = datetime(2026, 11, 7, 9, tzinfo=UTC)
     threads = [threading.Thread(target=run_tick, args=(settings_for(tmp_path), LIBRARY),
@@ -140,7 +139,7 @@ def test_two_ticks_at_once_send_each_form_once(tmp_path):
         thread.start()
     for thread in threads:
         thread.join()
-    with Store.open(settings_for(tmp_path).database) as store:
+    with Store.for_home(settings_for(tmp_path)) as store:
         sent = store.connection().execute(
             "SELECT COUNT(*), COUNT(DISTINCT partnership_id || purpose) FROM sent_forms").fetchone()
     # three monitoring forms, one checklist and three annual surveys: each exactly once
