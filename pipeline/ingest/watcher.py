@@ -327,7 +327,10 @@ def _already_running(pid: int | None) -> str:
     process = f" (process {pid})" if pid is not None else ""
     return (
         f"Another pipeline watcher is already running for this folder{process}. "
-        "Stop it first, or use a different --home."
+        "Stop it first, or use a different --home. With the database in SQLite one watcher "
+        "works on a home at a time; to run several (watch and serve on one or more computers "
+        "sharing the inbox), keep the database in PostgreSQL: [database] url in pipeline.toml "
+        "(see the README)."
     )
 
 
@@ -362,13 +365,14 @@ class InboxWatcher:
     """Calls `handle(path)` for each file in `inbox` once it has stopped changing.
 
     One file at a time, on the thread that calls `run`. A file the handler left in place (or
-    failed on) is not handed over again until it changes or the watcher restarts.
+    failed on) is not handed over again until it changes or the watcher restarts, unless the
+    handler returned False (another worker had it in hand): then it is looked at again.
     """
 
     def __init__(
         self,
         inbox: Path,
-        handle: Callable[[Path], None],
+        handle: Callable[[Path], bool | None],
         *,
         polling: bool = False,
         stable_seconds: float | None = None,
@@ -521,9 +525,13 @@ class InboxWatcher:
         logger.info("Taking %s from the inbox", path.name)
         self._handed_over += 1
         try:
-            self._handle(path)
+            done = self._handle(path)
         except Exception as exc:
             self._report_failure(path, exc)
+            done = True
+        if done is False:  # not ours yet (another worker has it): look again at the next scan
+            self._handled.pop(path, None)
+            return
         self._remember(path, seen)
 
     def _report_failure(self, path: Path, exc: Exception) -> None:
