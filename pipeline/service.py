@@ -106,12 +106,11 @@ def watch_inbox(settings: Settings, library: FormLibrary, *, stop: threading.Eve
 
 def _one_watcher_unless_shared(settings: Settings) -> AbstractContextManager[object]:
     """With SQLite, one watcher per home (the lock file); with PostgreSQL, any number work
-    together, each file claimed in the database."""
-    from contextlib import nullcontext
-
+    together, each file claimed in the database (each holds the lock file shared, so the
+    console still sees that a watcher runs)."""
     from pipeline.core.config import database_url
 
-    return nullcontext() if database_url(settings) else InboxLock(settings.home)
+    return InboxLock(settings.home, shared=bool(database_url(settings)))
 
 
 @dataclass

@@ -259,14 +259,17 @@ def files_open_for_writing() -> set[str]:
 
 
 class InboxLock:
-    """An exclusive lock on `<home>/.pipeline.lock`, holding the watcher's process id.
+    """An exclusive lock on `<home>/.pipeline.lock`, holding the watcher's process id; or, with
+    `shared` (several workers on one PostgreSQL store), a shared one that only says a watcher
+    is running (the console looks).
 
     The operating system releases it when the process ends, however it ends.
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, shared: bool = False) -> None:
         self.home = Path(home)
         self.path = self.home / LOCK_NAME
+        self.shared = shared
         self._fd: int | None = None
 
     def __enter__(self) -> InboxLock:
@@ -287,20 +290,22 @@ class InboxLock:
             return
         fd = self._open()
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_pid(fd)
             os.close(fd)
             raise ConfigError(_already_running(holder)) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if not self.shared:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
-        os.ftruncate(fd, 0)
+        if not self.shared:
+            os.ftruncate(fd, 0)
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
