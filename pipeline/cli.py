@@ -335,6 +335,31 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.store import admin
+
+    if args.action == "copy":
+        if not args.to:
+            raise ConfigError("Say where to copy the database:"
+                              " pipeline db copy --to postgresql://USER@HOST/NAME")
+        print("\n".join(admin.copy_summary(admin.copy_home(settings, args.to), args.to)))
+        return 0
+    existing_home(settings)
+    if args.action == "upgrade":
+        after, ran = admin.upgrade(settings)
+        if ran:
+            print(f"Brought {after.where} up to date: ran migration(s) {', '.join(map(str, ran))};"
+                  f" schema {after.done} of {after.known}.")
+        else:
+            print(f"{after.where[0].upper()}{after.where[1:]} is already up to date"
+                  f" (schema {after.done} of {after.known}).")
+        return 0
+    now = admin.state(settings)
+    print(f"This home's database is {now.where}: schema {now.done} of {now.known}"
+          + (" (current)." if now.current else "; run 'pipeline db upgrade' to bring it up to date."))
+    return 0
+
+
 def cmd_held(args: argparse.Namespace, settings: Settings) -> int:
     """Returns held for the clerk: list them, release one (counted as sent or as typed), or reject."""
     from pipeline.ingest import held
@@ -378,29 +403,6 @@ def _print_held(found: list, as_json: bool) -> None:
         who = f" from {item.sender}" if item.sender else ""
         when = long_date(date.fromisoformat(item.received_at[:10]))
         print(f"  #{item.intake_id:<5} {item.original_name}{who}, received {when}: {item.reason}")
-
-
-def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.store import admin
-
-    if args.action == "copy":
-        if not args.to:
-            raise ConfigError("Say where to copy the database: pipeline db copy --to postgresql://USER@HOST/NAME")
-        print("\n".join(admin.copy_summary(admin.copy_home(settings, args.to), args.to)))
-        return 0
-    existing_home(settings)
-    if args.action == "upgrade":
-        after, ran = admin.upgrade(settings)
-        if ran:
-            print(f"Brought {after.where} up to date: ran migration(s) {', '.join(map(str, ran))};"
-                  f" schema {after.done} of {after.known}.")
-        else:
-            print(f"{after.where.capitalize()} is already up to date (schema {after.done} of {after.known}).")
-        return 0
-    now = admin.state(settings)
-    print(f"{now.kind}: {now.where}, schema {now.done} of {now.known}"
-          + (" (current)" if now.current else " (run 'pipeline db upgrade')"))
-    return 0
 
 
 def cmd_register(args: argparse.Namespace, settings: Settings) -> int:

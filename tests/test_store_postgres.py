@@ -15,6 +15,7 @@ from pipeline.cli import main
 from pipeline.core.config import settings_for
 from pipeline.core.errors import StoreError
 from pipeline.schedule import committees
+from pipeline.schedule.register import PartnershipType
 from pipeline.store import NewIntake, NewMail, NewSentForm, NewSubmission, Store, WrittenPaper
 from pipeline.store.connection import SQLiteDatabase
 from pipeline.store.copying import TABLES
@@ -135,7 +136,7 @@ def test_db_upgrade_runs_the_migrations_not_yet_run(backend: str, tmp_path, caps
     migrate(db, up_to=5)
     db.close()
     status, out, _ = run(capsys, "db", "status", "--home", str(tmp_path))
-    assert status == 0 and f"schema 5 of {len(MIGRATIONS)} (run 'pipeline db upgrade')" in out
+    assert status == 0 and f"schema 5 of {len(MIGRATIONS)}; run 'pipeline db upgrade'" in out
     status, out, _ = run(capsys, "db", "upgrade", "--home", str(tmp_path))
     later = ", ".join(str(n) for n in range(6, len(MIGRATIONS) + 1))
     assert status == 0 and f"ran migration(s) {later};" in out and f"schema {len(MIGRATIONS)} of" in out
@@ -156,8 +157,8 @@ def a_home_with_everything(home: Path) -> Path:
     (home / "committees.yaml").write_text("committees:\n  - name: Communities Committee\n"
                                           "    papers: [monitoring-summary]\n    meetings: [2026-12-01]\n")
     with Store.for_home(settings) as store:
-        store.put_partnership({"name": "Hull CSP", "type": "CDRP", "representative_email": "jane@hull.gov.uk",
-                               "risk_money": True})
+        store.put_partnership({"name": "Hull CSP", "type": PartnershipType.CDRP.value,
+                               "representative_email": "jane@hull.gov.uk", "risk_money": True})
         [hull] = store.partnership_rows()
         store.put_partnership_meeting(hull.id, date(2026, 11, 10), "Hull board", "Guildhall")
         committees.load_yaml(store, home / "committees.yaml")
@@ -234,7 +235,7 @@ def test_db_copy_says_plainly_when_there_is_nothing_to_copy(postgres_url: str, t
 
 
 def test_check_names_the_database_and_its_schema(backend: str, tmp_path, capsys):
-    Store.for_home(settings_for(tmp_path)).close()
+    a_home_with_everything(tmp_path)
     status, out, _ = run(capsys, "check", "--json", "--skip-office", "--home", str(tmp_path))
     database = {item["item"]: item for item in json.loads(out)}["Database"]
     assert database["ok"], database

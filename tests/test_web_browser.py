@@ -140,12 +140,12 @@ def test_resolving_a_rejection_by_uploading_a_corrected_file_and_dismissing(
     corrected.parent.mkdir(exist_ok=True)
     corrected.write_bytes(good.data)
     by_id(browser, f"file-{first.id}").send_keys(str(corrected))
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         record_sample_tokens(store, datetime.now(UTC))  # the corrected copy was issued by the pipeline
         before = {r.submission_id for r in store.records("risk-checklist")}
     click_and_wait(browser, css(browser, f"form[action$='/{first.id}/reingest'] button")[0])
     assert good.name in browser.text()
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         assert first.id not in [row.id for row in store.rejections_open()], "the rejection is dealt with"
         new = [r for r in store.records("risk-checklist") if r.submission_id not in before]
         dealt = [e for e in store.events() if e.step == "console" and e.intake_id == first.id]

@@ -30,7 +30,7 @@ class DatabaseState:
 def describe(settings: Settings) -> str:
     """The home's database in a person's words, without opening it."""
     url = database_url(settings)
-    return shown(url) if url else f"the SQLite file {settings.database}"
+    return f"the {shown(url)}" if url else f"the SQLite file {settings.database}"
 
 
 def state(settings: Settings) -> DatabaseState:

@@ -44,13 +44,13 @@ class EventsMixin(StoreBase):
         rejected), and how many submissions are current or superseded."""
         counts = {outcome.value: 0 for outcome in IntakeOutcome}
         counts |= {status.value: 0 for status in SubmissionStatus}
-        with self._guard("count the files taken in"):
+        with self._reading("count the files taken in") as db:
             for table, column in (("intakes", "outcome"), ("submissions", "status")):
-                for name, number in self._db.execute(
+                for name, number in db.execute(
                     f"SELECT {column}, count(*) FROM {table} GROUP BY {column}"
                 ):
                     counts[name] = number
-            held = self._db.execute(
+            held = db.execute(
                 "SELECT count(*) FROM holds h JOIN intakes i ON i.id = h.intake_id WHERE"
                 " i.outcome = 'rejected' AND h.intake_id NOT IN (SELECT intake_id FROM"
                 " intakes_dealt_with)").fetchone()[0]

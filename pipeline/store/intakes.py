@@ -148,8 +148,9 @@ class IntakesMixin(StoreBase):
             rows = self._db.execute(
                 "SELECT h.intake_id, i.original_name, h.reason, h.at AS held_at, i.sender,"
                 " i.received_at, i.archived_path AS kept_at FROM holds h"
-                " JOIN intakes i ON i.id = h.intake_id WHERE " + _OPEN_HOLD +
-                " ORDER BY h.at, h.intake_id").fetchall()
+                " JOIN intakes i ON i.id = h.intake_id WHERE i.outcome = 'rejected' AND h.intake_id"
+                " NOT IN (SELECT intake_id FROM intakes_dealt_with) ORDER BY h.at, h.intake_id"
+            ).fetchall()
         return [HeldReturn(**dict(row)) for row in rows]
 
     def flagged(self, flag: str) -> list[FlaggedIntake]:
@@ -159,7 +160,8 @@ class IntakesMixin(StoreBase):
             rows = self._db.execute(
                 "SELECT id AS intake_id, original_name, sender, sent_at, received_at, outcome"
                 " FROM intakes WHERE ',' || flags || ',' LIKE ? AND parent_intake_id IS NULL"
-                " ORDER BY id DESC", (f"%,{flag},%",)).fetchall()
+                " ORDER BY id DESC",
+                (f"%,{flag},%",)).fetchall()
         return [FlaggedIntake(**dict(row)) for row in rows]
 
     def quarantine(self, original_name: str, kept_at: str | None, reason: str, at: datetime) -> None:
@@ -227,8 +229,3 @@ def _intake_row(row: Row | dict[str, Any], problems: Iterable[Problem]) -> Intak
     data = dict(row)
     data["outcome"] = IntakeOutcome(data["outcome"])
     return IntakeRow(**data, problems=tuple(problems))
-
-
-# A hold still waiting for the clerk: released ones are accepted, rejected ones dealt with.
-_OPEN_HOLD = ("i.outcome = 'rejected' AND h.intake_id NOT IN"
-              " (SELECT intake_id FROM intakes_dealt_with)")

@@ -184,6 +184,8 @@ def plain_postgres(exc: BaseException) -> str:
     if "password authentication failed" in text or "no password supplied" in text:
         return ("the server refused the user name or password (set the password in the URL, in "
                 f"{PASSWORD_ENV}, or in ~/.pgpass)")
+    if "resolve host" in text or "could not translate host name" in text:
+        return "the database server's name was not found (is the address in the URL right?)"
     if "Connection refused" in text or "could not connect" in text or "No such file" in text:
         return "the database server could not be reached (is it running, and is the address right?)"
     if "lock timeout" in text or "canceling statement due to lock timeout" in text:
