@@ -1,7 +1,7 @@
 """Realistic returned monitoring forms for the benchmarks, each one different, and their answers.
 
 A return is the personalised form the pipeline generates, filled in the way a member fills it:
-Word returns through `tests.filling.fill_docx` (Word's own edits: split runs, ticked boxes, rows
+Word returns through `tests.support.filling.fill_docx` (Word's own edits: split runs, ticked boxes, rows
 added with the + button), Excel returns by typing into the named input cells with openpyxl.
 Return `i` is for its own partnership and meeting, so no two are duplicates or corrections.
 """
@@ -24,7 +24,7 @@ from pipeline.core.identity import Personalisation
 from pipeline.demo.samples import AGENDA, ATTENDANCE, CHALLENGES, ISSUES
 from pipeline.generate.forms import form_bytes
 from pipeline.ooxml import zipcopy
-from tests.filling import fill_docx
+from tests.support.filling import fill_docx
 
 DOCUMENT = "word/document.xml"
 FIRST_MEETING = date(2026, 1, 5)

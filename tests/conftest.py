@@ -1,11 +1,34 @@
+"""Fixtures every test folder shares (helpers live in tests/support/, see tests-NOTES.md)."""
+
+from __future__ import annotations
+
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.postgres import Cluster, start_cluster
+from pipeline.core.config import Settings, settings_for
+from pipeline.store import Store
+from tests.support.postgres import Cluster, start_cluster
 
-pytest_plugins = ["tests.smtp_server"]
+pytest_plugins = ["tests.support.smtp_server"]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A pipeline home in a temporary folder, with its inbox, outbox, archive and rejected folders."""
+    home = settings_for(tmp_path / "home")
+    home.ensure_folders()
+    return home
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    """The home's own store, open (created and migrated on first use): its SQLite file, unless
+    the test set PIPELINE_DATABASE_URL (the `backend` fixture)."""
+    with Store.for_home(settings) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,10 @@ from pipeline.core.definitions import FormLibrary
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from pipeline.schedule.mailer import SendMode
-from pipeline.schedule.register import PartnershipType
 from pipeline.service import ingest_files, run_tick, watch_inbox
 from pipeline.store import Store
-from tests.filling import fill_docx
+from tests.support.filling import fill_docx
+from tests.support.register_book import cycle_register_workbook, on_the_register
 
 LIBRARY = FormLibrary.load()
 MONITORING = LIBRARY.get("monitoring")
@@ -52,14 +52,6 @@ def email_with(*attachments: tuple[str, bytes], sender: str = "jane@example.gov.
     for name, data in attachments:
         message.add_attachment(data, maintype="application", subtype=DOCX.split("/")[1], filename=name)
     return bytes(message)
-
-
-def on_the_register(settings, partnership: str, *emails: str) -> None:
-    """`partnership` on the register with these contacts (replies go only to known addresses)."""
-    representative, lead = (*emails, None)[:2]
-    with Store.for_home(settings) as store:
-        store.put_partnership({"name": partnership, "type": PartnershipType.CDRP.value,
-                               "representative_email": representative, "lead_officer_email": lead})
 
 
 def test_a_file_that_trips_a_reader_is_rejected_and_kept_and_the_next_run_still_works(tmp_path):
@@ -128,10 +120,9 @@ def test_two_ticks_at_once_send_each_form_once(tmp_path):
     from datetime import date
 
     from pipeline.schedule.register import import_register
-    from tests.test_cycle import register_workbook
 
     with Store.for_home(settings_for(tmp_path)) as store:
-        import_register(store, register_workbook(), today=date(2026, 11, 1))
+        import_register(store, cycle_register_workbook(), today=date(2026, 11, 1))
     now = datetime(2026, 11, 7, 9, tzinfo=UTC)
     threads = [threading.Thread(target=run_tick, args=(settings_for(tmp_path), LIBRARY),
                                 kwargs={"now": now, "mode": SendMode.BY_HAND}) for _ in range(3)]

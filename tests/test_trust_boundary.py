@@ -24,7 +24,8 @@ from pipeline.core.identity import Personalisation
 from pipeline.ingest.steps import Ingest
 from pipeline.service import watch_inbox
 from pipeline.store import Store
-from tests.test_ingest import (
+from tests.support.register_book import on_the_register
+from tests.support.returns import (
     ANSWERS,
     EAST,
     HULL,
@@ -35,7 +36,6 @@ from tests.test_ingest import (
     place,
     word_return,
 )
-from tests.test_resilience import on_the_register
 
 PIPELINE = Path(sys.executable).with_name("pipeline")
 JANE = "jane.smith@example.gov.uk"  # Hull CDRP's representative on the register
@@ -237,7 +237,7 @@ def test_a_token_never_issued_is_refused_with_a_reason(home: Home, tmp_path: Pat
     stranger = Personalisation(HULL.partnership, HULL.member, HULL.meeting_title, HULL.meeting_date,
                                HULL.meeting_place, token="0123456789abcdef")  # made up
     from pipeline.generate.forms import form_bytes
-    from tests.filling import fill_docx
+    from tests.support.filling import fill_docx
 
     data = fill_docx(form_bytes(LIBRARY.get("monitoring"), "docx", stranger)[0], ANSWERS)
     result = home.ingest_one(place(tmp_path / "in", "made-up.docx", data))
@@ -249,7 +249,7 @@ def test_a_form_made_with_pipeline_generate_comes_back_trusted(home: Home, tmp_p
     code, out = home.cli("generate", "monitoring", "--partnership", "Hull CDRP", "--member", "Jane",
                          "--meeting-date", "2026-03-14", "--out", str(tmp_path / "made"))
     assert code == 0
-    from tests.filling import fill_docx
+    from tests.support.filling import fill_docx
 
     filled = fill_docx(Path(out.strip()).read_bytes(), {**ANSWERS, "meeting_title": "Board",
                                                          "meeting_place": "Guildhall"})
@@ -673,7 +673,7 @@ def test_a_saved_email_arrived_when_our_mail_server_received_it(home: Home, tmp_
 
 def test_a_token_issued_for_another_form_is_refused_with_a_reason(home: Home, tmp_path: Path) -> None:
     from pipeline.generate.forms import form_bytes
-    from tests.filling import fill_docx
+    from tests.support.filling import fill_docx
 
     with Store.for_home(home.settings) as store:  # the token went out on a risk checklist
         store.record_token("fedcba9876543210", form_id="risk-checklist", form_version=1,
