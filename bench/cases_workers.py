@@ -2,7 +2,7 @@
 in by one `pipeline watch` on SQLite, and by one, two and four `pipeline watch` processes sharing
 one PostgreSQL database; throughput, and the time against one watcher on SQLite, in one run.
 
-The PostgreSQL server is a throwaway cluster (tests/postgres.py) started for the run with fsync
+The PostgreSQL server is a throwaway cluster (tests/support/postgres.py) started for the run with fsync
 and synchronous commit on, as a real server keeps them (SQLite commits with synchronous=FULL).
 A run is timed from the first file renamed into inbox/ to the last result a watcher prints.
 """
@@ -103,7 +103,7 @@ class _Workers:
 
 
 def several_workers(ctx: Context) -> list[Result]:
-    from tests.postgres import start_cluster
+    from tests.support.postgres import start_cluster
 
     count = ctx.sizes.workers_files
     burst = ctx.returns(count)

@@ -231,13 +231,13 @@ def test_with_sqlite_a_second_watcher_is_refused_saying_postgresql_runs_several(
 
 def tick_home(tmp_path: Path, url: str, smtp_server) -> Path:
     from pipeline.schedule.register import import_register
-    from tests.test_cycle import register_workbook
+    from tests.support.register_book import cycle_register_workbook
 
     home = shared_home(tmp_path, url, extra=(
         f'[smtp]\nhost = "{smtp_server.host}"\nport = {smtp_server.port}\ntimeout = 5.0\n'
         'sender = "partnerships@authority.example"\n'))
     with Store.for_home(settings_for(home)) as store:
-        import_register(store, register_workbook(), today=date(2026, 11, 1))
+        import_register(store, cycle_register_workbook(), today=date(2026, 11, 1))
     return home
 
 
