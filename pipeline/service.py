@@ -26,14 +26,17 @@ Report = Callable[[FileResult], None]
 @contextmanager
 def opened(settings: Settings, library: FormLibrary, *,
            clock: Clock | None = None) -> Iterator[Ingest]:
-    """An `Ingest` on the home's database, closed afterwards; it claims each file in the
-    database before it takes it (several workers may share one store and inbox)."""
-    from pipeline.core.config import load_config
+    """An `Ingest` on the home's database, closed afterwards. With PostgreSQL it claims each
+    file in the database before it takes it (several workers may share one store and inbox)."""
+    from pipeline.core.config import database_url, load_config
     from pipeline.ingest.claims import Claims
 
     settings.ensure_folders()
     timeout = load_config(settings).watch.claim_timeout_seconds
     with Store.for_home(settings) as store:
+        if not database_url(settings):  # SQLite: one watcher per home, and file locks suffice
+            yield Ingest(settings, library, store, clock=clock)
+            return
         claims = Claims(lambda: Store.for_home(settings), timeout_seconds=timeout)
         try:
             yield Ingest(settings, library, store, clock=clock, claims=claims)
@@ -87,7 +90,12 @@ def watch_inbox(settings: Settings, library: FormLibrary, *, stop: threading.Eve
                 found = ingest.ingest_path(path)
             except PipelineError as exc:
                 summary.failed.append(f"{path.name}: {exc}")
-                raise
+                if not path.exists():
+                    raise  # it waits in .processing, tried again at every look
+                log.error("Could not take %s yet (%s); it stays in the inbox and is tried again",
+                          path.name, exc)
+                summary.left_in_inbox.add(path)
+                return False
             for result in found:
                 report(result)
             # Another worker has it in hand: if it is still there later, look at it again.
@@ -100,7 +108,7 @@ def watch_inbox(settings: Settings, library: FormLibrary, *, stop: threading.Eve
         summary.taken = watcher.run(stop, oneshot=oneshot)
         if oneshot:
             retry()
-        summary.waiting = ingest.waiting()
+        summary.waiting = ingest.waiting() + sum(1 for p in summary.left_in_inbox if p.exists())
     return summary
 
 
@@ -120,6 +128,7 @@ class WatchSummary:
     taken: int = 0
     failed: list[str] = field(default_factory=list)
     waiting: int = 0
+    left_in_inbox: set[Path] = field(default_factory=set)  # met a busy database before the claim
 
     @property
     def all_done(self) -> bool:

@@ -186,8 +186,8 @@ def test_two_watchers_and_a_serve_store_500_returns_once_though_one_is_killed(
 
 
 def test_a_file_claimed_by_a_worker_that_went_silent_is_taken_over(tmp_path: Path,
-                                                                   backend: str) -> None:
-    home = shared_home(tmp_path, backend, timeout=600)  # ten minutes: however busy the machine
+                                                                   postgres_url: str) -> None:
+    home = shared_home(tmp_path, postgres_url, timeout=600)  # ten minutes: however busy the machine
     forms = returns(home, 2)
     processing = home / "inbox" / ".processing"
     processing.mkdir()
