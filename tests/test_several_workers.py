@@ -296,3 +296,16 @@ def test_with_postgresql_each_watcher_shows_in_the_console_as_running(tmp_path: 
     assert statuses == [0, 0]
     with Store.for_home(settings) as store:
         assert health(settings, store)["watcher"].startswith("not running")
+
+
+def test_a_mailbox_check_while_another_worker_checks_does_nothing(tmp_path: Path,
+                                                                  postgres_url: str) -> None:
+    home = shared_home(tmp_path, postgres_url, extra=(
+        '[imap]\nhost = "127.0.0.1"\nsecurity = "none"\nusername = "clerk"\n'))
+    with Store.for_home(settings_for(home)) as other_worker, \
+            other_worker.exclusive("mailbox check") as mine:
+        assert mine
+        done = subprocess.run([str(PIPELINE), "mail", "fetch", "--home", str(home)],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "Another mailbox check is still running" in done.stderr
