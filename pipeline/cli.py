@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from pipeline.core.config import Settings, settings_for
 from pipeline.core.dates import LONDON
-from pipeline.core.definitions import Field, FormLibrary
+from pipeline.core.definitions import Field, FormDefinition, FormLibrary
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import FORMATS, generate_form
@@ -98,6 +98,8 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
                              meeting_title=args.meeting_title, meeting_date=args.meeting_date,
                              meeting_place=args.meeting_place)
     out_dir = args.out or settings.outbox
+    if args.format == "pdf":
+        return _generate_blank_pdf(definition, person, out_dir)
     path, identity = generate_form(definition, args.format, person, out_dir)
     if identity.token:  # recorded at issue: the return is trusted as one the scheduler sent
         from pipeline.store import Store
@@ -107,6 +109,19 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
                                form_version=definition.version, partnership=person.partnership,
                                member=person.member, meeting_date=person.meeting_date,
                                sent_to=None, issued_by="pipeline generate", at=datetime.now(UTC))
+    print(path)
+    return 0
+
+
+def _generate_blank_pdf(definition: FormDefinition, person: Personalisation, out_dir: Path) -> int:
+    from pipeline.generate.pdf import write_blank_pdfs
+
+    if person != Personalisation():
+        raise ConfigError(
+            "A PDF is made of the blank form only (to read on screen or print): leave out "
+            "--partnership, --member and the meeting, or choose --format docx or xlsx for a "
+            "personalised form that can be filled in and returned.")
+    (path,) = write_blank_pdfs([definition], out_dir)
     print(path)
     return 0
 
@@ -723,9 +738,12 @@ def build_parser() -> Parser:
     forms.set_defaults(run=cmd_forms)
 
     gen = commands.add_parser("generate", parents=[common],
-                              help="write a fillable Word or Excel form, blank or personalised")
+                              help="write a fillable Word or Excel form, blank or personalised, "
+                                   "or the blank form as an accessible PDF")
     gen.add_argument("form", help="the form id (see 'pipeline forms')")
-    gen.add_argument("--format", choices=FORMATS, default="docx", help="docx (Word) or xlsx")
+    gen.add_argument("--format", choices=(*FORMATS, "pdf"), default="docx",
+                     help="docx (Word), xlsx (Excel), or pdf: the blank form as a tagged, accessible "
+                          "PDF to read or print (needs LibreOffice)")
     gen.add_argument("--partnership", help="pre-fill the partnership's name")
     gen.add_argument("--member", help="pre-fill the member or officer attending")
     gen.add_argument("--meeting-date", type=iso_date, help="pre-fill the meeting date, YYYY-MM-DD")

@@ -83,10 +83,19 @@ def _fresh_sample_home(settings: Settings, say: Say) -> None:
 
 
 def _forms(settings: Settings, library: FormLibrary, say: Say) -> None:
+    from pipeline.generate.pdf import write_blank_pdfs
+
     forms_dir = settings.outbox / "forms"
-    written = generate_all_forms(library, forms_dir, load_config(settings))
+    config = load_config(settings)
+    written = generate_all_forms(library, forms_dir, config)
     say(f"1. Generated {len(written)} forms (every form, blank and personalised, Word and Excel) "
         f"in {forms_dir}")
+    try:
+        pdfs = write_blank_pdfs([as_sent(d, config) for d in library.latest()], forms_dir / "blank")
+        say(f"   and each blank form as an accessible PDF to read or print ({len(pdfs)}, in "
+            f"{forms_dir / 'blank'})")
+    except PipelineError as exc:
+        say(f"   The blank forms' PDFs were skipped: {exc}")
 
 
 def _register_and_calendar(settings: Settings, today: date, say: Say) -> None:

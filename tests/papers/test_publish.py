@@ -101,8 +101,11 @@ def test_nothing_of_part2_is_anywhere_in_the_folder(demo) -> None:  # type: igno
 
 def test_every_pdf_is_tagged_and_passes_the_pdfua_checker(demo) -> None:  # type: ignore[no-untyped-def]
     settings, folder, _ = demo
-    pdfs = sorted(folder.glob("*.pdf")) + sorted((settings.outbox / "packs").glob("*.pdf"))
+    pdfs = sorted(settings.outbox.rglob("*.pdf"))  # every PDF the demo wrote, the folder's among them
+    assert any(p.parent == folder for p in pdfs)
     assert any(p.name.endswith("-part2.pdf") for p in pdfs)  # the Part 2 pack is checked too
+    blank = [p.name for p in pdfs if p.name.endswith("-blank.pdf")]  # and each blank form
+    assert sorted(blank) == sorted(f"{d.id}-blank.pdf" for d in FormLibrary.load().latest())
     for pdf in pdfs:
         assert structure_problems(pdf) == [], pdf.name
         assert pdfua_errors(pdf) == [], pdf.name
