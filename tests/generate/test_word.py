@@ -3,6 +3,7 @@ definitions: control kinds and tags, protection, marking, identity, personalisat
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import zipfile
@@ -13,7 +14,7 @@ import pytest
 from lxml import etree
 
 from pipeline.cli import main
-from pipeline.core.definitions import FieldType, FormLibrary
+from pipeline.core.definitions import FieldType, FormDefinition, FormLibrary
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from tests.support.filling import resave_in_libreoffice, soffice
@@ -79,19 +80,31 @@ def test_every_field_has_a_control_of_the_right_kind_tagged_with_its_id(definiti
     assert controls(data) == expected_controls(definition)
 
 
-@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.id)
+def drop_down_fields(definition: FormDefinition) -> list:
+    """The fields the Word form offers as a drop-down list (choices, not ticks, not in a table)."""
+    return [f for f in definition.fields if f.choices and not f.is_table and not f.shown_as_ticks]
+
+
+WITH_DROP_DOWNS = [d for d in DEFINITIONS if drop_down_fields(d)]
+
+
+def test_the_forms_answered_from_lists_have_drop_downs():
+    """So the test below runs on them (the checklist's yes/no answers, the survey's agreement scale)."""
+    assert {"risk-checklist", "stakeholder-survey"} <= {d.id for d in WITH_DROP_DOWNS}
+
+
+@pytest.mark.parametrize("definition", WITH_DROP_DOWNS, ids=lambda d: d.id)
 def test_drop_downs_offer_exactly_the_definitions_choices(definition):
     data, _ = form_bytes(definition, "docx", Personalisation())
     root = etree.fromstring(parts(data)["word/document.xml"])
-    for f in definition.fields:
-        if f.is_table or f.shown_as_ticks or not f.choices:
-            continue
-        sdt = next(s for s in root.iter(f"{{{W}}}sdt")
-                   if s.find("w:sdtPr/w:tag", NS) is not None
-                   and s.find("w:sdtPr/w:tag", NS).get(f"{{{W}}}val") == f.id)
+    lists = {s.find("w:sdtPr/w:tag", NS).get(f"{{{W}}}val"): s for s in root.iter(f"{{{W}}}sdt")
+             if s.find("w:sdtPr/w:dropDownList", NS) is not None}
+    fields = drop_down_fields(definition)
+    assert sorted(lists) == sorted(f.id for f in fields)  # one drop-down per such field, no other
+    for f in fields:
         items = [(i.get(f"{{{W}}}value"), i.get(f"{{{W}}}displayText"))
-                 for i in sdt.iterfind(".//w:listItem", NS)]
-        assert items == [(c.value, c.label) for c in f.choices]
+                 for i in lists[f.id].iterfind(".//w:listItem", NS)]
+        assert items == [(c.value, c.label) for c in f.choices], f.id
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.id)
@@ -222,15 +235,28 @@ def test_forms_show_json_has_the_public_shape(capsys):
         "challenge", "action", "by_whom", "by_when"]
 
 
+def commands_of(parser: argparse.ArgumentParser, path: str = "pipeline"):
+    """(`pipeline NAME ...`, its line in the parent's list, its own parser) for every command, at
+    every level (`pipeline mail fetch` too)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            listed = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, command in action.choices.items():
+                yield f"{path} {name}", listed.get(name), command
+                yield from commands_of(command, f"{path} {name}")
+
+
 def test_every_command_has_help_text():
     from pipeline.cli import build_parser
 
-    parser = build_parser()
-    commands = next(a for a in parser._actions if a.dest == "command")
-    for name, sub in commands.choices.items():
-        assert sub.description or commands._name_parser_map[name].format_help()
-        helps = {a.dest: a.help for a in commands._choices_actions}
-        assert helps.get(name), f"'pipeline {name}' has no help text"
+    found = list(commands_of(build_parser()))
+    assert len(found) > 10 and "pipeline mail fetch" in [name for name, _, _ in found]
+    for name, listed, command in found:
+        assert listed, f"'{name}' has no line in its parent's --help"
+        own = command.format_help()
+        description = (command.description or "").strip()
+        assert description, f"'{name} --help' does not say what the command does"
+        assert description in " ".join(own.split()), f"'{name} --help' does not show its description"
 
 
 @pytest.mark.libreoffice
