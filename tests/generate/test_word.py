@@ -4,9 +4,7 @@ definitions: control kinds and tags, protection, marking, identity, personalisat
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from pipeline.core.definitions import FieldType, FormDefinition, FormLibrary
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from tests.support.filling import resave_in_libreoffice, soffice
+from tests.support.zips import read_parts
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
@@ -31,19 +30,14 @@ PERSON = Personalisation(partnership="Hull CDRP", member="Cllr Jane Smith",
                          meeting_title="Hull CDRP Strategic Board", meeting_date=date(2026, 11, 2))
 
 
-def parts(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
 def custom_properties(data: bytes) -> dict[str, str]:
-    root = etree.fromstring(parts(data)["docProps/custom.xml"])
+    root = etree.fromstring(read_parts(data)["docProps/custom.xml"])
     return {p.get("name"): p[0].text for p in root.findall("cp:property", NS)}
 
 
 def controls(data: bytes) -> dict[str, str]:
     """tag -> kind of every leaf control, read straight from document.xml."""
-    root = etree.fromstring(parts(data)["word/document.xml"])
+    root = etree.fromstring(read_parts(data)["word/document.xml"])
     found = {}
     for sdt in root.iter(f"{{{W}}}sdt"):
         pr = sdt.find("w:sdtPr", NS)
@@ -96,7 +90,7 @@ def test_the_forms_answered_from_lists_have_drop_downs():
 @pytest.mark.parametrize("definition", WITH_DROP_DOWNS, ids=lambda d: d.id)
 def test_drop_downs_offer_exactly_the_definitions_choices(definition):
     data, _ = form_bytes(definition, "docx", Personalisation())
-    root = etree.fromstring(parts(data)["word/document.xml"])
+    root = etree.fromstring(read_parts(data)["word/document.xml"])
     lists = {s.find("w:sdtPr/w:tag", NS).get(f"{{{W}}}val"): s for s in root.iter(f"{{{W}}}sdt")
              if s.find("w:sdtPr/w:dropDownList", NS) is not None}
     fields = drop_down_fields(definition)
@@ -110,7 +104,7 @@ def test_drop_downs_offer_exactly_the_definitions_choices(definition):
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.id)
 def test_document_is_protected_so_only_the_inputs_can_be_filled(definition):
     data, _ = form_bytes(definition, "docx", Personalisation())
-    settings = etree.fromstring(parts(data)["word/settings.xml"])
+    settings = etree.fromstring(read_parts(data)["word/settings.xml"])
     protection = settings.find("w:documentProtection", NS)
     assert protection is not None
     assert protection.get(f"{{{W}}}edit") == "forms"
@@ -120,7 +114,7 @@ def test_document_is_protected_so_only_the_inputs_can_be_filled(definition):
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.id)
 def test_marking_is_in_header_and_footer(definition):
     data, _ = form_bytes(definition, "docx", Personalisation())
-    files = parts(data)
+    files = read_parts(data)
     for kind in ("header", "footer"):
         texts = ["".join(etree.fromstring(content).itertext())
                  for name, content in files.items() if name.startswith(f"word/{kind}")]
@@ -149,7 +143,7 @@ def test_blank_copy_has_no_token_and_each_personal_copy_its_own():
 
 def test_personalised_copy_is_prefilled_with_what_we_know():
     data, _ = form_bytes(LIBRARY.get("monitoring"), "docx", PERSON)
-    root = etree.fromstring(parts(data)["word/document.xml"])
+    root = etree.fromstring(read_parts(data)["word/document.xml"])
     shown = {}
     for sdt in root.iter(f"{{{W}}}sdt"):
         tag = sdt.find("w:sdtPr/w:tag", NS)
@@ -168,14 +162,14 @@ def test_personalised_copy_is_prefilled_with_what_we_know():
 def test_user_text_is_escaped_not_broken():
     person = Personalisation(partnership="Smith & <Sons> \"Ltd\"", member="O'Brien")
     data, _ = form_bytes(LIBRARY.get("monitoring"), "docx", person)
-    text = "".join(etree.fromstring(parts(data)["word/document.xml"]).itertext())
+    text = "".join(etree.fromstring(read_parts(data)["word/document.xml"]).itertext())
     assert "Smith & <Sons> \"Ltd\"" in text
 
 
 def test_table_rows_sit_in_a_repeating_section_a_person_can_add_to():
     definition = LIBRARY.get("monitoring")
     data, _ = form_bytes(definition, "docx", Personalisation())
-    root = etree.fromstring(parts(data)["word/document.xml"])
+    root = etree.fromstring(read_parts(data)["word/document.xml"])
     for f in (f for f in definition.fields if f.is_table):
         section = next(s for s in root.iter(f"{{{W}}}sdt")
                        if s.find("w:sdtPr/w:tag", NS) is not None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import re
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from tests.support.returns import (
     place,
     the_record,
 )
+from tests.support.zips import read_parts, with_parts
 
 MULTI_LINE = {
     **ANSWERS,
@@ -93,17 +93,11 @@ def test_word_lines_survive_a_libreoffice_resave(home: Home, drop, tmp_path: Pat
 
 
 def _document(data: bytes) -> bytes:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return archive.read("word/document.xml")
+    return read_parts(data)["word/document.xml"]
 
 
 def _with_document(data: bytes, document: bytes) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            body = document if info.filename == "word/document.xml" else source.read(info)
-            target.writestr(info, body)
-    return out.getvalue()
+    return with_parts(data, {"word/document.xml": document})
 
 
 def _word_return() -> bytes:
@@ -172,16 +166,10 @@ def test_a_table_within_the_limit_is_read_in_linear_time() -> None:
 def _whole_column_workbook() -> bytes:
     """The Excel form with every table column's name stretched to the sheet's last row."""
     data = blank_form(fmt="xlsx")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        workbook = archive.read("xl/workbook.xml").decode()
+    workbook = read_parts(data)["xl/workbook.xml"].decode()
     stretched = re.sub(r"(\$[A-Z]+\$\d+:\$[A-Z]+\$)\d+", r"\g<1>1048576", workbook)
     assert stretched != workbook
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            body = stretched.encode() if info.filename == "xl/workbook.xml" else source.read(info)
-            target.writestr(info, body)
-    return out.getvalue()
+    return with_parts(data, {"xl/workbook.xml": stretched.encode()})
 
 
 def test_a_whole_column_named_range_reads_only_the_rows_there(home: Home, drop) -> None:  # noqa: F811
