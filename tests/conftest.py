@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.config import Settings, settings_for
+from pipeline.core.definitions import FormLibrary
 from pipeline.store.database import Store
 
-pytest_plugins = ["tests.support.smtp_server"]
+pytest_plugins = ["tests.support.smtp_server", "tests.support.dovecot"]  # their fixtures
 
 
 @pytest.fixture
@@ -26,3 +27,9 @@ def store(settings: Settings) -> Iterator[Store]:
     """The home's own SQLite database, open (created and migrated on first use)."""
     with Store.open(settings.database) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def library() -> FormLibrary:
+    """The built-in form definitions (read once; tests only read them)."""
+    return FormLibrary.load()
