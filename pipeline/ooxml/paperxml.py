@@ -142,6 +142,39 @@ def cell_margins(table: Table, twips: int) -> None:
     )
 
 
+PPR_AFTER_BORDER = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap",
+                    "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi",
+                    "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+                    "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+                    "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr",
+                    "w:pPrChange")
+
+
+def box_paragraph(paragraph, colour: str = "000000", fill: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """A border round the paragraph (and shading): consecutive boxed paragraphs are drawn as one box
+    by Word and LibreOffice, so a box of headed text needs no layout table."""
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = OxmlElement("w:pBdr")
+    for side in ("top", "left", "bottom", "right"):
+        edge = OxmlElement(f"w:{side}")
+        for name, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "4"), ("w:color", colour)):
+            edge.set(qn(name), value)
+        borders.append(edge)
+    ppr.insert_element_before(borders, *PPR_AFTER_BORDER)
+    if fill:
+        shading = OxmlElement("w:shd")
+        for name, value in (("w:val", "clear"), ("w:color", "auto"), ("w:fill", fill)):
+            shading.set(qn(name), value)
+        ppr.insert_element_before(shading, *PPR_AFTER_BORDER[1:])
+
+
+def describe_table(table: Table, caption: str) -> None:
+    """The table's title (Word: Table Properties > Alt Text), read out by screen readers in Word."""
+    title = OxmlElement("w:tblCaption")
+    title.set(qn("w:val"), caption)
+    table._tbl.tblPr.insert_element_before(title, "w:tblDescription", "w:tblPrChange")
+
+
 def _on(tag: str) -> etree._Element:
     element = OxmlElement(tag)
     element.set(qn("w:val"), "true")
@@ -212,11 +245,23 @@ def plain_heading_font(style_element: etree._Element, font: str) -> None:
         color.set(qn("w:val"), "000000")
 
 
-def add_field(paragraph, instruction: str, placeholder: str = "1") -> None:  # type: ignore[no-untyped-def]
-    """A Word field (PAGE, NUMPAGES) at the end of `paragraph`; Word and LibreOffice fill it in."""
+def add_field(paragraph, instruction: str, placeholder: str = "1", *,  # type: ignore[no-untyped-def]
+              size_pt: float | None = None) -> None:
+    """A Word field (PAGE, NUMPAGES) at the end of `paragraph`; Word and LibreOffice fill it in.
+
+    `size_pt`: the number's font size, so it matches the words around it (a field's run is not one
+    of the paragraph's runs, and would otherwise take the style's size).
+    """
     field = OxmlElement("w:fldSimple")
     field.set(qn("w:instr"), f" {instruction} ")
     run = OxmlElement("w:r")
+    if size_pt is not None:
+        properties = OxmlElement("w:rPr")
+        for name in ("w:sz", "w:szCs"):
+            size = OxmlElement(name)
+            size.set(qn("w:val"), str(round(size_pt * 2)))
+            properties.append(size)
+        run.append(properties)
     text = OxmlElement("w:t")
     text.text = placeholder
     run.append(text)

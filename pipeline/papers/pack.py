@@ -28,6 +28,7 @@ from pipeline.core.config import DEFAULT_MARKING, AuthorityConfig
 from pipeline.core.dates import day_month_year, long_date
 from pipeline.core.errors import ConfigError, ConversionError, GenerationError
 from pipeline.papers import convert
+from pipeline.papers.tagging import Element, PageTags, add_to_structure
 
 KIND_ORDER = ("monitoring-summary", "risk-register", "survey-results")
 SCHEDULE_12A = "Part 1 of Schedule 12A to the Local Government Act 1972"
@@ -281,7 +282,7 @@ def write_pack(heading: PackHeading, papers: list[Paper], first_number: int, pat
     readers = [_open_pdf(paper) for paper in papers]
     items, agenda = _agenda_with_page_numbers(heading, papers, [len(r.pages) for r in readers], first_number)
     writer = PdfWriter()
-    writer.append(PdfReader(BytesIO(agenda)), import_outline=False)
+    writer.append(PdfReader(BytesIO(agenda.pdf)), import_outline=False)
     for item, reader in zip(items, readers, strict=True):
         writer.append(reader, outline_item=_bookmark(item))  # the paper's own headings nest beneath
     stamp_pages(writer, heading)
@@ -289,21 +290,20 @@ def write_pack(heading: PackHeading, papers: list[Paper], first_number: int, pat
     writer.page_mode = "/UseOutlines"
     _declare_language_and_title(writer)
     saved = _save_atomically(writer, path)
-    agenda_pages = items[0].first_page - 1 if items else len(writer.pages)
-    carry_structure(saved, [paper.pdf for paper in papers if paper.pdf], agenda_pages=agenda_pages,
+    carry_structure(saved, [paper.pdf for paper in papers if paper.pdf], agenda=agenda,
                     titles=[_bookmark(item) for item in items])
     return saved
 
 
 def _agenda_with_page_numbers(
     heading: PackHeading, papers: list[Paper], page_counts: list[int], first_number: int
-) -> tuple[list[AgendaItem], bytes]:
+) -> tuple[list[AgendaItem], AgendaPage]:
     """Draw the agenda until the page numbers it lists agree with its own length."""
     agenda_pages = 1
     for _ in range(5):
         items = _number_items(papers, page_counts, first_number, agenda_pages)
         agenda = agenda_pdf(heading, items)
-        drawn = len(PdfReader(BytesIO(agenda)).pages)
+        drawn = agenda.pages
         if drawn == agenda_pages:
             return items, agenda
         agenda_pages = drawn
@@ -359,9 +359,10 @@ def _declare_language_and_title(writer: PdfWriter) -> None:
     )
 
 
-def carry_structure(pack: Path, sources: list[Path], *, agenda_pages: int, titles: list[str]) -> None:
+def carry_structure(pack: Path, sources: list[Path], *, agenda: AgendaPage, titles: list[str]) -> None:
     """Make the merged pack one tagged PDF: every paper's structure tree under a section of its own,
-    the agenda page(s) tagged as a section, and the structure tree reaching every page.
+    the agenda page(s) a section of their own (heading, the items as a table), and the structure tree
+    reaching every page.
 
     pypdf's page-by-page merge drops the papers' structure trees; this carries them over with
     pikepdf (qpdf): each paper's tree is copied, its page references pointed at the pack's pages and
@@ -373,7 +374,7 @@ def carry_structure(pack: Path, sources: list[Path], *, agenda_pages: int, title
     temporary = pack.with_name(f".{pack.name}.{uuid.uuid4().hex}.tmp")
     try:
         with pikepdf.open(pack) as pdf:
-            _tag_pack(pdf, sources, agenda_pages, titles)
+            _tag_pack(pdf, sources, agenda, titles)
             pdf.save(temporary)
         os.replace(temporary, pack)
     except (OSError, pikepdf.PdfError, KeyError, ValueError, TypeError) as exc:
@@ -383,7 +384,7 @@ def carry_structure(pack: Path, sources: list[Path], *, agenda_pages: int, title
         ) from exc
 
 
-def _tag_pack(pdf, sources: list[Path], agenda_pages: int, titles: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _tag_pack(pdf, sources: list[Path], agenda: AgendaPage, titles: list[str]) -> None:  # type: ignore[no-untyped-def]
     import pikepdf
     from pikepdf import Array, Dictionary, Name, String
 
@@ -392,21 +393,9 @@ def _tag_pack(pdf, sources: list[Path], agenda_pages: int, titles: list[str]) ->
     document = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, P=tree_root, K=Array()))
     role_map = Dictionary()
     nums = Array()
-    next_key = 0
-    # the agenda page(s): one section, each page's content one marked paragraph
-    agenda = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Sect, P=document, K=Array(),
-                                          T=String("Agenda")))
-    document.K.append(agenda)
-    for index in range(agenda_pages):
-        page = pdf.pages[index]
-        page.contents_add(pdf.make_stream(b"/P <</MCID 0>> BDC\n"), prepend=True)
-        page.contents_add(pdf.make_stream(b"\nEMC\n"))
-        paragraph = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.P, P=agenda, Pg=page.obj, K=0))
-        agenda.K.append(paragraph)
-        page.obj.StructParents = next_key
-        nums.extend([next_key, Array([paragraph])])
-        next_key += 1
-    first = agenda_pages
+    # the agenda page(s): their own section, tagged as reportlab drew them (see papers/tagging.py)
+    next_key = add_to_structure(pdf, agenda.structure, document, pdf.pages[: agenda.pages], 0, nums)
+    first = agenda.pages
     for source_path, title in zip(sources, titles, strict=True):
         with pikepdf.open(source_path) as source:
             count = len(source.pages)
@@ -560,8 +549,18 @@ def _styles() -> dict:
     }
 
 
-def agenda_pdf(heading: PackHeading, items: list[AgendaItem]) -> bytes:
-    """The agenda page(s) as PDF bytes: title block, Part heading, the items table, closing notes."""
+@dataclass(frozen=True)
+class AgendaPage:
+    """The agenda page(s) as drawn: the PDF, its length and what its marked content is (tagging.py)."""
+
+    pdf: bytes
+    pages: int
+    structure: Element
+
+
+def agenda_pdf(heading: PackHeading, items: list[AgendaItem]) -> AgendaPage:
+    """The agenda page(s): title block, the Agenda heading, Part heading, the items table, closing
+    notes; tagged as they are drawn (H1, H2, P, and Table / TR / TH / TD for the items)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
@@ -577,40 +576,43 @@ def agenda_pdf(heading: PackHeading, items: list[AgendaItem]) -> bytes:
         title="Agenda",
         author=heading.authority,
     )
-    styles = _styles()
+    styles, tags = _styles(), PageTags(title="Agenda")
     story = (
-        _title_block(heading, styles)
-        + _part_block(heading, len(items), styles)
-        + [_items_table(items, heading, styles)]
+        _title_block(heading, styles, tags)
+        + _part_block(heading, len(items), styles, tags)
+        + [_items_table(items, heading, styles, tags)]
     )
-    story += _closing_notes(heading, styles)
+    story += _closing_notes(heading, styles, tags)
 
+    @PageTags.decoration
     def decorate(canvas, doc) -> None:
         _marking_lines(canvas, doc.pagesize, heading.marking)
 
     document.build(story, onFirstPage=decorate, onLaterPages=decorate)
-    return buffer.getvalue()
+    drawn = buffer.getvalue()
+    return AgendaPage(drawn, len(PdfReader(BytesIO(drawn)).pages), tags.root)
 
 
-def _title_block(heading: PackHeading, styles: dict) -> list:
+def _title_block(heading: PackHeading, styles: dict, tags: PageTags) -> list:
     from reportlab.lib.colors import HexColor
     from reportlab.platypus import HRFlowable, Paragraph
 
     return [
-        Paragraph(escape(heading.authority), styles["authority"]),
-        Paragraph(escape(heading.committee), styles["committee"]),
-        Paragraph(escape(long_date(heading.meeting_date)), styles["date"]),
-        HRFlowable(width="100%", thickness=1.5, color=HexColor(NAVY), spaceBefore=10, spaceAfter=2),
-        Paragraph("Agenda", styles["agenda"]),
+        tags.tagged(Paragraph(escape(heading.authority), styles["authority"]), "P"),
+        tags.tagged(Paragraph(escape(heading.committee), styles["committee"]), "P"),
+        tags.tagged(Paragraph(escape(long_date(heading.meeting_date)), styles["date"]), "P"),
+        tags.artifact(HRFlowable(width="100%", thickness=1.5, color=HexColor(NAVY), spaceBefore=10,
+                                 spaceAfter=2)),
+        tags.tagged(Paragraph("Agenda", styles["agenda"]), "H1"),
     ]
 
 
-def _part_block(heading: PackHeading, count: int, styles: dict) -> list:
+def _part_block(heading: PackHeading, count: int, styles: dict, tags: PageTags) -> list:
     from reportlab.platypus import Paragraph, Spacer
 
     if heading.part == 1:
-        return [Paragraph("Part 1: items open to the press and public", styles["part"])]
-    return [_exempt_box(part2_statement(heading.exempt_paragraphs), count, styles), Spacer(0, 10)]
+        return [tags.tagged(Paragraph("Part 1: items open to the press and public", styles["part"]), "H2")]
+    return [_exempt_box(part2_statement(heading.exempt_paragraphs), count, styles, tags), Spacer(0, 10)]
 
 
 def part2_statement(paragraphs: Sequence[int]) -> str:
@@ -625,17 +627,18 @@ def part2_statement(paragraphs: Sequence[int]) -> str:
     return f"Part 2 — not for publication: exempt information under {where}"
 
 
-def _exempt_box(statement: str, count: int, styles: dict):
+def _exempt_box(statement: str, count: int, styles: dict, tags: PageTags):
     from reportlab.lib.colors import HexColor
-    from reportlab.platypus import Paragraph, Table, TableStyle
+    from reportlab.platypus import Paragraph, TableStyle
 
     items = "this item is" if count == 1 else "these items are"
     note = (
         f"The press and public are expected to be excluded while {items} considered. "
         "Do not publish, forward or leave these papers unattended."
     )
-    box = Table(
-        [[Paragraph(escape(statement), styles["exempt"])], [Paragraph(note, styles["cell"])]],
+    box = tags.layout_table(  # a box drawn round a heading and a note: read as those, not as a table
+        [[tags.tagged(Paragraph(escape(statement), styles["exempt"]), "H2")],
+         [tags.tagged(Paragraph(note, styles["cell"]), "P")]],
         colWidths=["100%"],
     )
     box.setStyle(
@@ -653,10 +656,10 @@ def _exempt_box(statement: str, count: int, styles: dict):
     return box
 
 
-def _items_table(items: list[AgendaItem], heading: PackHeading, styles: dict):
+def _items_table(items: list[AgendaItem], heading: PackHeading, styles: dict, tags: PageTags):
     from reportlab.lib.colors import HexColor
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Table, TableStyle
+    from reportlab.platypus import Paragraph, TableStyle
 
     rows = [
         [
@@ -667,21 +670,24 @@ def _items_table(items: list[AgendaItem], heading: PackHeading, styles: dict):
     ]
     for number, title in enumerate(heading.standing_items, start=1):
         rows.append(
-            [Paragraph(str(number), styles["cell_bold"]), Paragraph(escape(title), styles["cell_bold"]), ""]
+            [Paragraph(str(number), styles["cell_bold"]), Paragraph(escape(title), styles["cell_bold"]),
+             Paragraph("", styles["page"])]
         )
     for item in items:
         rows.append(
             [
                 Paragraph(str(item.number), styles["cell_bold"]),
-                _item_cell(item, heading, styles),
+                _item_cell(item, heading, styles, tags),
                 Paragraph(str(item.first_page), styles["page"]),
             ]
         )
     if not items and not heading.standing_items:
         rows.append(
-            ["", Paragraph("There are no items of public business for this meeting.", styles["cell"]), ""]
+            [Paragraph("", styles["cell"]),
+             Paragraph("There are no items of public business for this meeting.", styles["cell"]),
+             Paragraph("", styles["page"])]
         )
-    table = Table(rows, colWidths=[16 * mm, None, 20 * mm], repeatRows=1)
+    table = tags.data_table(rows, header_rows=1, colWidths=[16 * mm, None, 20 * mm], repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -697,7 +703,7 @@ def _items_table(items: list[AgendaItem], heading: PackHeading, styles: dict):
     return table
 
 
-def _item_cell(item: AgendaItem, heading: PackHeading, styles: dict) -> list:
+def _item_cell(item: AgendaItem, heading: PackHeading, styles: dict, tags: PageTags) -> list:
     from reportlab.platypus import Paragraph
 
     paper = item.paper
@@ -712,10 +718,11 @@ def _item_cell(item: AgendaItem, heading: PackHeading, styles: dict) -> list:
     cell = [Paragraph(escape(paper.title), styles["cell_bold"])]
     if details:
         cell.append(Paragraph(" · ".join(details), styles["note"]))
+        return [tags.tagged(paragraph, "P") for paragraph in cell]  # the title and its details apart
     return cell
 
 
-def _closing_notes(heading: PackHeading, styles: dict) -> list:
+def _closing_notes(heading: PackHeading, styles: dict, tags: PageTags) -> list:
     from reportlab.platypus import Paragraph
 
     if heading.part != 1 or not heading.exempt_in_part2:
@@ -729,8 +736,8 @@ def _closing_notes(heading: PackHeading, styles: dict) -> list:
         f"information as defined in {escape(paragraphs)}. The Part 2 papers are not published."
     )
     return [
-        Paragraph("Exclusion of the press and public", styles["heading"]),
-        Paragraph(text, styles["cell"]),
+        tags.tagged(Paragraph("Exclusion of the press and public", styles["heading"]), "H2"),
+        tags.tagged(Paragraph(text, styles["cell"]), "P"),
     ]
 
 

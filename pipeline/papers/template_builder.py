@@ -21,7 +21,9 @@ from docx.text.paragraph import Paragraph
 
 from pipeline.ooxml.paperxml import (
     add_field,
+    box_paragraph,
     cell_margins,
+    describe_table,
     keep_row_whole,
     plain_heading_font,
     repeat_as_header,
@@ -37,6 +39,7 @@ HEADER_FILL = "D9E2F3"
 TOTAL_FILL = "F2F2F2"
 OVERDUE_RED = RGBColor(0xC0, 0x00, 0x00)
 GREY = RGBColor(0x59, 0x59, 0x59)
+PAGE_NUMBER_SIZE = 8  # "Paper page 2 of 6", words and digits alike
 LANGUAGE = "en-GB"  # the document language: Word proofing, the PDF's /Lang, screen readers
 
 CONSULTATION_NOTE = (
@@ -121,11 +124,11 @@ class ReportTemplate:
         numbers.alignment = WD_ALIGN_PARAGRAPH.CENTER
         numbers.paragraph_format.space_before = Pt(2)
         numbers.add_run("Paper page ")
-        add_field(numbers, "PAGE")
+        add_field(numbers, "PAGE", size_pt=PAGE_NUMBER_SIZE)
         numbers.add_run(" of ")
-        add_field(numbers, "NUMPAGES")
+        add_field(numbers, "NUMPAGES", size_pt=PAGE_NUMBER_SIZE)
         for run in numbers.runs:
-            run.font.size = Pt(8)
+            run.font.size = Pt(PAGE_NUMBER_SIZE)
 
     # --- text --------------------------------------------------------------------------------
 
@@ -248,6 +251,7 @@ class ReportTemplate:
         self.html.pop()
         self._html_table(caption, rows, columns, totals)
         table = self._grid(4 + int(totals), [c.width for c in columns])
+        describe_table(table, caption)
         header, opener, body, closer = table.rows[:4]
         for cell, column in zip(header.cells, columns, strict=True):
             self._cell(cell, column.heading, bold=True, size=9, numeric=column.numeric)
@@ -335,59 +339,43 @@ class ReportTemplate:
     def bibliography(self) -> None:
         """The seed's closing box: sources, contact, exempt information, clearance, submission.
 
-        It follows the recommendation on the same page where it fits (no page break before it, so
-        the recommendation is never left alone on an almost empty page); its rows never split.
+        A box of headed paragraphs (a heading, then each label and its answer), not a layout table:
+        a screen reader reads it in order, and the tagged PDF has no table without real headers. It
+        stays whole and with the recommendation before it, so neither is left alone on a page.
         """
-        table = self._grid(9, [0.34, 0.33, 0.33])
-        rows = table.rows
-        self._span(rows[0], "BIBLIOGRAPHY", bold=True, fill=HEADER_FILL)
-        for cell, text in zip(
-            rows[1].cells, ("Source Document(s)", "Contact Officer", "Location"), strict=True
-        ):
-            self._cell(cell, text, bold=True)
-        self._cell(rows[2].cells[0], "{{ source_documents }}")
-        self._cell(
-            rows[2].cells[1], "{{ contact_officer }}{% if contact_phone %} {{ contact_phone }}{% endif %}"
-        )
-        self._cell(rows[2].cells[2], "{{ location }}")
-        self._labelled(rows[3], "Originating Officer", "{{ originating_officer }}")
-        self._labelled(rows[4], EXEMPT_QUESTION, "{{ exempt_answer }}", answer_bold=True)
-        self._span(rows[5], EXEMPT_CLAUSE)
-        statement = rows[5].cells[0].add_paragraph().add_run("{{ exempt_statement }}")
-        statement.bold, statement.font.size = True, Pt(10)
-        self._labelled(
-            rows[6],
-            "The attached report has been cleared with the undermentioned Officer:",
-            "{{ cleared_with }}",
-        )
-        self._labelled(rows[7], "Submitted on", "{{ submitted_on }}")
-        self._span(rows[8], CONSULTATION_NOTE, italic=True, size=9)
-        for row in rows:
-            keep_row_whole(row)
-        for row in rows[:2]:  # the box's title and the column labels: header cells for screen readers
-            repeat_as_header(row)
+        self._keep_last_paragraph_with_next()
+        heading = self.doc.add_paragraph("Bibliography", style=self.doc.styles["Heading 2"])
+        heading.paragraph_format.space_before = Pt(12)
+        heading.paragraph_format.space_after = Pt(0)
+        box_paragraph(heading, fill=HEADER_FILL)
+        for label, answer, condition in BIBLIOGRAPHY_ENTRIES:
+            if condition:
+                self.doc.add_paragraph(f"{{%p if {condition} %}}")
+            self._boxed(label, bold=True)
+            self._boxed(answer, bold=answer in BOLD_ANSWERS, space_after=4)
+            if condition:
+                self.doc.add_paragraph("{%p endif %}")
+        last = self._boxed(CONSULTATION_NOTE, italic=True, size=9, space_after=0)
+        last.paragraph_format.keep_with_next = False
         self.html.append(BIBLIOGRAPHY_HTML)
 
-    def _labelled(self, row, label: str, value: str, *, answer_bold: bool = False) -> None:  # type: ignore[no-untyped-def]
-        label_cell = row.cells[0].merge(row.cells[1])
-        self._cell(label_cell, label, bold=True)
-        self._cell(row.cells[2], value, bold=answer_bold)
+    def _boxed(self, text: str, *, bold: bool = False, italic: bool = False, size: int = 10,
+               space_after: int = 0) -> Paragraph:
+        paragraph = self.doc.add_paragraph()
+        paragraph.paragraph_format.space_before = Pt(0)
+        paragraph.paragraph_format.space_after = Pt(space_after)
+        paragraph.paragraph_format.keep_with_next = True  # the box is never split across pages
+        run = paragraph.add_run(text)
+        run.bold, run.italic, run.font.size = bold, italic, Pt(size)
+        box_paragraph(paragraph)
+        return paragraph
 
-    def _span(
-        self,
-        row,
-        text: str,
-        *,
-        bold: bool = False,
-        italic: bool = False,
-        size: int = 10,  # type: ignore[no-untyped-def]
-        fill: str | None = None,
-    ) -> None:
-        cell = row.cells[0].merge(row.cells[2])
-        run = self._cell(cell, text, bold=bold, size=size)
-        run.italic = italic
-        if fill:
-            shade(cell, fill)
+    def _keep_last_paragraph_with_next(self) -> None:
+        """The last paragraph with words in it (the recommendation) stays with what follows."""
+        for paragraph in reversed(self.doc.paragraphs):
+            if paragraph.text.strip() and not paragraph.text.lstrip().startswith("{%p"):
+                paragraph.paragraph_format.keep_with_next = True
+                return
 
     def html_template(self) -> str:
         """The HTML edition's Jinja template: the same sentences, tables and chart as the Word paper."""
@@ -404,6 +392,19 @@ def _plain_tag(jinja: str) -> str:
     """docxtpl's paragraph and row tags ({%p ... %}, {%tr ... %}) as plain Jinja for HTML."""
     return jinja.replace("{%p ", "{% ").replace("{%tr ", "{% ")
 
+
+# The bibliography box's entries: label, answer, and the context name that must be set to show it.
+BIBLIOGRAPHY_ENTRIES: tuple[tuple[str, str, str | None], ...] = (
+    ("Source document(s)", "{{ source_documents }}", None),
+    ("Contact officer", "{{ contact_officer }}{% if contact_phone %}, {{ contact_phone }}{% endif %}", None),
+    ("Location", "{{ location }}", "location"),
+    ("Originating officer", "{{ originating_officer }}", None),
+    (EXEMPT_QUESTION, "{{ exempt_answer }}", None),
+    (EXEMPT_CLAUSE, "{{ exempt_statement }}", "exempt_statement"),
+    ("The attached report has been cleared with the undermentioned Officer:", "{{ cleared_with }}", None),
+    ("Submitted on", "{{ submitted_on }}", None),
+)
+BOLD_ANSWERS = ("{{ exempt_answer }}", "{{ exempt_statement }}")
 
 BIBLIOGRAPHY_HTML = (
     '<section class="bibliography" aria-labelledby="bibliography"><h2 id="bibliography">Bibliography</h2>'

@@ -257,3 +257,60 @@ def test_markings_and_dates_as_a_committee_writes_them():
     assert part2_statement([1, 3, 7]).endswith(
         "paragraphs 1, 3 and 7 of Part 1 of Schedule 12A to the Local Government Act 1972"
     )
+
+
+def test_the_agenda_page_is_tagged_as_a_heading_and_a_table_of_items(papers: Path, tmp_path: Path):
+    from tests.support.pdf_checks import artifact_text, structure_problems, tagged_text
+
+    standing = ("Apologies for absence", "Declarations of interest")
+    part1, part2 = build_packs(MEETING, papers, tmp_path / "out", standing_items=standing)
+    elements = tagged_text(part1, 0)
+    assert elements[:5] == [("P", "Police and Crime Commissioner"), ("P", COMMITTEE),
+                            ("P", "Tuesday 6 January 2026"), ("H1", "Agenda"),
+                            ("H2", "Part 1: items open to the press and public")]
+    rows, covering = _rows(elements[5:]), "Covering 1 April 2025 to 31 December 2025"
+    assert rows[0] == [("TH", "Item"), ("TH", "Business"), ("TH", "Page")]
+    assert rows[1:] == [
+        [("TD", "1"), ("TD", "Apologies for absence"), ("TD", "")],
+        [("TD", "2"), ("TD", "Declarations of interest"), ("TD", "")],
+        [("TD", "3"), ("TD", f"Partnership Monitoring Summary {covering}"), ("TD", "2")],
+        [("TD", "4"), ("TD", f"Partnership Risk Register {covering} · RESTRICTED"), ("TD", "3")],
+        [("TD", "5"), ("TD", f"Annual Partnerships Report {covering}"), ("TD", "6")],
+    ]  # the title and its details are two paragraphs of the cell (TD > P, P)
+    assert ("H2", "Exclusion of the press and public") in elements
+    decoration = artifact_text(part1, 0)  # the marking lines and the page stamp: not read as content
+    assert "Page 1 of 7" in decoration and decoration.count("RESTRICTED") == 2
+    # Part 2's red box is drawn with a table but read as its heading and note, not as a table
+    exempt = [(role, text.replace(" ", "")) for role, text in tagged_text(part2, 0)]  # wrapped lines
+    assert exempt[3:5] == [("H1", "Agenda"), ("H2", part2_statement([3]).replace(" ", ""))]
+    assert [role for role, _ in exempt].count("Table") == 1  # the items, not the box
+    for pack in (part1, part2):  # (the fake papers themselves are untagged)
+        assert [p for p in structure_problems(pack) if "pages not reached" not in p] == []
+
+
+def test_an_agenda_over_two_pages_is_one_table_with_its_header_read_once(tmp_path: Path):
+    from tests.support.pdf_checks import artifact_text, tagged_text
+
+    papers_dir = tmp_path / "papers"
+    add_paper(papers_dir, "monitoring-summary", "Partnership Monitoring Summary", 1)
+    standing = tuple(f"Standing item number {n}" for n in range(1, 41))
+    (part1,) = build_packs(MEETING, papers_dir, tmp_path / "out", standing_items=standing)
+    first, second = tagged_text(part1, 0), tagged_text(part1, 1)
+    cells = [text for role, text in first + second if role == "TD" and text.startswith("Standing")]
+    assert cells == list(standing)
+    assert [role for role, _ in first + second].count("TH") == 3
+    assert not any(role == "TH" for role, _ in second)
+    assert "ItemBusinessPage" in artifact_text(part1, 1).replace(" ", "")  # repeated for the eye only
+
+
+def _rows(elements: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """The table's rows from tagged_text's list: each TR and the cells after it."""
+    rows: list[list[tuple[str, str]]] = []
+    for role, text in elements:
+        if role == "TR":
+            rows.append([])
+        elif role in {"TH", "TD"}:
+            rows[-1].append((role, text))
+        elif rows:
+            break
+    return rows

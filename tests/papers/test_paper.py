@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pdfplumber
 import pytest
 from docx import Document
 from lxml import etree
@@ -153,9 +154,11 @@ def in_q1(record: Record) -> bool:
 
 
 def bibliography(docx: Path) -> dict[str, str]:
-    """The bibliography box as {label: answer} (label cells span two columns)."""
-    box = [t for t in Document(str(docx)).tables if t.rows[0].cells[0].text.strip() == "BIBLIOGRAPHY"][0]
-    return {row.cells[0].text.strip(): row.cells[-1].text.strip() for row in box.rows}
+    """The bibliography box as {label: answer}: after its heading, each label's paragraph and then
+    its answer's, down to the closing note."""
+    texts = [p.text.strip() for p in Document(str(docx)).paragraphs]
+    entries = texts[texts.index("Bibliography") + 1:-1]
+    return dict(zip(entries[::2], entries[1::2], strict=True))
 
 
 # --- the monitoring summary --------------------------------------------------------------------
@@ -382,9 +385,9 @@ class TestMarkingAndExemption:
         question = [label for label in box if label.startswith("Is it considered")][0]
         assert box[question] == "Yes"
         clause = [label for label in box if label.startswith("If the answer is")][0]
-        assert (
+        assert box[clause] == (
             "Paragraph 7: Information relating to any action taken or to be taken in connection "
-            "with the prevention, investigation or prosecution of crime." in clause
+            "with the prevention, investigation or prosecution of crime."
         )
         assert "NOT FOR PUBLICATION" in text_of(files.docx)
 
@@ -751,7 +754,7 @@ class TestPdf:
         )
         assert files.pdf is not None and files.pdf.is_file() and files.pdf_note is None
         text = "".join(page.extract_text() for page in PdfReader(files.pdf).pages)
-        assert "NOT PROTECTIVELY MARKED" in text and "BIBLIOGRAPHY" in text
+        assert "NOT PROTECTIVELY MARKED" in text and "Bibliography" in text
         assert json.loads(files.manifest.read_text())["pdf"] == files.pdf.name
 
     @needs_soffice
@@ -778,6 +781,13 @@ class TestPdf:
         assert headings[0] == "Heading 1" and headings.count("Heading 2") >= 8
         body = etree.tostring(word.element.body).decode()
         assert body.count("<w:tblHeader") >= len(word.tables)
+        # no layout tables: each table is a captioned data table whose first row is its header
+        # (the bibliography box is headed paragraphs in a border, not a table)
+        for table in word.tables:
+            first_row = etree.tostring(table.rows[0]._tr).decode()
+            assert "<w:tblCaption" in etree.tostring(table._tbl).decode() and "<w:tblHeader" in first_row
+        cells = [cell.text for table in word.tables for row in table.rows for cell in row.cells]
+        assert not any("Bibliography" in text or "Submitted on" in text for text in cells)
         alts = [d.get("descr") for d in word.element.body.iter(
             "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr")]
         assert alts and all("Bar chart: Ratings given" in alt and "meetings" in alt for alt in alts)
@@ -785,6 +795,12 @@ class TestPdf:
         assert files.pdf is not None
         assert structure_problems(files.pdf) == []
         assert pdfua_errors(files.pdf) == []
+        # the footer's "Paper page 2 of 6": the digits the same size as the words
+        with pdfplumber.open(files.pdf) as pdf:
+            footer = [c for c in pdf.pages[1].chars if c["top"] > pdf.pages[1].height - 60]
+        line = [c for c in footer if c["top"] >= max(c["top"] for c in footer) - 2]
+        assert "".join(c["text"] for c in line).replace(" ", "").startswith("Paperpage2of")
+        assert {round(c["size"], 1) for c in line} == {8.0}
 
     def test_without_libreoffice_the_word_paper_is_still_written(
         self, settings: Settings, monitoring: Store

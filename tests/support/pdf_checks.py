@@ -4,6 +4,8 @@
         reaching every page), declares /Lang en-GB and a /Title shown as the window title
         (DisplayDocTitle), has bookmarks, and every /Figure has /Alt.
     pdfua_errors(path) -> the `pdfua` package's ERROR findings (its machine-checkable subset of PDF/UA-1).
+    tagged_text(path, page) -> (role, text) of each structure element on a page, in reading order,
+        read back with pdfplumber from the marked content; artifact_text(path, page) -> the rest.
 """
 
 from __future__ import annotations
@@ -83,3 +85,42 @@ def pdfua_errors(path: Path) -> list[str]:
         for finding in report.findings
         if finding.severity >= pdfua.Severity.ERROR
     ]
+
+
+def tagged_text(path: Path, page: int) -> list[tuple[str, str]]:
+    """Every structure element on `page` (0-based) as (role, its text): Table and TR with "", cells
+    and paragraphs with the characters their marked content holds."""
+    import pdfplumber
+
+    with pdfplumber.open(path) as pdf:
+        drawn = pdf.pages[page]
+        texts: dict[int, str] = {}
+        for char in drawn.chars:
+            if char.get("mcid") is not None:
+                texts[char["mcid"]] = texts.get(char["mcid"], "") + char["text"]
+        found: list[tuple[str, str]] = []
+
+        def text(element: dict) -> str:
+            own = "".join(texts.get(m, "") for m in element.get("mcids") or [])
+            return " ".join([own] * bool(own) + [text(child) for child in element.get("children", [])])
+
+        def walk(element: dict) -> None:
+            if element["type"] in {"TH", "TD"}:  # a cell: all it holds (TD > P, P read as one cell)
+                found.append((element["type"], text(element)))
+                return
+            if element.get("mcids") or element["type"] in {"Table", "TR"}:
+                found.append((element["type"], "".join(texts.get(m, "") for m in element.get("mcids") or [])))
+            for child in element.get("children", []):
+                walk(child)
+
+        for element in drawn.structure_tree:
+            walk(element)
+    return found
+
+
+def artifact_text(path: Path, page: int) -> str:
+    """The text drawn on `page` (0-based) as artifacts: running heads, page numbers, repeated headers."""
+    import pdfplumber
+
+    with pdfplumber.open(path) as pdf:
+        return "".join(char["text"] for char in pdf.pages[page].chars if char.get("tag") == "Artifact")
