@@ -1,7 +1,7 @@
 """Many stored monitoring returns, written straight into SQLite, and what a paper must say of them.
 
 Ingesting 100,000 files would take half an hour; the paper only reads the database, so the
-returns are inserted with `executemany` into the tables `pipeline.store.database` creates (its
+returns are inserted with `executemany` into the tables `pipeline.store.schema` creates (its
 migrations run first), in exactly the rows `Store.add_submission` writes (a test checks this).
 About one return in twenty is a corrected copy, so superseded returns are in the data too.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from bench.returns import answers
 from pipeline.core.definitions import FormDefinition
 from pipeline.ingest.steps import record_key
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 CORRECTED_EVERY = 20
 DUE_DAYS = 7
@@ -58,7 +58,7 @@ def stored_values(index: int) -> dict[str, Any]:
 
 
 def answer_rows(values: dict[str, Any]) -> list[tuple[str, int, str, int, Any]]:
-    """(field_id, row_index, column_id, item, value) rows, as `pipeline.store.database` documents them."""
+    """(field_id, row_index, column_id, item, value) rows, as `pipeline.store.submissions` documents them."""
     rows = []
     for field_id, value in values.items():
         if value in (None, "", []):

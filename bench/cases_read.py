@@ -19,7 +19,7 @@ from bench.returns import Return, record_issued, same_answers, xlsx_return
 from pipeline.core.config import Settings
 from pipeline.ingest.readers import read_form
 from pipeline.ingest.steps import Ingest, Outcome
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 PARSE_TARGET = 4.0  # issue 11: at most 4x the zipfile + lxml floor
 
@@ -94,7 +94,7 @@ def _ingest(ctx: Context, name: str, warm: list[Return], batches: list[list[Retu
         (source / item.name).write_bytes(item.data)
     settings = Settings(home)
     record_issued(home)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         ingest = Ingest(settings, ctx.library, store)
         outcomes = _run_batch(ingest, settings, source, warm)
         for path in source.iterdir():  # warm the loader and the page cache

@@ -15,7 +15,7 @@ from bench.measure import Result, Timings, timed
 from bench.returns import docx_return, xlsx_return
 from pipeline.core.config import Settings
 from pipeline.ingest.steps import Ingest
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 LIMIT_S = 1.0
 
@@ -58,7 +58,7 @@ def worst_cases(ctx: Context) -> list[Result]:
         home = ctx.folder(name)
         settings = Settings(home)
         timings, outcomes = Timings(), []
-        with Store.open(settings.database) as store:
+        with Store.for_home(settings) as store:
             ingest = Ingest(settings, ctx.library, store)
             for repeat in range(max(ctx.sizes.repeats, 1)):
                 path = settings.inbox / f"{repeat}-{file_name}"

@@ -97,7 +97,7 @@ def record_issued(home: Path) -> None:
     the scheduler do when they make one (the pipeline refuses a token it never issued)."""
     from datetime import UTC, datetime
 
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     with Store.open(home / "pipeline.sqlite3") as store:
         for token, (definition, index) in ISSUED.items():

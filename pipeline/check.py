@@ -137,21 +137,25 @@ def _libreoffice() -> Check:
 
 def _database_and_calendar(settings: Settings, today: date) -> list[Check]:
     from pipeline.core.dates import long_date
-    from pipeline.schedule import committees, expected, register
-    from pipeline.store.database import Store
+    from pipeline.schedule import committees, register
+    from pipeline.store import Store, admin, has_store
 
-    if not settings.database.exists():
+    if not has_store(settings):
         return [Check("Database", False, f"there is no database in {settings.home} yet.",
                       "Start with 'pipeline register import REGISTER.xlsx'.")]
+    where = admin.describe(settings)
     try:
-        with Store.open(settings.database) as store:
+        with Store.for_home(settings, upgrade=False) as store:
             done, known = store.schema()
+            if done < known:
+                return [Check("Database", False, f"{where} is reachable but has schema {done} of {known}.",
+                              "Bring it up to date with 'pipeline db upgrade'.")]
             partnerships = register.partnerships(store)
             upcoming = committees.meetings(store, from_date=today)
-            rows = expected.status(store.connection(), today)
+            rows = store.sent_status(today)
     except PipelineError as exc:
         return [Check("Database", False, str(exc), "")]
-    checks = [Check("Database", True, f"{settings.database.name}, schema {done} of {known} (current)")]
+    checks = [Check("Database", True, f"{where}: reachable, schema {done} of {known} (current)")]
     if partnerships:
         checks.append(Check("Register", True, f"{len(partnerships)} partnerships"))
     else:

@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from pipeline.core.config import Settings, settings_for
 from pipeline.core.dates import LONDON
-from pipeline.core.definitions import Field, FormLibrary
+from pipeline.core.definitions import Field, FormDefinition, FormLibrary
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import FORMATS, generate_form
@@ -98,15 +98,30 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
                              meeting_title=args.meeting_title, meeting_date=args.meeting_date,
                              meeting_place=args.meeting_place)
     out_dir = args.out or settings.outbox
+    if args.format == "pdf":
+        return _generate_blank_pdf(definition, person, out_dir)
     path, identity = generate_form(definition, args.format, person, out_dir)
     if identity.token:  # recorded at issue: the return is trusted as one the scheduler sent
-        from pipeline.store.database import Store
+        from pipeline.store import Store
 
-        with Store.open(settings.database) as store:
+        with Store.for_home(settings) as store:
             store.record_token(identity.token, form_id=definition.id,
                                form_version=definition.version, partnership=person.partnership,
                                member=person.member, meeting_date=person.meeting_date,
                                sent_to=None, issued_by="pipeline generate", at=datetime.now(UTC))
+    print(path)
+    return 0
+
+
+def _generate_blank_pdf(definition: FormDefinition, person: Personalisation, out_dir: Path) -> int:
+    from pipeline.generate.pdf import write_blank_pdfs
+
+    if person != Personalisation():
+        raise ConfigError(
+            "A PDF is made of the blank form only (to read on screen or print): leave out "
+            "--partnership, --member and the meeting, or choose --format docx or xlsx for a "
+            "personalised form that can be filled in and returned.")
+    (path,) = write_blank_pdfs([definition], out_dir)
     print(path)
     return 0
 
@@ -206,9 +221,15 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
                       f"{settings.inbox / '.processing'} to be tried again"])
 
 
+def _home_has_store(settings: Settings) -> bool:
+    from pipeline.store import has_store
+
+    return has_store(settings)
+
+
 def existing_home(settings: Settings) -> Settings:
     """For commands that only read: a home that is not there is a typing mistake, not a new one."""
-    if not settings.database.exists():
+    if not _home_has_store(settings):
         raise ConfigError(f"There is no pipeline database in {settings.home}. Check --home (or "
                           "PIPELINE_HOME); in a new home, start with 'pipeline register import "
                           "REGISTER.xlsx' ('pipeline register template' writes a blank register).")
@@ -253,19 +274,19 @@ def _print_table(headings: list[str], rows: list[list[str]]) -> None:
 def _calendar_meeting(settings: Settings, day: date, committee: str | None) -> object:
     """The calendar's meeting on `day` (exit status 2, naming the nearest meetings, if none)."""
     from pipeline.schedule import committees
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     existing_home(settings)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         return committees.meeting_for(store, day, committee)
 
 
 def _known_committee(settings: Settings, name: str) -> str:
     """The calendar's spelling of committee `name` (any capitals); an unknown one is refused."""
     from pipeline.schedule import committees
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         return committees.committee_named(store, name)
 
 
@@ -276,7 +297,7 @@ def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
     committee = args.committee
     if args.meeting_date is not None:
         committee = _calendar_meeting(settings, args.meeting_date, args.committee).committee  # type: ignore[attr-defined]
-    elif committee and settings.database.exists():
+    elif committee and _home_has_store(settings):
         committee = _known_committee(settings, committee)
     request = papers.PaperRequest(kind=args.kind, period_from=args.from_date, period_to=args.to_date,
                                   meeting_date=args.meeting_date, committee=committee,
@@ -294,11 +315,11 @@ def cmd_paper(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_pack(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.core.config import load_config
     from pipeline.papers.pack import build_packs
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     meeting = _calendar_meeting(settings, args.meeting_date, args.committee)
     committee = meeting.committee  # type: ignore[attr-defined]
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         recorded = [paper.manifest for paper in store.papers_written(args.meeting_date)
                     if paper.manifest and paper.committee.casefold() == committee.casefold()]
     config = load_config(settings)
@@ -321,11 +342,36 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.ingest.matching import match_return
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     existing_home(settings)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         print(match_return(store, args.submission_id, args.partnership))
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.store import admin
+
+    if args.action == "copy":
+        if not args.to:
+            raise ConfigError("Say where to copy the database:"
+                              " pipeline db copy --to postgresql://USER@HOST/NAME")
+        print("\n".join(admin.copy_summary(admin.copy_home(settings, args.to), args.to)))
+        return 0
+    existing_home(settings)
+    if args.action == "upgrade":
+        after, ran = admin.upgrade(settings)
+        if ran:
+            print(f"Brought {after.where} up to date: ran migration(s) {', '.join(map(str, ran))};"
+                  f" schema {after.done} of {after.known}.")
+        else:
+            print(f"{after.where[0].upper()}{after.where[1:]} is already up to date"
+                  f" (schema {after.done} of {after.known}).")
+        return 0
+    now = admin.state(settings)
+    print(f"This home's database is {now.where}: schema {now.done} of {now.known}"
+          + (" (current)." if now.current else "; run 'pipeline db upgrade' to bring it up to date."))
     return 0
 
 
@@ -377,7 +423,7 @@ def _print_held(found: list, as_json: bool) -> None:
 def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.core.files import write_new_file
     from pipeline.schedule import register
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     if args.action == "template":
         target = args.file or settings.outbox / "partnership-register.xlsx"
@@ -390,7 +436,7 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
         data = args.file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"Cannot read {args.file}: {exc.strerror}.") from exc
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         result = register.import_register(store, data, today=date.today(), source_name=args.file.name)
     print(result.summary())
     if result.problems:
@@ -403,7 +449,7 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.core.dates import day_month_year, short_date
     from pipeline.schedule import committees
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     if args.action == "import" and (args.file is None or not args.file.is_file()):
         raise ConfigError("Say which file to import: pipeline calendar import FILE.ics "
@@ -411,7 +457,7 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
                           + (f"; there is no file {args.file}" if args.file else ""))
     if args.action == "list":
         existing_home(settings)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         if args.action == "import":
             if args.file.suffix.lower() in (".yaml", ".yml"):
                 result = committees.load_yaml(store, args.file)
@@ -617,9 +663,9 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _has_users(settings: Settings) -> bool:
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         return bool(store.users())
 
 
@@ -635,7 +681,7 @@ def _read_password(args: argparse.Namespace, name: str) -> str:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.store.database import Store
+    from pipeline.store import Store
     from pipeline.web import users
 
     if args.action != "list" and not args.name:
@@ -645,7 +691,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
                           "--role viewer (sees Part 1 and the status only).")
     password = _read_password(args, args.name) if args.action in ("add", "password") else ""
     settings.ensure_folders()
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         if args.action == "list":
             found = store.users()
             for user in found:
@@ -692,9 +738,12 @@ def build_parser() -> Parser:
     forms.set_defaults(run=cmd_forms)
 
     gen = commands.add_parser("generate", parents=[common],
-                              help="write a fillable Word or Excel form, blank or personalised")
+                              help="write a fillable Word or Excel form, blank or personalised, "
+                                   "or the blank form as an accessible PDF")
     gen.add_argument("form", help="the form id (see 'pipeline forms')")
-    gen.add_argument("--format", choices=FORMATS, default="docx", help="docx (Word) or xlsx")
+    gen.add_argument("--format", choices=(*FORMATS, "pdf"), default="docx",
+                     help="docx (Word), xlsx (Excel), or pdf: the blank form as a tagged, accessible "
+                          "PDF to read or print (needs LibreOffice)")
     gen.add_argument("--partnership", help="pre-fill the partnership's name")
     gen.add_argument("--member", help="pre-fill the member or officer attending")
     gen.add_argument("--meeting-date", type=iso_date, help="pre-fill the meeting date, YYYY-MM-DD")
@@ -773,6 +822,13 @@ def build_parser() -> Parser:
     reg.add_argument("action", choices=["template", "import"])
     reg.add_argument("file", nargs="?", type=_path, help="the workbook to import or write")
     reg.set_defaults(run=cmd_register)
+
+    db = commands.add_parser("db", parents=[common],
+                             help="the database: 'status', 'upgrade', or 'copy --to postgresql://...'")
+    db.add_argument("action", nargs="?", choices=["status", "upgrade", "copy"], default="status")
+    db.add_argument("--to", metavar="URL",
+                    help="copy: the empty PostgreSQL database to copy this home's SQLite store into")
+    db.set_defaults(run=cmd_db)
 
     cal = commands.add_parser("calendar", parents=[common],
                               help="committee meetings: list them, or 'import FILE.ics --committee NAME'")

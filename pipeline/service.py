@@ -17,7 +17,7 @@ from pipeline.ingest.steps import Clock, FileResult, Ingest, Outcome, iter_inbox
 from pipeline.ingest.watcher import InboxLock, InboxWatcher
 from pipeline.schedule.cycle import TickReport
 from pipeline.schedule.mailer import SendMode, mailer_for
-from pipeline.store.database import Record, Store
+from pipeline.store import Record, Store
 
 log = logging.getLogger("pipeline.watch")
 Report = Callable[[FileResult], None]
@@ -28,7 +28,7 @@ def opened(settings: Settings, library: FormLibrary, *,
            clock: Clock | None = None) -> Iterator[Ingest]:
     """An `Ingest` on the home's database, closed afterwards."""
     settings.ensure_folders()
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         yield Ingest(settings, library, store, clock=clock)
 
 
@@ -105,7 +105,7 @@ class WatchSummary:
 
 
 def records(settings: Settings, form_id: str) -> list[Record]:
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         return store.records(form_id)
 
 
@@ -151,7 +151,7 @@ def run_tick(settings: Settings, library: FormLibrary, *, now: datetime,
             report = TickReport()
             report.add("Another tick is still running for this folder; this one did nothing.")
             return report
-        with Store.open(settings.database) as store:
+        with Store.for_home(settings) as store:
             if mode is not SendMode.PREVIEW:
                 return Cycle(settings, config, library, store, mailer, now, mode).tick()
             with tempfile.TemporaryDirectory(prefix="pipeline-preview-") as scratch:
@@ -181,15 +181,15 @@ def _tick_lock(settings: Settings) -> AbstractContextManager[bool]:
 
 def status(settings: Settings, *, today: date) -> dict[str, object]:
     """What the clerk asks: what is waiting, what came back, what is late or missing, what's next."""
-    from pipeline.schedule import committees, expected, register
+    from pipeline.schedule import committees, register
     settings.ensure_folders()
     waiting = sum(1 for _ in iter_inbox(settings.inbox))
     processing = settings.inbox / ".processing"
     in_hand = sum(1 for p in processing.iterdir() if not p.name.startswith(".")) \
         if processing.is_dir() else 0
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         counts = store.counts()
-        rows = expected.status(store.connection(), today)
+        rows = store.sent_status(today)
         upcoming = committees.meetings(store, from_date=today)[:5]
         trust = _trust_status(store)
         on_register = bool(register.partnerships(store))

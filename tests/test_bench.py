@@ -22,7 +22,7 @@ from pipeline.ingest.readers import read_form
 from pipeline.ingest.steps import record_key
 from pipeline.ooxml.wordml import fill_controls
 from pipeline.ooxml.xml import parse_xml, to_bytes
-from pipeline.store.database import NewSubmission, Store
+from pipeline.store import NewSubmission, Store
 
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = FormLibrary.load()

@@ -16,7 +16,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.core.config import settings_for
 from pipeline.schedule.register import import_register
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.filling import soffice
 from tests.support.register_book import Partner
 from tests.support.register_book import register_workbook as filled_register
@@ -49,7 +49,7 @@ def make_home(root: Path, settings_text: str | None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     if settings_text is not None:
         (root / "pipeline.toml").write_text(settings_text)
-    with Store.open(settings_for(root).database) as store:
+    with Store.for_home(settings_for(root)) as store:
         assert import_register(store, register_workbook(), today=date(2026, 11, 1)).problems == []
     return root
 
@@ -69,7 +69,8 @@ def eml_files(folder: Path) -> list[Path]:
 
 
 def test_a_dry_run_rehearses_and_records_nothing_so_the_real_tick_does_it_all(tmp_path, capsys,
-                                                                             smtp_server):
+                                                                             smtp_server, backend):
+    """On SQLite and on PostgreSQL: the rehearsal runs on a copy of the store (an SQLite file)."""
     home = make_home(tmp_path, smtp_settings(smtp_server))
     status, out, _ = pipeline(capsys, "tick", "--dry-run", "--now", "2026-11-07T09:00", "--home", str(home))
     assert status == 0
@@ -232,7 +233,7 @@ def test_register_import_with_refused_rows_exits_1_and_keeps_the_good_rows(tmp_p
     assert status == 1
     assert "Partnerships: 3 added" in out and "problem(s)" in out
     assert "The other rows were imported" in err
-    with Store.open(settings_for(tmp_path).database) as store:
+    with Store.for_home(settings_for(tmp_path)) as store:
         from pipeline.schedule.register import partnerships
 
         assert len(partnerships(store)) == 3
@@ -322,7 +323,7 @@ def test_the_consoles_health_line_reports_the_mailboxs_last_check(tmp_path):
     from pipeline.web.pages import health
 
     home = make_home(tmp_path, '[imap]\nhost = "imap.example.gov.uk"\nusername = "clerk"\n')
-    with Store.open(settings_for(home).database) as store:
+    with Store.for_home(settings_for(home)) as store:
         never = health(settings_for(home), store, {"configured": True, "last_check": None})
         failed = health(settings_for(home), store, {
             "configured": True, "last_check": "2026-12-01T09:05:00Z", "ok": False,

@@ -18,7 +18,7 @@ from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from pipeline.schedule.mailer import SendMode
 from pipeline.service import ingest_files, run_tick, watch_inbox
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.filling import fill_docx
 from tests.support.register_book import cycle_register_workbook, on_the_register
 from tests.support.zips import with_part_changed
@@ -112,7 +112,7 @@ def test_two_ticks_at_once_send_each_form_once(tmp_path):
 
     from pipeline.schedule.register import import_register
 
-    with Store.open(settings_for(tmp_path).database) as store:
+    with Store.for_home(settings_for(tmp_path)) as store:
         import_register(store, cycle_register_workbook(), today=date(2026, 11, 1))
     now = datetime(2026, 11, 7, 9, tzinfo=UTC)
     threads = [threading.Thread(target=run_tick, args=(settings_for(tmp_path), LIBRARY),
@@ -121,7 +121,7 @@ def test_two_ticks_at_once_send_each_form_once(tmp_path):
         thread.start()
     for thread in threads:
         thread.join()
-    with Store.open(settings_for(tmp_path).database) as store:
+    with Store.for_home(settings_for(tmp_path)) as store:
         sent = store.connection().execute(
             "SELECT COUNT(*), COUNT(DISTINCT partnership_id || purpose) FROM sent_forms").fetchone()
     # three monitoring forms, one checklist and three annual surveys: each exactly once

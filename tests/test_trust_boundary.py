@@ -23,7 +23,7 @@ from pipeline.core.config import settings_for
 from pipeline.core.identity import Personalisation
 from pipeline.ingest.steps import Ingest
 from pipeline.service import watch_inbox
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.register_book import on_the_register
 from tests.support.returns import (
     ANSWERS,
@@ -204,7 +204,7 @@ def test_the_clerk_releases_a_held_return_as_typed_and_it_replaces_that_partners
     assert current["partnership"] == "East Riding LSP"
     assert current["fields"]["meeting_length"] == "4 hours"
     assert current["submission_id"] != genuine["submission_id"]
-    with Store.open(home.settings.database) as store:  # never counted by Hull's copy
+    with Store.for_home(home.settings) as store:  # never counted by Hull's copy
         taken = store.intake(shown["number"])
         assert taken is not None and store.submission_by_sha256(taken.sha256).token is None
 
@@ -474,7 +474,7 @@ def test_four_simultaneous_ingests_of_one_file_store_it_once(home: Home, tmp_pat
     runs = [subprocess.Popen([str(PIPELINE), "ingest", str(path), "--home", str(home.path)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
     assert [run.wait(120) for run in runs] == [0] * 4
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         assert store.counts()["current"] + store.counts()["superseded"] == 1
         assert store.counts()["duplicate"] == 3
 
@@ -482,7 +482,7 @@ def test_four_simultaneous_ingests_of_one_file_store_it_once(home: Home, tmp_pat
 def test_a_oneshot_watcher_leaves_a_file_ingest_has_in_hand(home: Home) -> None:
     path = place(home.settings.inbox, "in-hand.docx", word_return())
     issue(home.settings)
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         ingest = Ingest(home.settings, LIBRARY, store)
         claim = ingest._claim(path)  # what `pipeline ingest` holds while it works on the file
         try:
@@ -541,7 +541,7 @@ def test_ingest_of_the_inbox_while_the_watcher_runs_stores_each_of_200_files_onc
     taken = [r for r in _results(ingest.stdout) + _results(watched) if r["outcome"] != "taken elsewhere"]
     assert sorted(Path(r["path"]).name for r in taken) == sorted(item.name for item in returns)
     assert {r["outcome"] for r in taken} == {"accepted"}  # each taken once, by one of the two
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         counts = store.counts()
     assert (counts["current"], counts["accepted"], counts["duplicate"]) == (200, 200, 0)
     originals = sorted(hashlib.sha256(item.data).hexdigest() for item in returns)
@@ -550,7 +550,7 @@ def test_ingest_of_the_inbox_while_the_watcher_runs_stores_each_of_200_files_onc
 
 
 def _stored(home: Home) -> int:
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         counts = store.counts()
     return counts["current"] + counts["superseded"]
 
@@ -574,7 +574,7 @@ def test_an_email_dated_2099_never_pins_itself_as_the_current_return(home: Home,
     home.cli("ingest", str(saved(tmp_path / "in", "b.eml", corrected)), "--now", "2026-03-16T11:00")
     (current,) = home.records()
     assert current["fields"]["meeting_length"] == "3 hours"
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         assert "future-date" in (store.intakes(outcome="container", limit=5)[-1].flags or "")
     (flagged,) = status(home)["future_dated"]
     assert flagged["file"] == "a.eml" and flagged["dated"].startswith("2099-01-01")
@@ -668,7 +668,7 @@ def test_a_token_issued_for_another_form_is_refused_with_a_reason(home: Home, tm
     from pipeline.generate.forms import form_bytes
     from tests.support.filling import fill_docx
 
-    with Store.open(home.settings.database) as store:  # the token went out on a risk checklist
+    with Store.for_home(home.settings) as store:  # the token went out on a risk checklist
         store.record_token("fedcba9876543210", form_id="risk-checklist", form_version=1,
                            partnership="Hull CDRP", member="Jane", meeting_date=None, sent_to=JANE,
                            issued_by="scheduler", at=datetime(2026, 3, 1, tzinfo=UTC))

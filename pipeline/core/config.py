@@ -175,6 +175,13 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class DatabaseConfig:
+    """Where the store lives: empty = the SQLite file in the home; else a PostgreSQL URL."""
+
+    url: str = ""  # postgresql://user@host:5432/dbname (PIPELINE_DATABASE_URL wins)
+
+
+@dataclass(frozen=True)
 class Config:
     authority: AuthorityConfig = AuthorityConfig()
     papers: PaperConfig = PaperConfig()
@@ -185,6 +192,7 @@ class Config:
     forms: FormsConfig = FormsConfig()
     publish: PublishConfig = PublishConfig()
     web: WebConfig = WebConfig()
+    database: DatabaseConfig = DatabaseConfig()
 
 
 def has_section(settings: Settings, section: str) -> bool:
@@ -195,6 +203,25 @@ def has_section(settings: Settings, section: str) -> bool:
         return section in tomllib.loads((settings.home / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
         return False
+
+
+DATABASE_URL_ENV = "PIPELINE_DATABASE_URL"
+
+
+def database_url(settings: Settings) -> str | None:
+    """The PostgreSQL URL the home's store is at, or None for the SQLite file in the home.
+
+    PIPELINE_DATABASE_URL wins over `[database] url` in pipeline.toml."""
+    chosen = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if not chosen and (settings.home / CONFIG_FILE).exists():
+        chosen = load_config(settings).database.url.strip()
+    if not chosen:
+        return None
+    if not chosen.startswith(("postgresql://", "postgres://")):
+        scheme = chosen.split(":")[0]
+        raise ConfigError(f"The database URL must start with postgresql:// (it starts {scheme}:);"
+                          " leave it out to use the SQLite file in the home.")
+    return chosen
 
 
 def load_config(settings: Settings) -> Config:

@@ -29,7 +29,7 @@ from pipeline.schedule import committees, register
 from pipeline.schedule.contacts import as_sent
 from pipeline.schedule.mailer import SendMode
 from pipeline.service import run_tick, watch_inbox
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 Say = Callable[[str], None]
 DEMO_MARKER = ".pipeline-demo"
@@ -83,10 +83,19 @@ def _fresh_sample_home(settings: Settings, say: Say) -> None:
 
 
 def _forms(settings: Settings, library: FormLibrary, say: Say) -> None:
+    from pipeline.generate.pdf import write_blank_pdfs
+
     forms_dir = settings.outbox / "forms"
-    written = generate_all_forms(library, forms_dir, load_config(settings))
+    config = load_config(settings)
+    written = generate_all_forms(library, forms_dir, config)
     say(f"1. Generated {len(written)} forms (every form, blank and personalised, Word and Excel) "
         f"in {forms_dir}")
+    try:
+        pdfs = write_blank_pdfs([as_sent(d, config) for d in library.latest()], forms_dir / "blank")
+        say(f"   and each blank form as an accessible PDF to read or print ({len(pdfs)}, in "
+            f"{forms_dir / 'blank'})")
+    except PipelineError as exc:
+        say(f"   The blank forms' PDFs were skipped: {exc}")
 
 
 def _register_and_calendar(settings: Settings, today: date, say: Say) -> None:
@@ -95,7 +104,7 @@ def _register_and_calendar(settings: Settings, today: date, say: Say) -> None:
     calendar = settings.home / "committees.yaml"
     if not calendar.exists():
         calendar.write_text(sample_committees(today), encoding="utf-8")
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         # The sample's history: meetings already held, as if the register had been kept for months.
         imported = register.import_register(store, workbook.read_bytes(), today=today - HISTORY)
         loaded = committees.load_yaml(store, calendar)
@@ -119,7 +128,7 @@ def _returns(settings: Settings, library: FormLibrary, today: date, say: Say) ->
     say(f"4. A round of returns lands in {settings.inbox} and is ingested "
         "(as 'pipeline watch --oneshot' does)")
     samples = sample_returns(library, today)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         record_sample_tokens(store, datetime.now(UTC))
     for sample in samples:
         write_new_file(settings.inbox, sample.name, sample.data)
@@ -146,7 +155,7 @@ def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> 
     say(f"6. Committee papers, agenda packs and publication folders for the next meetings, "
         f"in {settings.outbox}")
     config = load_config(settings)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         upcoming = committees.meetings(store, from_date=today)
     for meeting in upcoming:
         for kind in meeting.papers:
@@ -160,7 +169,7 @@ def _papers(settings: Settings, library: FormLibrary, today: date, say: Say) -> 
             packs = pack.build_packs(meeting.date, settings.outbox / "papers", settings.outbox / "packs",
                                      committee=meeting.committee, authority=config.authority.name,
                                      standing_items=tuple(config.publish.standing_items))
-            with Store.open(settings.database) as store:
+            with Store.for_home(settings) as store:
                 store.record_pack(meeting.committee, meeting.date, packs, datetime.now(UTC))
             for path in packs:
                 say(f"   {path.relative_to(settings.home)}")

@@ -16,7 +16,7 @@ from pipeline.core.definitions import FormLibrary
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from pipeline.generate.word import fill_docx_form
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 PARTNERSHIPS = (
     ("Hull Community Safety Partnership", "Cllr Jane Smith", "jane.smith@example.gov.uk"),

@@ -19,7 +19,7 @@ from pipeline.core.files import write_new_file
 from pipeline.ingest.readers import ReadForm
 from pipeline.ingest.steps import FileResult, Ingest, Job, _open_regular, _read_all, local_day
 from pipeline.ingest.validation import Checked
-from pipeline.store.database import HeldReturn, IntakeOutcome, IntakeRow, IssuedToken
+from pipeline.store import HeldReturn, IntakeOutcome, IntakeRow, IssuedToken
 
 log = logging.getLogger("pipeline.ingest")
 

@@ -46,7 +46,7 @@ from pipeline.core.locks import held_or_busy
 from pipeline.ingest.emails import read_email
 from pipeline.ingest.readers import looks_like_form
 from pipeline.ingest.steps import FileResult, Ingest, Outcome
-from pipeline.store.database import MailRow, NewMail, Store
+from pipeline.store import MailRow, NewMail, Store
 
 log = logging.getLogger("pipeline.mailbox")
 SECURITY = ("ssl", "starttls", "none")
@@ -109,7 +109,7 @@ def fetch_mail(settings: Settings, library: FormLibrary, *, clock: Clock | None 
         if not free:
             report.problem = "Another mailbox check is still running for this folder; this one did nothing."
             return report
-        with Store.open(settings.database) as store:
+        with Store.for_home(settings) as store:
             ingest = Ingest(settings, library, store, clock=clock)
             try:
                 with connected(config) as client:

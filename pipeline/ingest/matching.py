@@ -10,7 +10,7 @@ import difflib
 
 from pipeline.core.errors import ConfigError
 from pipeline.schedule import register
-from pipeline.store.database import Store, SubmissionStatus, UnmatchedReturn
+from pipeline.store import Store, SubmissionStatus, UnmatchedReturn
 
 
 def match_return(store: Store, submission_id: int, name: str) -> str:

@@ -34,7 +34,7 @@ from pipeline.core.values import to_json_value
 from pipeline.ingest.emails import Envelope, is_email, peek_sender, read_email, safe_name
 from pipeline.ingest.readers import ACCEPTED_KINDS, ReadForm, looks_like_form, read_form
 from pipeline.ingest.validation import Checked, check, describe
-from pipeline.store.database import (
+from pipeline.store import (
     AlreadyStored,
     IntakeOutcome,
     IntakeRow,

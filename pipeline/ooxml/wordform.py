@@ -23,12 +23,14 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table, _Cell
 
 from pipeline.ooxml import wordml
+from pipeline.ooxml.paperxml import set_language
 from pipeline.ooxml.xml import NS, qn
 
 LABEL_SHADE = "E7ECF2"
 HEADER_SHADE = "1F3864"
 INPUT_COLOUR = RGBColor(0x1F, 0x38, 0x64)
 GREY = RGBColor(0x59, 0x59, 0x59)
+LANGUAGE = "en-GB"  # Word's proofing, screen readers, and the PDF's /Lang
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class FormDocument:
         placeholder.font.italic = True
         entry = styles.add_style("Form Input", WD_STYLE_TYPE.CHARACTER)
         entry.font.color.rgb = INPUT_COLOUR
+        set_language(styles.element, LANGUAGE)
         for name, size in (("Heading 1", 13), ("Heading 2", 11), ("Title", 18)):
             style = styles[name]
             style.font.name, style.font.size = "Arial", Pt(size)
@@ -181,6 +184,7 @@ class FormDocument:
     def save(self, *, core_title: str, core_subject: str) -> bytes:
         props = self.doc.core_properties
         props.title, props.subject = core_title, core_subject
+        props.language = LANGUAGE
         props.author = props.last_modified_by = "Partnership forms pipeline"
         settings = self.doc.settings.element
         settings.insert(0, wordml.protection_element())

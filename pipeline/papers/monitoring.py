@@ -31,7 +31,7 @@ from pipeline.papers.figures import (
     some_names,
 )
 from pipeline.papers.request import PAPER_TITLES, Period
-from pipeline.papers.source import RegisterEntry, StoredReturns, Submission, Test
+from pipeline.store.for_papers import RegisterEntry, StoredReturns, Submission, Test
 
 FORM = "monitoring"
 MEETING_DATE = "meeting_date"

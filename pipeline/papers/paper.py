@@ -30,9 +30,9 @@ from pipeline.papers.request import (
     PaperRequest,
 )
 from pipeline.papers.risk_register import risk_register_figures
-from pipeline.papers.source import StoredReturns
 from pipeline.papers.survey import survey_figures
-from pipeline.store.database import Store, WrittenPaper
+from pipeline.store import Store, WrittenPaper, has_store
+from pipeline.store.for_papers import StoredReturns
 
 ToPdf = Callable[[list[Path], Path], dict[Path, Path]]
 
@@ -55,9 +55,9 @@ def write_paper(
     """
     today = today or date.today()
     config = load_config(settings)
-    if settings.database.is_file():
-        Store.open(settings.database).close()  # brings an older database up to date first
-    with StoredReturns.open(settings.database) as source:
+    if has_store(settings):
+        Store.for_home(settings).close()  # brings an older database up to date first
+    with StoredReturns.for_home(settings) as source:
         figures = _figures(request, source, library, today)
     marking = highest_marking(config.authority.marking, figures.markings)
     template_path = find_template(settings, request.kind)
@@ -78,10 +78,10 @@ def write_paper(
 
 def _record(settings: Settings, request: PaperRequest, files: PaperFiles) -> None:
     """A paper for a meeting is recorded with its files: `pack` finds it wherever it was written."""
-    if request.meeting_date is None or not settings.database.is_file():
+    if request.meeting_date is None or not has_store(settings):
         return
     paths = tuple(p.resolve() for p in (files.docx, files.pdf, files.annex) if p is not None)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         store.record_paper(
             WrittenPaper(request.kind, request.committee_name, request.meeting_date, paths,
                          files.manifest.resolve(), datetime.now(UTC))

@@ -64,10 +64,10 @@ def publish_meeting(
 ) -> Path:
     """Write the meeting's publication folder (replacing an earlier one whole); returns its path."""
     from pipeline.schedule.committees import meeting_for
-    from pipeline.store.database import Store
+    from pipeline.store import Store
 
     config = load_config(settings)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         meeting = meeting_for(store, meeting_date, committee)
         recorded = [p.manifest for p in store.papers_written(meeting_date)
                     if p.manifest and p.committee.casefold() == meeting.committee.casefold()]

@@ -31,7 +31,7 @@ from pipeline.papers.figures import (
     some_names,
 )
 from pipeline.papers.request import PAPER_TITLES, Period
-from pipeline.papers.source import RegisterEntry, SentRow, StoredReturns, Submission
+from pipeline.store.for_papers import RegisterEntry, SentRow, StoredReturns, Submission
 
 FORM = "risk-checklist"
 EIA_FORM = "eia"

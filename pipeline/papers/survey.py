@@ -15,7 +15,7 @@ from pipeline.core.definitions import Field, FormDefinition, FormLibrary
 from pipeline.papers.charts import grouped_bars
 from pipeline.papers.figures import Column, Figures, PaperTable, some_names
 from pipeline.papers.request import PAPER_TITLES, Period
-from pipeline.papers.source import RegisterEntry, SentRow, StoredReturns
+from pipeline.store.for_papers import RegisterEntry, SentRow, StoredReturns
 
 FORM = "stakeholder-survey"
 YEAR = "survey_year"

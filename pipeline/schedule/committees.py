@@ -15,8 +15,6 @@ committees.yaml:
 from __future__ import annotations
 
 import difflib
-import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -30,7 +28,8 @@ from icalendar import Calendar, Event, vRecur
 from pipeline.core.config import Settings
 from pipeline.core.dates import LONDON, long_date, papers_due_date, publication_deadline
 from pipeline.core.errors import ConfigError
-from pipeline.store.database import Store
+from pipeline.store import Store
+from pipeline.store.rows import CommitteeMeetingRow, FoundMeeting
 
 COMMITTEES_FILE = "committees.yaml"
 REPEAT_HORIZON = timedelta(days=2 * 366)  # repeating meetings are listed this far ahead
@@ -86,13 +85,7 @@ class ImportResult:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class _Found:
-    """A meeting read from a file, before it is stored."""
-
-    date: date
-    title: str | None
-    uid: str | None
+_Found = FoundMeeting  # a meeting read from a file, before it is stored
 
 
 def calendar_file(settings: Settings) -> Path:
@@ -105,39 +98,23 @@ def calendar_file(settings: Settings) -> Path:
 
 def committees(store: Store) -> list[Committee]:
     """Every committee, by name."""
-    with store.reading("read the committees") as db:
-        rows = db.execute("SELECT name, papers FROM committees ORDER BY name").fetchall()
-    return [Committee(row["name"], tuple(json.loads(row["papers"]))) for row in rows]
+    return [Committee(row.name, row.papers) for row in store.committee_rows()]
 
 
 def meetings(store: Store, *, committee: str | None = None, from_date: date | None = None) -> list[Meeting]:
     """Meetings in date order (then committee), all or one committee's, on or after `from_date`."""
-    where, params = ["1=1"], []
     if committee is not None:
         _require_committee(store, committee)
-        where.append("c.name = ?")
-        params.append(committee)
-    if from_date is not None:
-        where.append("m.meeting_date >= ?")
-        params.append(from_date.isoformat())
-    with store.reading("read the committee meetings") as db:
-        rows = db.execute(
-            "SELECT c.name, c.papers, m.meeting_date, m.title FROM committee_meetings m"
-            f" JOIN committees c ON c.id = m.committee_id WHERE {' AND '.join(where)}"
-            " ORDER BY m.meeting_date, c.name",
-            params,
-        ).fetchall()
-    return [_meeting(row) for row in rows]
+    return [_meeting(row) for row in store.committee_meetings(committee=committee, from_date=from_date)]
 
 
-def _meeting(row: sqlite3.Row) -> Meeting:
-    day = date.fromisoformat(row["meeting_date"])
+def _meeting(row: CommitteeMeetingRow) -> Meeting:
     return Meeting(
-        committee=row["name"],
-        date=day,
-        title=row["title"] or row["name"],
-        papers=tuple(json.loads(row["papers"])),
-        publication_deadline=publication_deadline(day),
+        committee=row.committee,
+        date=row.meeting_date,
+        title=row.title or row.committee,
+        papers=row.papers,
+        publication_deadline=publication_deadline(row.meeting_date),
     )
 
 
@@ -233,12 +210,12 @@ def import_ics(
     horizon = (today or date.today()) + REPEAT_HORIZON
     result = ImportResult()
     found, cancelled = _calendar_meetings(calendar, horizon, result.skipped_with_reasons)
-    with store.writing(f"import the calendar {path.name}") as db:
-        committee_id = _committee_id(db, _committee_name(committee), papers)
+    with store.writing(f"import the calendar {path.name}"):
+        committee_id = store.committee_id(_committee_name(committee), papers)
         for uid in cancelled:
-            result.removed += _remove_uid(db, committee_id, uid)
+            result.removed += store.remove_committee_meeting_uid(committee_id, uid)
         for meeting in found:
-            _count(result, _record_meeting(db, committee_id, meeting, SOURCE_ICS))
+            _count(result, store.record_committee_meeting(committee_id, meeting, SOURCE_ICS))
     return result
 
 
@@ -414,12 +391,13 @@ def load_yaml(store: Store, path: Path) -> ImportResult:
     path = Path(path)
     entries = _read_committees_yaml(path)
     result = ImportResult()
-    with store.writing(f"load the committees in {path.name}") as db:
+    with store.writing(f"load the committees in {path.name}"):
         for name, papers, found in entries:
-            committee_id = _committee_id(db, name, papers)
+            committee_id = store.committee_id(name, papers)
             for meeting in found:
-                _count(result, _record_meeting(db, committee_id, meeting, SOURCE_YAML))
-            result.removed += _remove_unlisted(db, committee_id, [m.date for m in found])
+                _count(result, store.record_committee_meeting(committee_id, meeting, SOURCE_YAML))
+            result.removed += store.remove_unlisted_meetings(committee_id, SOURCE_YAML,
+                                                             [m.date for m in found])
     return result
 
 
@@ -497,72 +475,6 @@ def _committee_name(name: str) -> str:
     if not name or not name.strip():
         raise ConfigError("Say which committee the meetings are for (--committee NAME).")
     return name.strip()
-
-
-def _committee_id(db: sqlite3.Connection, name: str, papers: list[str] | None) -> int:
-    """The committee's id, adding it if new; `papers`, when given, replace its papers."""
-    row = db.execute("SELECT id FROM committees WHERE name = ?", (name,)).fetchone()
-    if row is None:
-        cursor = db.execute("INSERT INTO committees (name, papers) VALUES (?, ?)",
-                            (name, json.dumps(papers or [])))
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
-    if papers is not None:
-        db.execute("UPDATE committees SET papers = ? WHERE id = ?", (json.dumps(papers), row["id"]))
-    return int(row["id"])
-
-
-def _record_meeting(db: sqlite3.Connection, committee_id: int, meeting: _Found, source: str) -> str:
-    """Store one meeting unless known; returns "added", "known" or "moved"."""
-    day = meeting.date.isoformat()
-    same_uid = None
-    if meeting.uid:
-        same_uid = db.execute(
-            "SELECT id, meeting_date FROM committee_meetings WHERE committee_id = ? AND uid = ?",
-            (committee_id, meeting.uid),
-        ).fetchone()
-    same_day = db.execute(
-        "SELECT id, uid FROM committee_meetings WHERE committee_id = ? AND meeting_date = ?",
-        (committee_id, day),
-    ).fetchone()
-    if same_uid is not None and same_uid["meeting_date"] != day:
-        return _move(db, same_uid["id"], meeting, taken=same_day is not None)
-    if same_day is not None:
-        if same_day["uid"] is None and meeting.uid:
-            db.execute("UPDATE committee_meetings SET uid = ? WHERE id = ?", (meeting.uid, same_day["id"]))
-        return "known"
-    db.execute(
-        "INSERT INTO committee_meetings (committee_id, meeting_date, title, uid, source)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (committee_id, day, meeting.title, meeting.uid, source),
-    )
-    return "added"
-
-
-def _move(db: sqlite3.Connection, meeting_id: int, meeting: _Found, *, taken: bool) -> str:
-    """A calendar event now on another date: move it (or drop it, when that date is known)."""
-    if taken:
-        db.execute("DELETE FROM committee_meetings WHERE id = ?", (meeting_id,))
-    else:
-        db.execute("UPDATE committee_meetings SET meeting_date = ?, title = ? WHERE id = ?",
-                   (meeting.date.isoformat(), meeting.title, meeting_id))
-    return "moved"
-
-
-def _remove_uid(db: sqlite3.Connection, committee_id: int, uid: str) -> int:
-    cursor = db.execute("DELETE FROM committee_meetings WHERE committee_id = ? AND uid = ?",
-                        (committee_id, uid))
-    return cursor.rowcount
-
-
-def _remove_unlisted(db: sqlite3.Connection, committee_id: int, listed: list[date]) -> int:
-    days = [day.isoformat() for day in listed]
-    cursor = db.execute(
-        "DELETE FROM committee_meetings WHERE committee_id = ? AND source = ?"
-        f" AND meeting_date NOT IN ({','.join('?' * len(days))})",
-        (committee_id, SOURCE_YAML, *days),
-    )
-    return cursor.rowcount
 
 
 def _count(result: ImportResult, outcome: str) -> None:

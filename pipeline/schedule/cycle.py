@@ -11,9 +11,7 @@ paper twice.
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -23,14 +21,15 @@ from pathlib import Path
 from pipeline.core.config import Config, Settings
 from pipeline.core.dates import LONDON, long_date
 from pipeline.core.definitions import FormLibrary
-from pipeline.core.errors import PipelineError, SendError
+from pipeline.core.errors import PipelineError, SendError, StoreError
 from pipeline.core.files import slug
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
-from pipeline.schedule import committees, expected, messages, register
+from pipeline.schedule import committees, messages, register
 from pipeline.schedule.contacts import as_sent, contact_for
 from pipeline.schedule.mailer import Mailer, SendMode
-from pipeline.store.database import Store, utc_text
+from pipeline.store import Store
+from pipeline.store.rows import IntakeOutcome, IntakeRow, NewSentForm, ReplyDue, SentForm
 
 log = logging.getLogger("pipeline.cycle")
 CHECKLIST_VALID_DAYS = 365  # a risk checklist is "current" for a year
@@ -112,7 +111,6 @@ class Cycle:
                  mailer: Mailer, now: datetime, mode: SendMode = SendMode.SEND) -> None:
         self.settings, self.config, self.library = settings, config, library
         self.store, self.mailer, self.now, self.mode = store, mailer, now, mode
-        self.db = store.connection()
         self.today = now.astimezone(LONDON).date()
         self._due_forms: list[_DueForm] = []
 
@@ -139,7 +137,12 @@ class Cycle:
         try:
             action()
         except Exception as exc:  # noqa: BLE001 - one action never stops the others
-            attempts = self.store.action_failed(key, str(exc), self.now, limit=MAX_ATTEMPTS)
+            try:
+                attempts = self.store.action_failed(key, str(exc), self.now, limit=MAX_ATTEMPTS)
+            except StoreError:  # the database is busy or broken: tried again at the next tick
+                log.error("%s failed: %s", what, exc)
+                report.problems.append(f"{what} failed: {exc}")
+                return
             log.error("%s failed (attempt %d): %s", what, attempts, exc,
                       exc_info=not isinstance(exc, PipelineError))
             if attempts >= MAX_ATTEMPTS:
@@ -152,31 +155,27 @@ class Cycle:
     def reply_to_senders(self, report: TickReport) -> None:
         """A receipt for each accepted return, what-to-fix for each rejected one; once each,
         and only to an address the pipeline knows for that return."""
-        rows = self.db.execute(
-            "SELECT i.*, p.flags AS parent_flags FROM intakes i"
-            " LEFT JOIN replies r ON r.intake_id = i.id"
-            " LEFT JOIN intakes p ON p.id = i.parent_intake_id"
-            " WHERE r.intake_id IS NULL AND i.sender IS NOT NULL"
-            " AND i.outcome IN ('accepted', 'rejected') ORDER BY i.id").fetchall()
-        for row in rows:
-            self._attempt(f"reply:{row['id']}", f"the reply to {row['sender']} about "
-                          f"{row['original_name']}", report, lambda row=row: self._reply(row, report))
+        for due in self.store.replies_due():
+            intake = due.intake
+            self._attempt(f"reply:{intake.id}", f"the reply to {intake.sender} about "
+                          f"{intake.original_name}", report, lambda due=due: self._reply(due, report))
 
-    def _reply(self, row: sqlite3.Row, report: TickReport) -> None:
-        refusal = self._why_not_answer(row)
+    def _reply(self, due: ReplyDue, report: TickReport) -> None:
+        intake = due.intake
+        refusal = self._why_not_answer(due)
         if refusal is not None:
-            self.store.record_reply(row["id"], "not-answered", refusal, self.now)
-            report.add(f"Did not answer {row['sender']} about {row['original_name']}: {refusal}")
+            self.store.record_reply(intake.id, "not-answered", refusal, self.now)
+            report.add(f"Did not answer {intake.sender} about {intake.original_name}: {refusal}")
             return
-        message = self._threaded(self._reply_for(row), row["id"])
-        where = self._send(message, report, key=f"reply:{row['id']}") if message is not None \
+        message = self._threaded(self._reply_for(due), intake.id)
+        where = self._send(message, report, key=f"reply:{intake.id}") if message is not None \
             else "not needed"
         if where is None:
             return  # not sent: tried again at the next tick (a bounded number of times)
-        self.store.record_reply(row["id"], row["outcome"], where, self.now)
+        self.store.record_reply(intake.id, intake.outcome.value, where, self.now)
         if message is not None:
             report.add(self.mode.said(
-                f"a reply to {row['sender']} about {row['original_name']} ({row['outcome']})"))
+                f"a reply to {intake.sender} about {intake.original_name} ({intake.outcome.value})"))
 
     def _threaded(self, message: EmailMessage | None, intake_id: int) -> EmailMessage | None:
         """A reply to a return fetched from the mailbox goes in the member's thread (issue 16)."""
@@ -186,20 +185,16 @@ class Cycle:
         return messages.thread_reply(message, message_id=mail.message_id, references=mail.refs,
                                      subject=mail.subject)
 
-    def _why_not_answer(self, row: sqlite3.Row) -> str | None:
+    def _why_not_answer(self, due: ReplyDue) -> str | None:
         """Why the sender of this file must not be answered, or None when they may be."""
-        flags = ",".join(filter(None, (row["flags"], row["parent_flags"])))
+        flags = ",".join(filter(None, (due.intake.flags, due.parent_flags)))
         failed = sorted({f.split(":", 1)[1].upper() for f in flags.split(",")
                          if f.startswith("auth-failed:")})
         if failed:
             return (f"the receiving mail server says the message failed {'/'.join(failed)}, so "
                     "it may not be from who it says")
-        partnership = None
-        if row["submission_id"] is not None:
-            found = self.db.execute("SELECT partnership FROM submissions WHERE id = ?",
-                                    (row["submission_id"],)).fetchone()
-            partnership = found["partnership"] if found else None
-        sender = (row["sender"] or "").strip().lower()
+        partnership = due.partnership if due.intake.submission_id is not None else None
+        sender = (due.intake.sender or "").strip().lower()
         if sender in self.store.known_addresses(partnership):
             return None
         whose = f" for {partnership}" if partnership else ""
@@ -218,42 +213,38 @@ class Cycle:
             log.error("%s", exc)
             return None
 
-    def _reply_for(self, row: sqlite3.Row) -> EmailMessage | None:
-        smtp, authority = self.config.smtp, self.config.authority.name
-        if row["outcome"] == "rejected":
-            problems = self.db.execute("SELECT COUNT(*) FROM problems WHERE intake_id = ?",
-                                       (row["id"],)).fetchone()[0]
+    def _reply_for(self, due: ReplyDue) -> EmailMessage | None:
+        smtp, authority, intake = self.config.smtp, self.config.authority.name, due.intake
+        sender = intake.sender or ""
+        if intake.outcome is IntakeOutcome.REJECTED:
+            problems = len(intake.problems)
             return messages.rejection_reply(
-                to=row["sender"], form_title=None, report=row["reason"] or "",
-                problem_count=problems, original=self._own_form(row, problems), authority=authority,
+                to=sender, form_title=None, report=intake.reason or "",
+                problem_count=problems, original=self._own_form(intake, problems), authority=authority,
                 sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
-        if not self.config.schedule.send_receipts:
+        if not self.config.schedule.send_receipts or due.form_id is None:
             return None
-        submission = self.db.execute("SELECT form_id, partnership, late FROM submissions WHERE id = ?",
-                                     (row["submission_id"],)).fetchone()
-        title = self.library.get(submission["form_id"]).title
-        return messages.receipt(to=row["sender"], form_title=title,
-                                partnership=submission["partnership"] or "",
-                                late=bool(submission["late"]), authority=authority,
+        title = self.library.get(due.form_id).title
+        return messages.receipt(to=sender, form_title=title, partnership=due.partnership or "",
+                                late=due.late, authority=authority,
                                 sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
 
     @staticmethod
-    def _own_form(row: sqlite3.Row, problems: int) -> tuple[str, bytes] | None:
+    def _own_form(intake: IntakeRow, problems: int) -> tuple[str, bytes] | None:
         """The member's own form, to correct and send back: only a file that was read as one of
         our forms (its answers were checked). Never the email, nor anything else it carried."""
-        kept = Path(row["archived_path"]) if row["archived_path"] else None
+        kept = Path(intake.archived_path) if intake.archived_path else None
         if not problems or kept is None or not kept.is_file() or kept.is_symlink():
             return None
-        return row["original_name"], kept.read_bytes()
+        return intake.original_name, kept.read_bytes()
 
     # --- what came back ------------------------------------------------------------------------
 
     def match_returns(self, report: TickReport) -> None:
-        for sent in expected.outstanding(self.db):
-            submission = expected.match_return(self.db, sent)
+        for sent in self.store.outstanding():
+            submission = self.store.match_return(sent)
             if submission is not None:
-                with self.store.transaction():
-                    expected.mark_returned(self.db, sent.id, submission)
+                self.store.mark_returned(sent.id, submission)
                 report.add(f"{sent.partnership}: {sent.form_id} returned (submission {submission})")
 
     # --- sending forms out --------------------------------------------------------------------
@@ -267,7 +258,7 @@ class Cycle:
             partnership = register.partnership(self.store, meeting.partnership)
             if partnership is None or not partnership.representative_email:
                 continue
-            if expected.was_sent(self.db, partnership.id, "monitoring", meeting_date=meeting.meeting_date):
+            if self.store.was_sent(partnership.id, "monitoring", meeting_date=meeting.meeting_date):
                 continue
             person = Personalisation(partnership=partnership.name, member=partnership.representative,
                                      meeting_title=meeting.title, meeting_date=meeting.meeting_date,
@@ -284,7 +275,7 @@ class Cycle:
                 continue
             if self._has_current_checklist(partnership.name, year_ago):
                 continue
-            if expected.was_sent(self.db, partnership.id, "checklist", since=year_ago):
+            if self.store.was_sent(partnership.id, "checklist", since=year_ago):
                 continue
             person = Personalisation(partnership=partnership.name, member=partnership.representative)
             self._queue_form(f"send:checklist:{partnership.id}:{self.today.year}",
@@ -292,10 +283,7 @@ class Cycle:
                              self.today + timedelta(days=CHECKLIST_DUE_DAYS))
 
     def _has_current_checklist(self, name: str, since: datetime) -> bool:
-        found = self.db.execute(
-            "SELECT 1 FROM submissions WHERE form_id = 'risk-checklist' AND status = 'current'"
-            " AND partnership = ? COLLATE NOCASE AND received_at >= ?", (name, utc_text(since)))
-        return found.fetchone() is not None
+        return self.store.has_current_return("risk-checklist", name, since)
 
     def send_surveys(self, report: TickReport) -> None:
         """The annual stakeholder survey, to every partnership contact, once a year."""
@@ -306,7 +294,7 @@ class Cycle:
             contact, email = _partnership_contact(partnership)
             if not email:
                 continue
-            if expected.was_sent(self.db, partnership.id, "survey", since=start_of_year):
+            if self.store.was_sent(partnership.id, "survey", since=start_of_year):
                 continue
             person = Personalisation(partnership=partnership.name, member=contact)
             self._queue_form(f"send:survey:{partnership.id}:{self.today.year}",
@@ -358,14 +346,14 @@ class Cycle:
         where = self._send(message, report, key="send")
         if where is None:
             return
-        with self.store.transaction():
+        with self.store.writing("record the forms sent"):
             for item, definition, copy in copies:
-                expected.record_sent(
-                    self.db, token=copy.token or "", form_id=item.form_id,
+                self.store.record_sent(NewSentForm(
+                    token=copy.token or "", form_id=item.form_id,
                     form_version=definition.version, partnership_id=item.partnership.id,
                     recipient_name=item.name_to, recipient_email=item.email_to,
                     meeting_date=item.person.meeting_date, due_date=item.due, purpose=item.purpose,
-                    sent_at=self.now, message_path=where)
+                    sent_at=self.now, message_path=where))
         for item, definition, _ in copies:
             report.add(self.mode.said(f"the {definition.title} to {item.email_to} "
                                       f"({item.partnership.name}), due {long_date(item.due)}"))
@@ -375,10 +363,10 @@ class Cycle:
     def chase(self, report: TickReport) -> None:
         """A reminder to whoever is overdue: at most once per interval, never twice in a day."""
         interval = timedelta(days=self.config.schedule.chase_interval_days)
-        for sent in expected.outstanding(self.db):
-            if not sent.overdue(self.today) or not self._chase_due(sent, interval):
+        for sent in self.store.outstanding():
+            if sent.due_date is None or not sent.overdue(self.today) or not self._chase_due(sent, interval):
                 continue
-            if sent.chase_count >= self.config.schedule.max_chasers or expected.replaced(self.db, sent):
+            if sent.chase_count >= self.config.schedule.max_chasers or self.store.replaced(sent):
                 continue
             definition = self.library.get(sent.form_id)
             person = self._person_for(sent)
@@ -395,13 +383,12 @@ class Cycle:
                 now=self.now)
             if self._send(message, report) is None:
                 continue
-            with self.store.transaction():
-                expected.mark_chased(self.db, sent.id, self.now)
+            self.store.mark_chased(sent.id, self.now)
             report.add(self.mode.said(
                 f"a reminder to {sent.recipient_email} for the {definition.title} "
-                f"({sent.partnership}), due {long_date(sent.due_date)}"))  # type: ignore[arg-type]
+                f"({sent.partnership}), due {long_date(sent.due_date)}"))
 
-    def _chase_due(self, sent: expected.SentForm, interval: timedelta) -> bool:
+    def _chase_due(self, sent: SentForm, interval: timedelta) -> bool:
         if sent.chased_at is None:
             return True
         last = datetime.fromisoformat(sent.chased_at.replace("Z", "+00:00"))
@@ -409,14 +396,12 @@ class Cycle:
             return False
         return self.now - last >= interval
 
-    def _person_for(self, sent: expected.SentForm) -> Personalisation:
+    def _person_for(self, sent: SentForm) -> Personalisation:
         """The same personal copy again, with the same token, so the return still matches."""
         title = place = None
         if sent.meeting_date and sent.partnership_id:
-            found = self.db.execute(
-                "SELECT title, place FROM partnership_meetings WHERE partnership_id = ? AND meeting_date = ?",
-                (sent.partnership_id, sent.meeting_date.isoformat())).fetchone()
-            title, place = (found["title"], found["place"]) if found else (None, None)
+            title, place = self.store.partnership_meeting(sent.partnership_id, sent.meeting_date) \
+                or (None, None)
         return Personalisation(partnership=sent.partnership, member=sent.recipient_name,
                                meeting_title=title, meeting_date=sent.meeting_date, meeting_place=place,
                                token=sent.token)
@@ -478,29 +463,17 @@ class Cycle:
         return self.settings.outbox / "papers"
 
     def _period_start(self, meeting: committees.Meeting) -> date:
-        earlier = self.db.execute(
-            "SELECT MAX(m.meeting_date) FROM committee_meetings m"
-            " JOIN committees c ON c.id = m.committee_id WHERE c.name = ? AND m.meeting_date < ?",
-            (meeting.committee, meeting.date.isoformat())).fetchone()[0]
-        return date.fromisoformat(earlier) if earlier else meeting.date - PERIOD_WHEN_NO_EARLIER_MEETING
+        earlier = self.store.last_meeting_before(meeting.committee, meeting.date)
+        return earlier or meeting.date - PERIOD_WHEN_NO_EARLIER_MEETING
 
     def _paper_written(self, kind: str, meeting: committees.Meeting) -> bool:
-        return self.db.execute(
-            "SELECT 1 FROM papers_written WHERE kind = ? AND committee = ? AND meeting_date = ?",
-            (kind, meeting.committee, meeting.date.isoformat())).fetchone() is not None
+        return self.store.paper_written(kind, meeting.committee, meeting.date)
 
     def _pack_written(self, meeting: committees.Meeting) -> bool:
-        return self.db.execute("SELECT 1 FROM packs_written WHERE committee = ? AND meeting_date = ?",
-                               (meeting.committee, meeting.date.isoformat())).fetchone() is not None
+        return self.store.pack_written(meeting.committee, meeting.date)
 
     def _record_pack(self, meeting: committees.Meeting, packs: list[Path]) -> None:
-        with self.store.transaction():
-            self.db.execute(
-                "INSERT INTO packs_written (committee, meeting_date, written_at, paths) VALUES (?,?,?,?)"
-                " ON CONFLICT (committee, meeting_date) DO UPDATE SET written_at = excluded.written_at,"
-                " paths = excluded.paths",
-                (meeting.committee, meeting.date.isoformat(), utc_text(self.now),
-                 json.dumps([str(p) for p in packs])))
+        self.store.record_pack(meeting.committee, meeting.date, packs, self.now)
 
     def _tell_clerk(self, meeting: committees.Meeting, paths: list[Path], report: TickReport) -> None:
         clerk = self.config.schedule.clerk_email or self.config.smtp.reply_to or self.config.smtp.sender

@@ -11,9 +11,8 @@ deleted by leaving it out of the workbook. Tables: `partnerships`, `partnership_
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from io import BytesIO
 from typing import Any
@@ -27,7 +26,8 @@ from pipeline.core.dates import day_from_words
 from pipeline.core.errors import ConfigError
 from pipeline.ooxml.package import Package
 from pipeline.ooxml.sheetml import set_text
-from pipeline.store.database import Store, utc_text
+from pipeline.store import Store
+from pipeline.store.rows import PartnershipRow
 
 PARTNERSHIPS_SHEET, MEETINGS_SHEET, INSTRUCTIONS_SHEET = "Partnerships", "Meetings", "Instructions"
 TEMPLATE_ROWS = 500  # rows given drop-downs and date checks in the template
@@ -319,11 +319,11 @@ def import_register(
     partnership_rows = _sheet_rows(workbook, PARTNERSHIPS_SHEET, PARTNERSHIP_COLUMNS, result.problems)
     meeting_rows = _sheet_rows(workbook, MEETINGS_SHEET, MEETING_COLUMNS, result.problems)
     good, rejected = _check_partnerships(partnership_rows, result.problems)
-    with store.writing(f"import {source_name}") as db:
+    with store.writing(f"import {source_name}"):
         for row in good:
-            _store_partnership(db, row, result)
-        for row in _check_meetings(db, meeting_rows, rejected, today, result.problems):
-            _store_meeting(db, row, result)
+            _store_partnership(store, row, result)
+        for row in _check_meetings(store, meeting_rows, rejected, today, result.problems):
+            _store_meeting(store, row, result)
     result.problems.sort(key=lambda p: (p.sheet != PARTNERSHIPS_SHEET, p.row))
     return result
 
@@ -494,16 +494,16 @@ class _MeetingRow:
 
 
 def _check_meetings(
-    db: sqlite3.Connection, rows: list[_Row], rejected: dict[str, int], today: date,
+    store: Store, rows: list[_Row], rejected: dict[str, int], today: date,
     problems: list[RowProblem],
 ) -> list[_MeetingRow]:
     """The meeting rows that make sense (their partnerships already stored by now)."""
-    ids = {_fold(r["name"]): r["id"] for r in db.execute("SELECT id, name FROM partnerships")}
+    ids = {_fold(p.name): p.id for p in store.partnership_rows()}
     good: list[_MeetingRow] = []
     seen: dict[tuple[int, date], int] = {}
     for row in rows:
         found: list[RowProblem] = []
-        meeting = _meeting_row(db, row, ids, rejected, today, found)
+        meeting = _meeting_row(store, row, ids, rejected, today, found)
         if meeting is not None and (meeting.partnership_id, meeting.date) in seen:
             earlier = seen[(meeting.partnership_id, meeting.date)]
             message = f"This meeting is already on row {earlier}; give each meeting one row only."
@@ -516,7 +516,7 @@ def _check_meetings(
 
 
 def _meeting_row(
-    db: sqlite3.Connection, row: _Row, ids: dict[str, int], rejected: dict[str, int], today: date,
+    store: Store, row: _Row, ids: dict[str, int], rejected: dict[str, int], today: date,
     found: list[RowProblem],
 ) -> _MeetingRow | None:
     name, _ = _text(row.values["partnership"])
@@ -526,17 +526,14 @@ def _meeting_row(
         found.append(_problem(MEETINGS_SHEET, row, "date", date_problem or "The meeting has no date."))
     if partnership_id is None or day is None or date_problem:
         return None
-    known = db.execute(
-        "SELECT title, place FROM partnership_meetings WHERE partnership_id = ? AND meeting_date = ?",
-        (partnership_id, day.isoformat()),
-    ).fetchone()
+    known = store.partnership_meeting(partnership_id, day)
     if known is None and day < today:
         found.append(_problem(MEETINGS_SHEET, row, "date",
                               f"{day:%d/%m/%Y} is in the past; only meetings still to come can be added."))
         return None
     title, _ = _text(row.values["title"])
     place, _ = _text(row.values["place"])
-    return _MeetingRow(partnership_id, day, title, place, None if known is None else tuple(known))
+    return _MeetingRow(partnership_id, day, title, place, known)
 
 
 def _meeting_partnership(
@@ -561,39 +558,29 @@ def _meeting_partnership(
 _STORED = [f.name for f in fields(Partnership) if f.name not in ("id", "updated_at")]
 
 
-def _store_partnership(db: sqlite3.Connection, row: _PartnershipRow, result: RegisterImport) -> None:
-    values = {key: _db_value(row.details[key]) for key in _STORED}
-    old = db.execute("SELECT * FROM partnerships WHERE name = ?", (values["name"],)).fetchone()
-    if old is not None and all(old[key] == values[key] for key in _STORED):
-        result.partnerships_unchanged += 1
-        return
-    values["updated_at"] = utc_text(datetime.now(UTC))
-    if old is None:
-        db.execute(f"INSERT INTO partnerships ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                   tuple(values.values()))
+def _store_partnership(store: Store, row: _PartnershipRow, result: RegisterImport) -> None:
+    outcome = store.put_partnership({key: _db_value(row.details[key]) for key in _STORED})
+    if outcome == "added":
         result.partnerships_added += 1
-    else:
-        db.execute(f"UPDATE partnerships SET {', '.join(f'{key} = ?' for key in values)} WHERE id = ?",
-                   (*values.values(), old["id"]))
+    elif outcome == "updated":
         result.partnerships_updated += 1
+    else:
+        result.partnerships_unchanged += 1
 
 
-def _db_value(value: object) -> object:
-    if isinstance(value, bool):
-        return int(value)
-    return str(value) if isinstance(value, StrEnum) else value
+def _db_value(value: object) -> str | int | float | bool | None:
+    if isinstance(value, StrEnum):
+        return str(value)
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise ValueError(f"a register value the database cannot keep: {value!r}")
 
 
-def _store_meeting(db: sqlite3.Connection, row: _MeetingRow, result: RegisterImport) -> None:
+def _store_meeting(store: Store, row: _MeetingRow, result: RegisterImport) -> None:
     if row.known == (row.title, row.place):
         result.meetings_unchanged += 1
         return
-    db.execute(
-        "INSERT INTO partnership_meetings (partnership_id, meeting_date, title, place) VALUES (?,?,?,?)"
-        " ON CONFLICT (partnership_id, meeting_date) DO UPDATE SET title = excluded.title,"
-        " place = excluded.place",
-        (row.partnership_id, row.date.isoformat(), row.title, row.place),
-    )
+    store.put_partnership_meeting(row.partnership_id, row.date, row.title, row.place)
     if row.known is None:
         result.meetings_added += 1
     else:
@@ -605,37 +592,22 @@ def _store_meeting(db: sqlite3.Connection, row: _MeetingRow, result: RegisterImp
 
 def partnerships(store: Store) -> list[Partnership]:
     """Every partnership in the register, by name."""
-    with store.reading("read the partnership register") as db:
-        rows = db.execute("SELECT * FROM partnerships ORDER BY name").fetchall()
-    return [_partnership(row) for row in rows]
+    return [_partnership(row) for row in store.partnership_rows()]
 
 
 def partnership(store: Store, name: str) -> Partnership | None:
     """The partnership called `name` (capitals ignored), or None."""
-    with store.reading("read the partnership register") as db:
-        row = db.execute("SELECT * FROM partnerships WHERE name = ?", (name.strip(),)).fetchone()
+    row = store.partnership_row(name)
     return None if row is None else _partnership(row)
 
 
 def meetings_between(store: Store, start: date, end: date) -> list[PartnershipMeeting]:
     """Partnership meetings from `start` to `end` (both included), by date then partnership."""
-    with store.reading("read the partnership meetings") as db:
-        rows = db.execute(
-            "SELECT p.name, m.meeting_date, m.title, m.place, m.partnership_id"
-            " FROM partnership_meetings m JOIN partnerships p ON p.id = m.partnership_id"
-            " WHERE m.meeting_date BETWEEN ? AND ? ORDER BY m.meeting_date, p.name",
-            (start.isoformat(), end.isoformat()),
-        ).fetchall()
-    return [
-        PartnershipMeeting(row["name"], date.fromisoformat(row["meeting_date"]), row["title"],
-                           row["place"], row["partnership_id"])
-        for row in rows
-    ]
+    return [PartnershipMeeting(row.partnership, row.meeting_date, row.title, row.place, row.partnership_id)
+            for row in store.partnership_meetings_between(start, end)]
 
 
-def _partnership(row: sqlite3.Row) -> Partnership:
-    values = {f.name: row[f.name] for f in fields(Partnership)}
+def _partnership(row: PartnershipRow) -> Partnership:
+    values = {f.name: getattr(row, f.name) for f in fields(Partnership)}
     values["type"] = PartnershipType(values["type"])
-    for column, _ in RISK_CRITERIA:
-        values[column] = bool(values[column])
     return Partnership(**values)

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, abort, current_app, g, redirect, request, url_for
 
-from pipeline.store.database import Store, WebSession
+from pipeline.store import Store, WebSession
 
 SESSION_COOKIE = "pipeline_session"
 SIGN_IN_COOKIE = "pipeline_sign_in"  # the sign-in form's CSRF token, before anyone is signed in
@@ -48,7 +48,7 @@ def clear_cookie(response: Response, name: str) -> None:
 
 def store() -> Store:
     if "store" not in g:
-        g.store = Store.open(current_app.config["PIPELINE_SETTINGS"].database)
+        g.store = Store.for_home(current_app.config["PIPELINE_SETTINGS"])
     return g.store
 
 

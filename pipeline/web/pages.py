@@ -18,7 +18,7 @@ from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.ingest.steps import FileResult, Outcome
 from pipeline.ingest.watcher import LOCK_NAME
 from pipeline.schedule import committees, register
-from pipeline.store.database import Record, Store
+from pipeline.store import Record, Store
 
 
 def inside_home(settings: Settings, path: Path) -> Path:

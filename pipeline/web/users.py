@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from pipeline.core.errors import ConfigError
-from pipeline.store.database import Store, User
+from pipeline.store import Store, User
 
 ROLES = ("clerk", "viewer")
 MIN_PASSWORD = 12

@@ -14,7 +14,7 @@ from pipeline.core.definitions import FormLibrary
 from pipeline.demo.run import run_demo
 from pipeline.demo.samples import UNREGISTERED
 from pipeline.schedule import register
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.papers import table_rows, text_of
 
 

@@ -11,7 +11,8 @@ from tests.support.returns import ON_TIME, Home, place
 
 
 @pytest.fixture
-def home(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Home:
+def home(tmp_path: Path, capsys: pytest.CaptureFixture[str], backend: str) -> Home:
+    """A new home; its store is the SQLite file, and (a second run) a PostgreSQL database."""
     settings = settings_for(tmp_path / "home")
     settings.home.mkdir()
     return Home(settings, capsys)

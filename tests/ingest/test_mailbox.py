@@ -25,7 +25,7 @@ from pipeline.core.definitions import FormLibrary
 from pipeline.ingest.mailbox import classify, fetch_mail
 from pipeline.schedule.mailer import SendMode
 from pipeline.service import run_tick, serve, status
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.dovecot import PASSWORD, Dovecot
 from tests.support.returns import HULL, ON_TIME, excel_return, issue, word_return
 
@@ -101,11 +101,11 @@ class Mailbox:
         return fetch_mail(self.settings, LIBRARY)
 
     def submissions(self) -> list[str]:
-        with Store.open(self.settings.database) as store:
+        with Store.for_home(self.settings) as store:
             return [r.partnership or "" for r in store.records("monitoring", status="current")]
 
     def ledger(self) -> list[tuple[str, str | None]]:
-        with Store.open(self.settings.database) as store:
+        with Store.for_home(self.settings) as store:
             rows = store.connection().execute("SELECT state, kind FROM mail_messages ORDER BY id")
             return [(row[0], row[1]) for row in rows]
 
@@ -158,7 +158,7 @@ def test_the_same_form_again_is_never_stored_twice_and_a_new_one_is_never_skippe
     assert sorted(mailbox.submissions()) == ["Partnership 001", "Partnership 002"]
     assert mailbox.folder("INBOX") == []
     assert len(mailbox.folder("Processed")) == 6  # every message moved, each once
-    with Store.open(mailbox.settings.database) as store:
+    with Store.for_home(mailbox.settings) as store:
         assert store.counts()["accepted"] == 2
 
 
@@ -221,7 +221,7 @@ def test_replies_to_fetched_returns_thread_and_keep_the_subject(mailbox: Mailbox
                  headers={"References": "<form-out-1@authority.example.gov.uk>"},
                  attachments=(("monitoring.docx", partnership_return(1), DOCX),))
     mailbox.deliver(sent)
-    with Store.open(mailbox.settings.database) as store:  # the form was sent to this member
+    with Store.for_home(mailbox.settings) as store:  # the form was sent to this member
         store.record_token("thread-test", form_id="monitoring", form_version=1,
                            partnership="Partnership 001", member="Cllr Jane Smith",
                            meeting_date=HULL.meeting_date, sent_to=MEMBER, issued_by="test",

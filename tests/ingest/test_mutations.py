@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline.core.config import settings_for
 from pipeline.ingest.steps import Ingest
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.returns import LIBRARY, issue, word_return
 from tests.support.zips import read_parts, zipped
 
@@ -54,7 +54,7 @@ def ingest(tmp_path_factory: pytest.TempPathFactory):
     home = settings_for(tmp_path_factory.mktemp("mutations") / "home")
     home.home.mkdir()
     issue(home)
-    with Store.open(home.database) as store:
+    with Store.for_home(home) as store:
         yield Ingest(home, LIBRARY, store), tmp_path_factory.mktemp("dropped")
 
 

@@ -1,6 +1,6 @@
 """Returned forms end to end: files made by the generator, filled the way people fill them (Word,
 LibreOffice for real, Excel), ingested with `pipeline ingest`, and read back with
-`pipeline records` from a real SQLite database in a temporary home.
+`pipeline records` from a real SQLite database in a temporary home, and again on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pipeline.core.definitions import FormDefinition
 from pipeline.core.identity import Personalisation
 from pipeline.generate.layout import input_slots
 from pipeline.ingest.steps import Ingest
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.filling import resave_in_libreoffice, soffice
 from tests.support.lo_fill import Fill, fill_forms_in_libreoffice, inputs_for, missing_reason
 from tests.support.msgwriter import MsgAttachment, MsgMessage, build_msg
@@ -356,7 +356,7 @@ class TestDuplicates:
         record = the_record(home)
         assert record["submission_id"] == second["submission_id"]
         assert record["fields"] == {**HULL_RECORD, "meeting_length": "3 hours"}
-        with Store.open(home.settings.database) as store:
+        with Store.for_home(home.settings) as store:
             (current,) = store.records("monitoring")
             history = store.history("monitoring", current.record_key)
         assert [(r.submission_id, r.values["meeting_length"], r.status.value) for r in history] == [
@@ -399,7 +399,7 @@ def test_a_second_run_in_the_same_second_never_mistakes_a_new_file_for_a_finishe
     for data in (word_return(), corrected):
         issue(home.settings)
         dropped = place(home.settings.inbox, "monitoring.docx", data)
-        with Store.open(home.settings.database) as store:
+        with Store.for_home(home.settings) as store:
             results += Ingest(home.settings, LIBRARY, store, clock=at_noon).ingest_path(dropped)
     assert [r.outcome for r in results] == ["accepted", "superseded"]
     archived = [p.read_bytes() for p in home.files("archive")]
@@ -428,8 +428,12 @@ class TestCommandLine:
         assert set(problems) == {"meeting_length", "meeting_date"}
         assert all(isinstance(m, str) and m for m in problems.values())
 
-    def test_a_failure_of_the_pipeline_itself_exits_with_status_1(self, home: Home, drop) -> None:
-        home.settings.database.write_bytes(b"this is not a database" * 100)
+    def test_a_failure_of_the_pipeline_itself_exits_with_status_1(self, home: Home, drop, backend,
+                                                                     monkeypatch) -> None:
+        if backend == "sqlite":
+            home.settings.database.write_bytes(b"this is not a database" * 100)
+        else:  # a server that is not there
+            monkeypatch.setenv("PIPELINE_DATABASE_URL", "postgresql://clerk@/pipeline?host=/no/such/folder")
         path = drop("a.docx", word_return())
         status, _ = home.cli("ingest", str(path), "--json")
         assert status == 1

@@ -11,7 +11,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.core.config import Settings, settings_for
 from pipeline.schedule.committees import load_yaml
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.filling import soffice
 from tests.support.papers import ingest, monitoring_answers, table_rows, text_of
 from tests.support.register_book import load_register
@@ -33,7 +33,7 @@ def home(tmp_path: Path) -> Settings:
     settings = settings_for(tmp_path / "home")
     settings.ensure_folders()
     (settings.home / "committees.yaml").write_text(CALENDAR, encoding="utf-8")
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         load_yaml(store, settings.home / "committees.yaml")
         load_register(store, [(HULL, True), ("Hull PREVENT Partnership Group", False)],
                       [(HULL, date(2026, 11, 2))])
@@ -114,7 +114,7 @@ class TestPapersBelongToMeetings:
 
 class TestReturnsNotOnTheRegister:
     def test_held_shown_by_status_named_in_the_paper_then_matched(self, home: Settings, capsys) -> None:
-        with Store.open(home.database) as store:
+        with Store.for_home(home) as store:
             for name, meeting in ((HULL, date(2026, 11, 2)), ("Hull Prevent group", date(2026, 11, 20))):
                 person, answers = monitoring_answers(name, meeting, "wholly_relevant", "high_value")
                 ingest(home, store, "monitoring", person, answers, datetime(2026, 11, 23, tzinfo=UTC))
@@ -163,7 +163,7 @@ def test_a_return_from_a_name_not_on_the_register_is_accepted_as_not_matched(hom
     blank, identity = form_bytes(LIBRARY.get("monitoring"), "docx", person)
     path = home.home / "return.docx"
     path.write_bytes(fill_docx(blank, answers))
-    with Store.open(home.database) as store:
+    with Store.for_home(home) as store:
         store.record_token(identity.token, form_id="monitoring", form_version=identity.version,
                            partnership=person.partnership, member=person.member,
                            meeting_date=person.meeting_date, sent_to=None,

@@ -27,7 +27,7 @@ from pipeline.papers import PAPER_KINDS, PaperFiles, PaperRequest, write_paper
 from pipeline.papers.annex import short_sheet_name
 from pipeline.papers.convert import to_pdf
 from pipeline.papers.render import DEFAULT_TEMPLATES
-from pipeline.store.database import NewIntake, NewSubmission, Record, Store
+from pipeline.store import NewIntake, NewSubmission, Record, Store
 from tests.support.filling import soffice
 from tests.support.papers import (
     LIBRARY,

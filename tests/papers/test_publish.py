@@ -20,7 +20,7 @@ from pipeline.papers.convert import to_pdf
 from pipeline.papers.pack import build_packs
 from pipeline.papers.publish import publish_meeting
 from pipeline.schedule import committees
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.axe_browser import browser_or_skip
 from tests.support.filling import soffice
 from tests.support.pdf_checks import pdfua_errors, structure_problems
@@ -40,7 +40,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, Path
     settings = settings_for(tmp_path_factory.mktemp("publish") / "home")
     library = FormLibrary.load()
     run_demo(settings, library, lambda _line: None)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         meeting = committees.meetings(store, from_date=date.today())[0]
     exempt = write_paper(
         settings, library,
@@ -101,8 +101,11 @@ def test_nothing_of_part2_is_anywhere_in_the_folder(demo) -> None:  # type: igno
 
 def test_every_pdf_is_tagged_and_passes_the_pdfua_checker(demo) -> None:  # type: ignore[no-untyped-def]
     settings, folder, _ = demo
-    pdfs = sorted(folder.glob("*.pdf")) + sorted((settings.outbox / "packs").glob("*.pdf"))
+    pdfs = sorted(settings.outbox.rglob("*.pdf"))  # every PDF the demo wrote, the folder's among them
+    assert any(p.parent == folder for p in pdfs)
     assert any(p.name.endswith("-part2.pdf") for p in pdfs)  # the Part 2 pack is checked too
+    blank = [p.name for p in pdfs if p.name.endswith("-blank.pdf")]  # and each blank form
+    assert sorted(blank) == sorted(f"{d.id}-blank.pdf" for d in FormLibrary.load().latest())
     for pdf in pdfs:
         assert structure_problems(pdf) == [], pdf.name
         assert pdfua_errors(pdf) == [], pdf.name
@@ -152,7 +155,7 @@ def test_a_paper_page_has_headings_tables_chart_and_bibliography(demo) -> None: 
 
 def test_a_day_without_papers_is_explained(demo) -> None:  # type: ignore[no-untyped-def]
     settings, _, _ = demo
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         later = committees.meetings(store, from_date=date.today())
     empty = [m for m in later if not (settings.outbox / "papers" / m.date.isoformat()).is_dir()]
     if not empty:

@@ -17,8 +17,8 @@ from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from pipeline.ingest.steps import Ingest, Outcome
 from pipeline.papers import PaperFiles, PaperRequest, write_paper
-from pipeline.schedule import committees, expected
-from pipeline.store.database import Store
+from pipeline.schedule import committees
+from pipeline.store import NewSentForm, Store
 from tests.support.filling import fill_docx
 from tests.support.papers import (
     LIBRARY,
@@ -79,12 +79,17 @@ def ingest(settings: Settings, store: Store, form_id: str, person: Personalisati
     assert [r.outcome for r in results] in ([Outcome.ACCEPTED], [Outcome.SUPERSEDED]), results[0].message
 
 
-@pytest.fixture(scope="module")
-def period(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def period(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Settings:
+    """The period's returns in a home whose store is its SQLite file, then a PostgreSQL database
+    (named in its pipeline.toml): the papers must say the same from either."""
     settings = settings_for(tmp_path_factory.mktemp("period") / "home")
     settings.ensure_folders()
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_cluster").new_database()
+        (settings.home / "pipeline.toml").write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
     (settings.home / "committees.yaml").write_text(CALENDAR, encoding="utf-8")
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         committees.load_yaml(store, settings.home / "committees.yaml")
         load_register(store, REGISTER, MEETINGS, today=date(2026, 1, 1))
         _monitoring_returns(settings, store)
@@ -123,11 +128,11 @@ def _checklists(settings: Settings, store: Store) -> None:
     partnerships = {p: i for i, (p, _) in enumerate(REGISTER, start=1)}
     for name, sent, due in ((GAMMA, date(2026, 11, 1), date(2026, 11, 29)),
                             (EPSILON, date(2026, 12, 1), date(2026, 12, 29))):
-        with store.transaction():
-            expected.record_sent(store.connection(), token=f"token-{name}", form_id="risk-checklist",
-                                 form_version=1, partnership_id=partnerships[name], recipient_name="Member",
-                                 recipient_email="member@example.gov.uk", meeting_date=None, due_date=due,
-                                 purpose="checklist", sent_at=at(sent), message_path="sent.eml")
+        store.record_sent(NewSentForm(token=f"token-{name}", form_id="risk-checklist",
+                                      form_version=1, partnership_id=partnerships[name],
+                                      recipient_name="Member", recipient_email="member@example.gov.uk",
+                                      meeting_date=None, due_date=due, purpose="checklist",
+                                      sent_at=at(sent), message_path="sent.eml"))
     eia = {"title": "Alpha information sharing", "author": "A Officer", "created_on": "2026-10-01",
            "version_no": "1", "partnership": ALPHA, "b1_aims": "Aims", "b2_research": "Research",
            "b3a_internal": "Staff", "b3b_external": "Partners", "b7_monitoring": "Quarterly",
@@ -146,7 +151,7 @@ def _surveys(settings: Settings, store: Store) -> None:
 
 
 def paper(settings: Settings, kind: str) -> PaperFiles:
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         meeting = committees.meeting_for(store, date(2026, 12, 22 if kind == "risk-register" else 15))
     request = PaperRequest(kind, *PERIOD, meeting.date, meeting.committee)
     return write_paper(settings, LIBRARY, request, settings.outbox / "papers", today=AS_AT)

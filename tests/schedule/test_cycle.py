@@ -21,7 +21,7 @@ from pipeline.ooxml.package import Package, read_custom_properties
 from pipeline.schedule.mailer import SendMode
 from pipeline.schedule.register import import_register
 from pipeline.service import run_tick, watch_inbox
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.filling import fill_docx, soffice
 from tests.support.register_book import cycle_register_workbook
 from tests.support.smtp_server import LoopbackSmtp
@@ -37,7 +37,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture()
-def home(tmp_path: Path, smtp_server: LoopbackSmtp) -> Path:
+def home(tmp_path: Path, smtp_server: LoopbackSmtp, backend: str) -> Path:
+    """A home with the register and calendar imported; its store SQLite, then PostgreSQL."""
     (tmp_path / "pipeline.toml").write_text(
         f'[authority]\nname = "Humberside Police Authority"\n'
         f'[smtp]\nhost = "{smtp_server.host}"\nport = {smtp_server.port}\n'
@@ -47,7 +48,7 @@ def home(tmp_path: Path, smtp_server: LoopbackSmtp) -> Path:
     (tmp_path / "committees.yaml").write_text(
         "committees:\n  - name: Communities and Partnerships Committee\n"
         f"    papers: [monitoring-summary]\n    meetings: [{COMMITTEE_MEETING}]\n")
-    with Store.open(settings_for(tmp_path).database) as store:  # as imported on 1 November
+    with Store.for_home(settings_for(tmp_path)) as store:  # as imported on 1 November
         imported = import_register(store, cycle_register_workbook(), today=date(2026, 11, 1))
     assert imported.problems == [] and imported.meetings_added == 3
     assert main(["calendar", "import", str(tmp_path / "committees.yaml"), "--home", str(tmp_path)]) == 0
@@ -190,3 +191,34 @@ def test_sending_by_hand_writes_the_messages_to_the_outbox_instead(home, smtp_se
     written = sorted((home / "outbox" / "mail").glob("*.eml"))
     assert len(written) == 3 and len(report.done) == 4  # Jane's two forms share one email
     assert smtp_server.received == []
+
+
+def test_a_busy_database_is_reported_by_each_step_and_the_tick_still_finishes(home, backend):
+    """Another process holds the database's write lock for the whole tick: each form that could
+    not be recorded is a problem in plain words, the tick goes on to the end, nothing is sent
+    unrecorded, and the next tick sends each form once."""
+    from pipeline.core.config import load_config
+    from pipeline.schedule.cycle import Cycle
+    from pipeline.schedule.mailer import mailer_for
+
+    if backend != "sqlite":
+        pytest.skip("SQLite's single writer: PostgreSQL writers do not wait for each other's lock")
+    settings = settings_for(home)
+    config = load_config(settings)
+    mailer = mailer_for(config.smtp, mode=SendMode.BY_HAND, outbox=settings.outbox)
+    sent = settings.outbox / "mail"
+    with Store.for_home(settings) as holder, \
+            Store.open(settings.database, wait_seconds=0.2) as store, holder.transaction():
+        holder.log("test", "another process is writing")
+        report = Cycle(settings, config, LIBRARY, store, mailer, at("2026-11-07T09:00:00"),
+                       SendMode.BY_HAND).tick()
+    assert len(report.problems) == 3  # one email due to each of the three representatives
+    assert all("another pipeline process is busy with it; try again in a minute" in p
+               for p in report.problems)
+    assert not any("locked" in p or "Error" in p for p in report.problems)
+    assert report.done == [] and not list(sent.glob("*.eml"))
+
+    again = run_tick(settings, LIBRARY, now=at("2026-11-07T10:00:00"), mode=SendMode.BY_HAND)
+    assert again.problems == []
+    assert len(list(sent.glob("*.eml"))) == 3 and len(again.done) == 4  # Hull's checklist too
+    assert run_tick(settings, LIBRARY, now=at("2026-11-07T11:00:00"), mode=SendMode.BY_HAND).done == []

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.errors import StoreError
-from pipeline.store.database import (
-    MIGRATIONS,
+from pipeline.store import (
     IntakeOutcome,
     NewIntake,
     NewSubmission,
@@ -20,6 +19,7 @@ from pipeline.store.database import (
     Store,
     SubmissionStatus,
 )
+from pipeline.store.schema import MIGRATIONS
 
 RECEIVED = datetime(2025, 3, 14, 9, 30, 0, tzinfo=UTC)
 
@@ -68,6 +68,14 @@ def accept(store: Store, name: str, submission: NewSubmission) -> tuple[int, lis
     return submission_id, superseded
 
 
+@pytest.fixture
+def store(tmp_path: Path, backend: str):
+    """A new, empty store: the SQLite file, and (a second run) a fresh PostgreSQL database."""
+    path = tmp_path / "db" / "pipeline.sqlite3"
+    with Store.open(path) if backend == "sqlite" else Store.connect(backend) as opened:
+        yield opened
+
+
 class TestOpening:
     def test_creates_the_folder_and_uses_wal(self, tmp_path: Path):
         path = tmp_path / "new" / "folder" / "pipeline.sqlite3"
@@ -78,7 +86,8 @@ class TestOpening:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert raw.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
-    def test_connection_pragmas(self, store: Store):
+    def test_connection_pragmas(self, tmp_path: Path):
+        store = Store.open(tmp_path / "pipeline.sqlite3")
         db = store._db
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -218,9 +227,9 @@ class TestValues:
     def test_answers_can_be_counted_in_sql(self, store: Store):
         for n, choice in enumerate(["yes", "no", "yes"]):
             accept(store, f"{n}.docx", new_submission(key=str(n), values={"agreed": choice}))
-        counted = store._db.execute(
-            "SELECT count(*) FROM answers WHERE field_id = 'agreed' AND value = 'yes'"
-        ).fetchone()[0]
+        counted = store._db.execute(  # on PostgreSQL the value is jsonb: the parameter says so
+            "SELECT count(*) FROM answers WHERE field_id = 'agreed' AND value = ?",
+            (store._db.answer_value("yes"),)).fetchone()[0]
         assert counted == 2
 
     def test_records_of_many_submissions_keep_each_ones_values(self, store: Store):
@@ -396,7 +405,7 @@ class TestEventsAndCounts:
 def test_an_older_return_stored_after_a_newer_one_goes_into_the_history(tmp_path):
     from datetime import UTC, datetime
 
-    from pipeline.store.database import NewIntake, NewSubmission, Store
+    from pipeline.store import NewIntake, NewSubmission, Store
 
     def submit(store: Store, name: str, received: datetime, length: str) -> int:
         intake = store.add_intake(NewIntake(name, name, None, name, 1, None, None, received))
@@ -413,3 +422,22 @@ def test_an_older_return_stored_after_a_newer_one_goes_into_the_history(tmp_path
         history = {r.submission_id: r.superseded_by
                    for r in store.history("monitoring", '["monitoring","hull"]')}
         assert history == {newer: None, older: newer}
+
+
+class TestClaims:
+    def test_a_file_is_claimed_by_one_worker_and_taken_over_when_its_worker_falls_silent(self, store: Store):
+        start = datetime(2026, 11, 7, 9, 0, tzinfo=UTC)
+        minute = timedelta(minutes=1)
+        assert store.claim("return.docx", "a:1", start, stale_before=start - 5 * minute)
+        assert not store.claim("return.docx", "b:2", start + minute, stale_before=start - 4 * minute)
+        assert store.claim("return.docx", "a:1", start + minute, stale_before=start - 4 * minute)
+        assert store.renew_claim("return.docx", "a:1", start + 2 * minute)
+        # a:1 says nothing more (killed): five minutes on, b:2 takes the file over
+        assert store.claim("return.docx", "b:2", start + 8 * minute, stale_before=start + 3 * minute)
+        assert not store.renew_claim("return.docx", "a:1", start + 9 * minute)
+        assert [(c.name, c.worker, c.claimed_at) for c in store.claims()] == [
+            ("return.docx", "b:2", "2026-11-07T09:08:00Z")]
+        store.release_claim("return.docx", "a:1")  # not a:1's any more: nothing happens
+        assert len(store.claims()) == 1
+        store.release_claim("return.docx", "b:2")
+        assert store.claims() == []

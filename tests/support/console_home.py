@@ -15,7 +15,7 @@ from pipeline.core.files import write_new_file
 from pipeline.demo.samples import record_sample_tokens, sample_committees, sample_register, sample_returns
 from pipeline.schedule import committees, register
 from pipeline.service import watch_inbox
-from pipeline.store.database import Store
+from pipeline.store import Store
 from pipeline.web.users import add_user
 
 CLERK, CLERK_PASSWORD = "Jo Clerk", "correct horse battery"
@@ -35,7 +35,7 @@ class ConsoleHome:
 def build_home(folder: Path) -> ConsoleHome:
     settings, library, today = Settings(home=folder), FormLibrary.load(), date.today()
     settings.ensure_folders()
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         register.import_register(store, sample_register(today), today=today)
         calendar = folder / "committees.yaml"
         calendar.write_text(sample_committees(today), encoding="utf-8")
@@ -45,7 +45,7 @@ def build_home(folder: Path) -> ConsoleHome:
         add_user(store, VIEWER, "viewer", VIEWER_PASSWORD)
     for sample in sample_returns(library, today):
         write_new_file(settings.inbox, sample.name, sample.data)
-    with Store.open(settings.database) as store:
+    with Store.for_home(settings) as store:
         record_sample_tokens(store, datetime.now(UTC))  # as if the pipeline had sent these copies
     watch_inbox(settings, library, stop=threading.Event(), report=lambda _r: None, oneshot=True,
                 stable_seconds=0)

@@ -15,7 +15,7 @@ from pipeline.core.definitions import FormLibrary
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from pipeline.ingest.steps import Ingest, Outcome
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.filling import fill_docx
 
 LIBRARY = FormLibrary.load()

@@ -13,7 +13,7 @@ import openpyxl
 
 from pipeline.core.config import Settings
 from pipeline.schedule.register import PartnershipType, import_register, write_register_template
-from pipeline.store.database import Store
+from pipeline.store import Store
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,6 @@ def cycle_register_workbook() -> bytes:
 def on_the_register(settings: Settings, partnership: str, *emails: str) -> None:
     """`partnership` on the register with these contacts (replies go only to known addresses)."""
     representative, lead = (*emails, None)[:2]
-    with Store.open(settings.database) as store, store.writing("add a partnership") as db:
-        db.execute("INSERT INTO partnerships (name, type, representative_email, lead_officer_email,"
-                   " updated_at) VALUES (?, ?, ?, ?, '2026-11-01T00:00:00Z')",
-                   (partnership, PartnershipType.CDRP.value, representative, lead))
+    with Store.for_home(settings) as store:
+        store.put_partnership({"name": partnership, "type": PartnershipType.CDRP.value,
+                               "representative_email": representative, "lead_officer_email": lead})

@@ -27,7 +27,7 @@ from pipeline.core.definitions import FormDefinition, FormLibrary
 from pipeline.core.errors import StoreError
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
-from pipeline.store.database import Store
+from pipeline.store import Store
 from tests.support.filling import fill_docx, soffice
 from tests.support.zips import read_parts, zipped
 
@@ -96,7 +96,7 @@ def issue(settings: Settings) -> None:
     """Record every personal copy made so far in the home's database, as `pipeline generate`
     and the scheduler do when they make one (a token never recorded is refused)."""
     try:
-        store = Store.open(settings.database)
+        store = Store.for_home(settings)
     except StoreError:
         return  # a test of a broken database: nothing to record
     with store:

@@ -14,7 +14,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.core.config import WebConfig
 from pipeline.schedule.mailer import SendMode
-from pipeline.store.database import Store
+from pipeline.store import Store
 from pipeline.web import create_app
 from tests.support.console_home import CLERK, CLERK_PASSWORD, VIEWER, VIEWER_PASSWORD, ConsoleHome, build_home
 
@@ -41,12 +41,12 @@ def sign_in(browser, name: str, password: str, **headers: str):  # type: ignore[
 
 
 def first_return(home: ConsoleHome) -> int:
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         return store.records("monitoring")[0].submission_id
 
 
 def rejected_id(home: ConsoleHome) -> int:
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         return store.rejections_open()[-1].id
 
 
@@ -70,7 +70,7 @@ def test_a_post_without_or_with_a_wrong_csrf_token_is_refused(home: ConsoleHome)
         answer = browser.post(f"/attention/{intake}/dismiss", data=data)
         assert answer.status_code == 400
         assert "did not come from the console" in answer.text
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         assert intake in [row.id for row in store.rejections_open()], "nothing was dismissed"
     signed_out = client(home)
     answer = signed_out.post("/sign-in", data={"name": CLERK, "password": CLERK_PASSWORD})
@@ -90,7 +90,7 @@ def test_a_viewer_sees_part_1_and_status_but_not_part_2_nor_any_action(home: Con
     for page in ("/attention", f"/returns/{first_return(home)}/original",
                  "/forms/download?form=monitoring&format=docx&partnership=Hull"):
         assert browser.get(page).status_code == 403, page
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         first = store.records("monitoring")[0].submission_id
     detail = browser.get(f"/returns/{first}").text
     assert "can be seen by clerks only" in detail and "What the member gave" not in detail
@@ -120,7 +120,7 @@ def test_sign_in_is_throttled_after_repeated_failures(home: ConsoleHome) -> None
     answer = sign_in(browser, VIEWER, VIEWER_PASSWORD)
     assert answer.status_code == 429 and "Too many sign-in attempts" in answer.text
     assert "pipeline_session=" not in answer.headers.get("Set-Cookie", "")
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         store.clear_sign_in_failures(VIEWER)
         assert [e.outcome for e in store.events()][-1] == "throttled"
 
@@ -148,7 +148,7 @@ def test_signing_out_and_idle_timeout_end_the_session(home: ConsoleHome) -> None
     browser.post("/sign-out", data={"csrf_token": token_on(browser.get("/").text)})
     assert browser.get("/").status_code == 302
     sign_in(browser, CLERK, CLERK_PASSWORD)
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         long_ago = datetime.now(UTC) - timedelta(minutes=31)
         store.connection().execute("UPDATE web_sessions SET last_seen = ?",
                                    (long_ago.strftime("%Y-%m-%dT%H:%M:%SZ"),))
@@ -163,7 +163,7 @@ def test_every_action_is_in_the_event_log_with_who_did_it(home: ConsoleHome) -> 
     answer = browser.post(f"/attention/{intake}/dismiss", data={"csrf_token": token,
                                                                "reason": "sent again by email"})
     assert answer.status_code == 302
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         assert intake not in [row.id for row in store.rejections_open()]
         event = [e for e in store.events(intake_id=intake) if e.step == "console"][-1]
     assert (event.outcome, event.detail, event.by_user) == ("dismissed", "sent again by email", CLERK)

@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.demo.samples import record_sample_tokens, sample_register, sample_returns
 from pipeline.schedule import register
-from pipeline.store.database import Store
+from pipeline.store import Store
 from pipeline.web import create_app
 from tests.support.axe_browser import Browser, browser_or_skip
 from tests.support.console_home import CLERK, CLERK_PASSWORD, VIEWER, VIEWER_PASSWORD, ConsoleHome
@@ -95,7 +95,7 @@ def test_sign_in_page_passes_axe_and_a_wrong_password_says_so(browser: Browser, 
 def test_today_shows_the_stores_figures(browser: Browser, base_url: str, home: ConsoleHome) -> None:
     sign_in_as(browser, base_url, CLERK, CLERK_PASSWORD)
     assert browser.driver.current_url.rstrip("/") == base_url
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         counts = store.counts()
     assert by_id(browser, "figure-current").text == str(counts["current"])
     assert by_id(browser, "figure-rejected").text == str(counts["rejected"])
@@ -108,7 +108,7 @@ def test_returns_list_filter_and_one_return(browser: Browser, base_url: str, hom
 
     sign_in_as(browser, base_url, CLERK, CLERK_PASSWORD)
     browser.load(f"{base_url}/returns")
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         monitoring = store.records("monitoring")
         everything = sum(len(store.records(d.id)) for d in home.library.latest())
     assert len(css(browser, "#returns tbody tr")) == everything
@@ -128,19 +128,19 @@ def test_resolving_a_rejection_by_uploading_a_corrected_file_and_dismissing(
     sign_in_as(browser, base_url, CLERK, CLERK_PASSWORD)
     browser.load(f"{base_url}/attention")
     check_page(browser, "attention")
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         first, second = store.rejections_open()[:2]
     good = next(s for s in sample_returns(home.library, home.today) if s.name.startswith("risk"))
     corrected = home.settings.home / "corrected" / good.name
     corrected.parent.mkdir(exist_ok=True)
     corrected.write_bytes(good.data)
     by_id(browser, f"file-{first.id}").send_keys(str(corrected))
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         record_sample_tokens(store, datetime.now(UTC))  # the corrected copy was issued by the pipeline
         before = {r.submission_id for r in store.records("risk-checklist")}
     click_and_wait(browser, css(browser, f"form[action$='/{first.id}/reingest'] button")[0])
     assert good.name in browser.text()
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         assert first.id not in [row.id for row in store.rejections_open()], "the rejection is dealt with"
         new = [r for r in store.records("risk-checklist") if r.submission_id not in before]
         dealt = [e for e in store.events() if e.step == "console" and e.intake_id == first.id]
@@ -149,7 +149,7 @@ def test_resolving_a_rejection_by_uploading_a_corrected_file_and_dismissing(
     by_id(browser, f"reason-{second.id}").send_keys("Sent again by email")
     click_and_wait(browser, css(browser, f"form[action$='/{second.id}/dismiss'] button")[0])
     assert "Dismissed: Sent again by email" in browser.text()
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         still_open = [row.id for row in store.rejections_open()]
         done = [e for e in store.events() if e.step == "console"]
     assert second.id not in still_open
@@ -184,7 +184,7 @@ def test_meetings_and_papers_part_2_only_for_clerks(browser: Browser, base_url: 
     assert "(Part 2)" not in browser.text() and home.part1_file.name in browser.text()
     assert "Needs attention" not in by_id(browser, "main-content").text
     check_page(browser, "meetings-viewer")
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         first = store.records("monitoring")[0].submission_id
     browser.load(f"{base_url}/returns/{first}")
     check_page(browser, "return-viewer")
@@ -207,7 +207,7 @@ def test_uploading_a_register_gives_the_row_by_row_report(browser: Browser, base
     by_id(browser, "register-file").send_keys(str(upload))
     click_and_wait(browser, css(browser, "form[action$='/register'] button")[0])
     report = by_id(browser, "import-report").text
-    with Store.open(home.settings.database) as store:
+    with Store.for_home(home.settings) as store:
         again = register.import_register(store, upload.read_bytes(), today=home.today)
         shown = len(register.partnerships(store))
     assert again.summary().splitlines()[-1] in report  # the same row-by-row problems

@@ -1,8 +1,8 @@
-"""The stored returns as papers read them: a read-only SQLite connection that aggregates in SQL.
+"""The stored returns as papers read them: a read-only connection that aggregates in SQL.
 
 `Store.records()` builds every record's values in Python, which for 100,000 returns takes
 seconds and more memory than a paper may use. Papers need a few fields of many returns and a
-capped list of table rows, so they ask SQLite for exactly that (schema: `pipeline.store.database`).
+capped list of table rows, so they ask the database for exactly that (schema: `pipeline.store.schema`).
 The connection is opened read-only: writing a paper can never change the database.
 """
 
@@ -17,11 +17,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.config import Settings, database_url
 from pipeline.core.dates import london_day
 from pipeline.core.errors import StoreError
+from pipeline.store.connection import SQLITE, Database, ReadOnlySQLite
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
-CHOSEN = "temp.paper_chosen"  # the returns a paper is about, for joining their table rows
+CHOSEN = "paper_chosen"  # the returns a paper is about, for joining their table rows (a temporary table)
 
 
 @dataclass(frozen=True)
@@ -76,23 +78,26 @@ class Test:
 class StoredReturns:
     """Read-only queries over the pipeline database for papers."""
 
-    def __init__(self, connection: sqlite3.Connection | None) -> None:
+    def __init__(self, connection: Database | None) -> None:
         self._db = connection  # None: there is no database yet, so nothing has been returned
+        self._chosen = "temp." + CHOSEN
+        if connection is not None and connection.dialect != SQLITE:
+            self._chosen = "pg_temp." + CHOSEN
 
     @classmethod
     @contextmanager
     def open(cls, path: Path) -> Iterator[StoredReturns]:
+        """The SQLite store at `path`, read-only (none yet: a paper with nothing returned)."""
         if not Path(path).is_file():
             yield cls(None)
             return
         try:
-            connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-            connection.execute("PRAGMA busy_timeout = 10000")
+            connection = ReadOnlySQLite(path)
             has_tables = connection.execute(
                 "SELECT count(*) FROM sqlite_master WHERE name = 'submissions'"
             ).fetchone()[0]
             connection.execute(
-                f"CREATE TABLE {CHOSEN} (id INTEGER PRIMARY KEY, partnership TEXT, meeting TEXT)"
+                f"CREATE TABLE temp.{CHOSEN} (id INTEGER PRIMARY KEY, partnership TEXT, meeting TEXT)"
             )
         except sqlite3.Error as exc:
             raise StoreError(f"The database at {path} could not be read for the paper: {exc}.") from exc
@@ -100,6 +105,43 @@ class StoredReturns:
             yield cls(connection if has_tables else None)
         finally:
             connection.close()
+
+    @classmethod
+    @contextmanager
+    def for_home(cls, settings: Settings) -> Iterator[StoredReturns]:
+        """The home's store (PostgreSQL when a URL is set, else its SQLite file), read-only."""
+        url = database_url(settings)
+        with cls.connect(url) if url else cls.open(settings.database) as source:
+            yield source
+
+    @classmethod
+    @contextmanager
+    def connect(cls, url: str) -> Iterator[StoredReturns]:
+        """The PostgreSQL store at `url`, in a session that can write nothing but its own
+        temporary table."""
+        from pipeline.store.postgres import PostgresDatabase, plain_postgres, shown
+
+        try:
+            connection = PostgresDatabase(url)
+            connection.execute(f"CREATE TEMPORARY TABLE {CHOSEN} (id INTEGER PRIMARY KEY,"
+                               " partnership TEXT, meeting TEXT)")
+            connection.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        except Exception as exc:  # psycopg's errors: refused, unknown host, bad password
+            raise StoreError(f"The {shown(url)} could not be read for the paper:"
+                             f" {plain_postgres(exc)}.") from exc
+        try:
+            yield cls(connection)
+        finally:
+            connection.close()
+
+    def _pick(self, condition: str) -> str:
+        """The one answer of a group that meets `condition` (an answer's value, any type)."""
+        if self._db is not None and self._db.dialect != SQLITE:
+            return f"(array_agg(a.value) FILTER (WHERE {condition}))[1]"
+        return f"MAX(CASE WHEN {condition} THEN a.value END)"
+
+    def _value(self, value: object) -> object:
+        return value if self._db is None else self._db.answer_value(value)
 
     def submissions(
         self,
@@ -119,20 +161,21 @@ class StoredReturns:
         if self._db is None:
             return
         names = [_checked(name) for name in fields]
-        picked = ", ".join(f'MAX(CASE WHEN a.field_id = ? THEN a.value END) AS "{n}"' for n in names)
-        having, params = "", [*names, form_id, *names]
+        picked = ", ".join(f'{self._pick("a.field_id = ?")} AS "{n}"' for n in names)
+        within, params = "", [*names, form_id, *names]
         if period_field is not None and bounds is not None:
-            having = f'HAVING "{_checked(period_field)}" BETWEEN ? AND ?'
-            params += list(bounds)
+            within = f'WHERE "{_checked(period_field)}" BETWEEN ? AND ?'
+            params += [self._value(bound) for bound in bounds]
         status = "" if with_superseded else "AND s.status = 'current'"
         sql = (
-            "SELECT s.id, s.partnership, s.late, s.status, s.marking, s.received_at, m.partnership_id,"
-            f" (SELECT name FROM partnerships WHERE id = m.partnership_id), {picked}"
+            "SELECT * FROM (SELECT s.id, s.partnership, s.late, s.status, s.marking, s.received_at,"
+            " m.partnership_id, (SELECT name FROM partnerships WHERE id = m.partnership_id)"
+            f" AS register_name, {picked}"
             " FROM submissions s JOIN answers a ON a.submission_id = s.id AND a.row_index = -1"
             " JOIN submission_partnerships m ON m.submission_id = s.id"
             f" WHERE s.form_id = ? {status} AND a.field_id IN ({', '.join('?' * len(names))})"
-            f" GROUP BY s.id {having} ORDER BY "
-            + ("s.partnership COLLATE NOCASE, s.id" if by_partnership else "s.id")
+            " GROUP BY s.id, m.partnership_id) AS picked"
+            f" {within} ORDER BY " + ("lower(partnership), id" if by_partnership else "id")
         )
         for row in self._stream(sql, params):
             ident, partnership, late, status_text, marking, received, matched, name, *values = row
@@ -154,7 +197,7 @@ class StoredReturns:
             return []
         rows = self._query(
             "SELECT id, name, risk_money + risk_resources + risk_targets + risk_property_staff"
-            " + risk_contracts FROM partnerships ORDER BY name COLLATE NOCASE",
+            " + risk_contracts FROM partnerships ORDER BY lower(name)",
             (),
         )
         return [RegisterEntry(ident, name, bool(risks)) for ident, name, risks in rows]
@@ -199,8 +242,8 @@ class StoredReturns:
         """Remember the returns (id, partnership shown, meeting date) whose table rows are wanted."""
         if self._db is None:
             return
-        self._db.execute(f"DELETE FROM {CHOSEN}")
-        self._db.executemany(f"INSERT INTO {CHOSEN} VALUES (?, ?, ?)", chosen)
+        self._db.execute(f"DELETE FROM {self._chosen}")
+        self._db.executemany(f"INSERT INTO {self._chosen} VALUES (?, ?, ?)", chosen)
 
     def table_rows(
         self,
@@ -220,8 +263,9 @@ class StoredReturns:
             return [], 0
         inner, params = self._pivot(field_id, columns)
         where, more = _where(tests)
+        more = [self._value(value) for value in more]
         ordering = ", ".join(_order_term(term) for term in (*order, "submission_id", "row_index"))
-        sql = f"SELECT *, count(*) OVER () FROM ({inner}) {where} ORDER BY {ordering} LIMIT ?"
+        sql = f"SELECT *, count(*) OVER () FROM ({inner}) AS pivot {where} ORDER BY {ordering} LIMIT ?"
         names = ["submission_id", "row_index", "partnership", "meeting", *columns]
         found = self._query(sql, [*params, *more, limit])
         rows = [dict(zip(names, row[:-1], strict=True)) for row in found]
@@ -229,11 +273,11 @@ class StoredReturns:
 
     def _pivot(self, field_id: str, columns: Sequence[str]) -> tuple[str, list[object]]:
         names = [_checked(column) for column in columns]
-        picked = ", ".join(f'MAX(CASE WHEN a.column_id = ? THEN a.value END) AS "{n}"' for n in names)
+        picked = ", ".join(f'{self._pick("a.column_id = ?")} AS "{n}"' for n in names)
         sql = (
             f"SELECT a.submission_id, a.row_index, c.partnership, c.meeting, {picked}"
-            f" FROM {CHOSEN} c JOIN answers a ON a.submission_id = c.id AND a.field_id = ?"
-            " GROUP BY a.submission_id, a.row_index"
+            f" FROM {self._chosen} c JOIN answers a ON a.submission_id = c.id AND a.field_id = ?"
+            " GROUP BY a.submission_id, a.row_index, c.partnership, c.meeting"
         )
         return sql, [*names, field_id]
 
@@ -243,15 +287,15 @@ class StoredReturns:
             cursor = self._db.execute(sql, tuple(params))
             while batch := cursor.fetchmany(1000):
                 yield from batch
-        except sqlite3.Error as exc:
-            raise StoreError(f"The database could not be read for the paper: {exc}.") from exc
+        except self._db.errors as exc:
+            raise StoreError(f"The database could not be read for the paper: {self._db.plain(exc)}.") from exc
 
     def _query(self, sql: str, params: Sequence[object]) -> list[Any]:
         assert self._db is not None
         try:
             return self._db.execute(sql, tuple(params)).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(f"The database could not be read for the paper: {exc}.") from exc
+        except self._db.errors as exc:
+            raise StoreError(f"The database could not be read for the paper: {self._db.plain(exc)}.") from exc
 
 
 def _london_day(utc: str) -> date:
@@ -275,7 +319,8 @@ def _where(tests: Sequence[Test]) -> tuple[str, list[object]]:
     for test in tests:
         column = f'"{_checked(test.column)}"'
         if test.op == "present":
-            clauses.append(f"{column} IS NOT NULL AND {column} != ''")
+            clauses.append(f"{column} IS NOT NULL AND {column} != ?")
+            params.append("")
         elif test.op in ("<", ">="):
             clauses.append(f"{column} {test.op} ?")
             params.append(test.value)
