@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from lxml import etree
 from openpyxl import load_workbook
-from openpyxl.utils import range_boundaries
 
 from pipeline.cli import main
 from pipeline.core.config import Settings
@@ -29,6 +28,7 @@ from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from pipeline.store import Store
 from tests.support.filling import fill_docx, soffice
+from tests.support.workbooks import type_into
 from tests.support.zips import read_parts, zipped
 
 LIBRARY = FormLibrary.load()
@@ -214,16 +214,6 @@ class Home:
 def the_record(home: Home, form_id: str = "monitoring") -> dict:
     (record,) = home.records(form_id)
     return record
-
-
-def type_into(workbook, name: str, value: object, row: int = 0) -> None:
-    """Type into the cell a defined name points at (row `row` of a table block)."""
-    (sheet, ref), *_ = workbook.defined_names[name].destinations
-    column, first, _, _ = range_boundaries(ref.replace("$", ""))
-    cell = workbook[sheet].cell(row=first + row, column=column)
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
 
 
 def excel_return() -> bytes:
