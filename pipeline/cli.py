@@ -19,6 +19,7 @@ from pipeline.generate.forms import FORMATS, generate_form
 from pipeline.schedule.mailer import SendMode
 
 Command = Callable[[argparse.Namespace, Settings], int]
+Commands = argparse._SubParsersAction  # what add_subparsers() returns: add_parser() on it
 
 
 class Parser(argparse.ArgumentParser):
@@ -717,19 +718,68 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.papers.template_files import copy_defaults, home_templates, templates_in_use
+
+    folder = home_templates(settings)
+    if args.action == "copy":
+        copied, kept = copy_defaults(settings)
+        if copied:
+            print(f"Copied {len(copied)} default template(s) into {folder}: edit the Word ones (docx/) "
+                  "in Word and the web pages (html/) in a text editor; papers use them from now on.")
+        if not copied:
+            print(f"Every default template already has your own copy in {folder}: nothing was replaced.")
+            return 0
+        for path in kept:
+            print(f"Kept your own {path} (not replaced).")
+        return 0
+    print(f"The paper templates in use (your own copy in {folder} overrides the default; "
+          "'pipeline templates copy' gives you copies to edit):")
+    rows = [[t.name, "your own" if t.own else "default", str(t.path)] for t in templates_in_use(settings)]
+    _print_table(["Template", "From", "File"], rows)
+    return 0
+
+
 # --- wiring ------------------------------------------------------------------------------------
 
 
 def build_parser() -> Parser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS,
-                        help="folder holding inbox/, outbox/, archive/ and the database "
-                             "(default: $PIPELINE_HOME or the current folder)")
+    """The whole command line: the options every command takes, then each command's own."""
+    common = _common_options()
     parser = Parser(prog="pipeline", parents=[common],
                     description="Partnership forms: generate them, ingest the returns, "
                                 "write the committee papers.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for add_command in COMMANDS:
+        add_command(commands, common)
+    describe_commands(parser)
+    return parser
 
+
+def describe_commands(parser: argparse.ArgumentParser) -> None:
+    """Give each command's own `--help` the line `pipeline --help` lists it with, as a sentence,
+    so `pipeline tick --help` says what tick does (at every level: `pipeline mail fetch --help`)."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        summaries = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, command in action.choices.items():
+            summary = summaries.get(name) or ""
+            if summary and not command.description:
+                sentence = summary[0].upper() + summary[1:]
+                command.description = sentence if sentence.endswith((".", "?", "!")) else sentence + "."
+            describe_commands(command)
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", default=argparse.SUPPRESS,
+                        help="folder holding inbox/, outbox/, archive/ and the database "
+                             "(default: $PIPELINE_HOME or the current folder)")
+    return common
+
+
+def _forms_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     forms = commands.add_parser("forms", parents=[common], help="list the form definitions, or "
                                 "show one ('pipeline forms show FORM --json')")
     forms.add_argument("action", nargs="?", choices=["list", "show"], default="list")
@@ -737,6 +787,8 @@ def build_parser() -> Parser:
     forms.add_argument("--json", action="store_true", help="print the definition as JSON")
     forms.set_defaults(run=cmd_forms)
 
+
+def _generate_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     gen = commands.add_parser("generate", parents=[common],
                               help="write a fillable Word or Excel form, blank or personalised, "
                                    "or the blank form as an accessible PDF")
@@ -752,6 +804,8 @@ def build_parser() -> Parser:
     gen.add_argument("--out", type=_path, help="folder to write into (default: outbox/)")
     gen.set_defaults(run=cmd_generate)
 
+
+def _ingest_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     ing = commands.add_parser("ingest", parents=[common],
                               help="ingest returned forms or saved emails (as the watcher does)")
     ing.add_argument("paths", nargs="+", type=_path, metavar="PATH", help="files to ingest")
@@ -759,6 +813,8 @@ def build_parser() -> Parser:
     ing.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
     ing.set_defaults(run=cmd_ingest)
 
+
+def _watch_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     watch = commands.add_parser("watch", parents=[common],
                                 help="process the inbox now, then every file that arrives")
     watch.add_argument("--polling", action="store_true",
@@ -772,12 +828,16 @@ def build_parser() -> Parser:
     watch.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
     watch.set_defaults(run=cmd_watch)
 
+
+def _records_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     rec = commands.add_parser("records", parents=[common],
                               help="show the stored current returns of a form")
     rec.add_argument("form", help="the form id (see 'pipeline forms')")
     rec.add_argument("--json", action="store_true", help="print the records as JSON")
     rec.set_defaults(run=cmd_records)
 
+
+def _paper_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     paper = commands.add_parser("paper", parents=[common],
                                 help="write a committee paper (.docx, .pdf, .xlsx annex)")
     paper.add_argument("kind", choices=["monitoring-summary", "risk-register", "survey-results"])
@@ -791,6 +851,8 @@ def build_parser() -> Parser:
     paper.add_argument("--out", type=_path, help="folder to write into (default: outbox/papers)")
     paper.set_defaults(run=cmd_paper)
 
+
+def _pack_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     pack = commands.add_parser("pack", parents=[common],
                                help="merge a meeting's papers into the agenda pack(s)")
     pack.add_argument("--meeting-date", type=iso_date, required=True, help="YYYY-MM-DD")
@@ -799,6 +861,8 @@ def build_parser() -> Parser:
     pack.add_argument("--out", type=_path, help="folder to write into (default: outbox/packs)")
     pack.set_defaults(run=cmd_pack)
 
+
+def _publish_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     publish = commands.add_parser(
         "publish", parents=[common],
         help="write a meeting's publication folder (public agenda, HTML and PDF papers, Part 1 pack, "
@@ -807,6 +871,8 @@ def build_parser() -> Parser:
     publish.add_argument("--committee", help="the committee meeting that day, when two meet that day")
     publish.set_defaults(run=cmd_publish)
 
+
+def _match_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     match = commands.add_parser("match", parents=[common],
                                 help="count a return from a name not on the register under a "
                                      "partnership on it: 'match SUBMISSION_ID \"PARTNERSHIP NAME\"'")
@@ -815,98 +881,9 @@ def build_parser() -> Parser:
     match.add_argument("partnership", metavar="PARTNERSHIP", help="the partnership's name on the register")
     match.set_defaults(run=cmd_match)
 
-    _add_held(commands, common)
-
-    reg = commands.add_parser("register", parents=[common],
-                              help="the partnership register: 'template' or 'import FILE.xlsx'")
-    reg.add_argument("action", choices=["template", "import"])
-    reg.add_argument("file", nargs="?", type=_path, help="the workbook to import or write")
-    reg.set_defaults(run=cmd_register)
-
-    db = commands.add_parser("db", parents=[common],
-                             help="the database: 'status', 'upgrade', or 'copy --to postgresql://...'")
-    db.add_argument("action", nargs="?", choices=["status", "upgrade", "copy"], default="status")
-    db.add_argument("--to", metavar="URL",
-                    help="copy: the empty PostgreSQL database to copy this home's SQLite store into")
-    db.set_defaults(run=cmd_db)
-
-    cal = commands.add_parser("calendar", parents=[common],
-                              help="committee meetings: list them, or 'import FILE.ics --committee NAME'")
-    cal.add_argument("action", nargs="?", choices=["list", "import"], default="list")
-    cal.add_argument("file", nargs="?", type=_path, help="an .ics file, or committees.yaml")
-    cal.add_argument("--committee", help="the committee the meetings belong to")
-    cal.add_argument("--papers", nargs="*", help="the papers the committee takes (import)")
-    cal.add_argument("--since", type=iso_date, help="list meetings from this date")
-    cal.add_argument("--json", action="store_true", help="list meetings as JSON")
-    cal.set_defaults(run=cmd_calendar)
-
-    tick = commands.add_parser("tick", parents=[common],
-                               help="do whatever is due now (send, chase, reply, write papers)")
-    tick.add_argument("--now", type=iso_minute, help="act as if it were this time, YYYY-MM-DDTHH:MM")
-    tick.add_argument("--dry-run", action="store_true",
-                      help="a rehearsal: show what is due and what would be sent, chased or written, "
-                           "with the would-be emails in outbox/preview; nothing is sent or recorded")
-    tick.add_argument("--send-by-hand", action="store_true",
-                      help="write each email to outbox/mail as an .eml file for you to send yourself; "
-                           "they count as sent")
-    tick.add_argument("--json", action="store_true", help="print what was done as JSON")
-    tick.set_defaults(run=cmd_tick)
-
-    check = commands.add_parser("check", parents=[common],
-                                help="a pre-flight of this home: settings, mail server, LibreOffice, "
-                                     "folders, database, register and calendar")
-    check.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
-    check.add_argument("--skip-office", action="store_true",
-                       help="do not test LibreOffice (it takes a few seconds)")
-    check.add_argument("--json", action="store_true", help="print the checks as JSON")
-    check.set_defaults(run=cmd_check)
-
-    mail = commands.add_parser("mail", parents=[common], help="returns straight from the mailbox")
-    mail_commands = mail.add_subparsers(dest="mail_command", required=True, metavar="fetch")
-    fetch = mail_commands.add_parser("fetch", parents=[common],
-                                     help="one pass over the [imap] mailbox: take in every return")
-    fetch.add_argument("--json", action="store_true", help="print what was fetched as JSON")
-    fetch.set_defaults(run=cmd_mail)
-
-    stat = commands.add_parser("status", parents=[common],
-                               help="forms sent, returned, late and missing; the next meetings")
-    stat.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
-    stat.add_argument("--json", action="store_true", help="print the status as JSON")
-    stat.set_defaults(run=cmd_status)
-
-    serve = commands.add_parser("serve", parents=[common],
-                                help="run the watcher and the scheduler together until stopped")
-    serve.add_argument("--polling", action="store_true", help="poll the inbox (network shares)")
-    serve.add_argument("--send-by-hand", "--dry-run", dest="send_by_hand", action="store_true",
-                       help="write emails to outbox/mail as .eml files for you to send, instead of "
-                            "sending them (they count as sent)")
-    serve.add_argument("--tick-seconds", type=float, default=60.0,
-                       help="how often the scheduler looks for work (default 60)")
-    serve.set_defaults(run=cmd_serve)
-
-    web = commands.add_parser("web", parents=[common],
-                              help="serve the clerk's console in the browser (sign in first)")
-    web.add_argument("--host", help="the address to listen on (default: [web] host, 127.0.0.1)")
-    web.add_argument("--port", type=int, help="the port (default: [web] port, 8000)")
-    web.set_defaults(run=cmd_web)
-
-    usr = commands.add_parser("users", parents=[common],
-                              help="who may sign in to the console: list, add, password, remove")
-    usr.add_argument("action", nargs="?", choices=["list", "add", "password", "remove"], default="list")
-    usr.add_argument("name", nargs="?", help="the user's name, as they type it to sign in")
-    usr.add_argument("--role", choices=["clerk", "viewer"],
-                     help="clerk: sees everything and acts; viewer: sees Part 1 and the status")
-    usr.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input, not a prompt")
-    usr.set_defaults(run=cmd_users)
-
-    demo = commands.add_parser("demo", parents=[common],
-                               help="run the whole cycle on sample data into outbox/")
-    demo.set_defaults(run=cmd_demo)
-    return parser
 
 
-def _add_held(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _held_command(commands: Commands, common: argparse.ArgumentParser) -> None:
     held = commands.add_parser(
         "held", parents=[common],
         help="returns held because what was typed contradicts the copy they were sent on: list them, "
@@ -920,6 +897,150 @@ def _add_held(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     held.add_argument("--reason", help="reject: why, for the record")
     held.add_argument("--json", action="store_true", help="print as JSON")
     held.set_defaults(run=cmd_held)
+
+
+def _register_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    reg = commands.add_parser("register", parents=[common],
+                              help="the partnership register: 'template' or 'import FILE.xlsx'")
+    reg.add_argument("action", choices=["template", "import"])
+    reg.add_argument("file", nargs="?", type=_path, help="the workbook to import or write")
+    reg.set_defaults(run=cmd_register)
+
+
+def _db_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    db = commands.add_parser("db", parents=[common],
+                             help="the database: 'status', 'upgrade', or 'copy --to postgresql://...'")
+    db.add_argument("action", nargs="?", choices=["status", "upgrade", "copy"], default="status")
+    db.add_argument("--to", metavar="URL",
+                    help="copy: the empty PostgreSQL database to copy this home's SQLite store into")
+    db.set_defaults(run=cmd_db)
+
+
+def _calendar_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    cal = commands.add_parser("calendar", parents=[common],
+                              help="committee meetings: list them, or 'import FILE.ics --committee NAME'")
+    cal.add_argument("action", nargs="?", choices=["list", "import"], default="list")
+    cal.add_argument("file", nargs="?", type=_path, help="an .ics file, or committees.yaml")
+    cal.add_argument("--committee", help="the committee the meetings belong to")
+    cal.add_argument("--papers", nargs="*", help="the papers the committee takes (import)")
+    cal.add_argument("--since", type=iso_date, help="list meetings from this date")
+    cal.add_argument("--json", action="store_true", help="list meetings as JSON")
+    cal.set_defaults(run=cmd_calendar)
+
+
+def _tick_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    tick = commands.add_parser("tick", parents=[common],
+                               help="do whatever is due now (send, chase, reply, write papers)")
+    tick.add_argument("--now", type=iso_minute, help="act as if it were this time, YYYY-MM-DDTHH:MM")
+    tick.add_argument("--dry-run", action="store_true",
+                      help="a rehearsal: show what is due and what would be sent, chased or written, "
+                           "with the would-be emails in outbox/preview; nothing is sent or recorded")
+    tick.add_argument("--send-by-hand", action="store_true",
+                      help="write each email to outbox/mail as an .eml file for you to send yourself; "
+                           "they count as sent")
+    tick.add_argument("--json", action="store_true", help="print what was done as JSON")
+    tick.set_defaults(run=cmd_tick)
+
+
+def _check_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    check = commands.add_parser("check", parents=[common],
+                                help="a pre-flight of this home: settings, mail server, LibreOffice, "
+                                     "folders, database, register and calendar")
+    check.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
+    check.add_argument("--skip-office", action="store_true",
+                       help="do not test LibreOffice (it takes a few seconds)")
+    check.add_argument("--json", action="store_true", help="print the checks as JSON")
+    check.set_defaults(run=cmd_check)
+
+
+def _mail_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    mail = commands.add_parser("mail", parents=[common], help="returns straight from the mailbox")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True, metavar="fetch")
+    fetch = mail_commands.add_parser("fetch", parents=[common],
+                                     help="one pass over the [imap] mailbox: take in every return")
+    fetch.add_argument("--json", action="store_true", help="print what was fetched as JSON")
+    fetch.set_defaults(run=cmd_mail)
+
+
+def _status_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    stat = commands.add_parser("status", parents=[common],
+                               help="forms sent, returned, late and missing; the next meetings")
+    stat.add_argument("--now", type=iso_minute, help=argparse.SUPPRESS)
+    stat.add_argument("--json", action="store_true", help="print the status as JSON")
+    stat.set_defaults(run=cmd_status)
+
+
+def _serve_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    serve = commands.add_parser("serve", parents=[common],
+                                help="run the watcher and the scheduler together until stopped")
+    serve.add_argument("--polling", action="store_true", help="poll the inbox (network shares)")
+    serve.add_argument("--send-by-hand", "--dry-run", dest="send_by_hand", action="store_true",
+                       help="write emails to outbox/mail as .eml files for you to send, instead of "
+                            "sending them (they count as sent)")
+    serve.add_argument("--tick-seconds", type=float, default=60.0,
+                       help="how often the scheduler looks for work (default 60)")
+    serve.set_defaults(run=cmd_serve)
+
+
+def _web_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    web = commands.add_parser("web", parents=[common],
+                              help="serve the clerk's console in the browser (sign in first)")
+    web.add_argument("--host", help="the address to listen on (default: [web] host, 127.0.0.1)")
+    web.add_argument("--port", type=int, help="the port (default: [web] port, 8000)")
+    web.set_defaults(run=cmd_web)
+
+
+def _users_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    usr = commands.add_parser("users", parents=[common],
+                              help="who may sign in to the console: list, add, password, remove")
+    usr.add_argument("action", nargs="?", choices=["list", "add", "password", "remove"], default="list")
+    usr.add_argument("name", nargs="?", help="the user's name, as they type it to sign in")
+    usr.add_argument("--role", choices=["clerk", "viewer"],
+                     help="clerk: sees everything and acts; viewer: sees Part 1 and the status")
+    usr.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input, not a prompt")
+    usr.set_defaults(run=cmd_users)
+
+
+def _demo_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    demo = commands.add_parser("demo", parents=[common],
+                               help="run the whole cycle on sample data into outbox/")
+    demo.set_defaults(run=cmd_demo)
+
+
+def _templates_command(commands: Commands, common: argparse.ArgumentParser) -> None:
+    templates = commands.add_parser("templates", parents=[common],
+                                    help="the paper templates in use, or 'copy' the defaults into "
+                                         "templates/ to edit them in Word")
+    templates.add_argument("action", nargs="?", choices=["list", "copy"], default="list",
+                           help="list (the default): which are in use; copy: the defaults into templates/")
+    templates.set_defaults(run=cmd_templates)
+
+
+COMMANDS: tuple[Callable[[Commands, argparse.ArgumentParser], None], ...] = (
+    _forms_command,
+    _generate_command,
+    _ingest_command,
+    _watch_command,
+    _records_command,
+    _paper_command,
+    _pack_command,
+    _publish_command,
+    _match_command,
+    _held_command,
+    _register_command,
+    _db_command,
+    _calendar_command,
+    _tick_command,
+    _check_command,
+    _mail_command,
+    _status_command,
+    _serve_command,
+    _web_command,
+    _users_command,
+    _demo_command,
+    _templates_command,
+)
 
 
 def _path(text: str) -> Path:

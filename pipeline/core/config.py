@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.errors import ConfigError
+from pipeline.core.marking import DEFAULT_MARKING
 
 HOME_ENV = "PIPELINE_HOME"
-DEFAULT_MARKING = "NOT PROTECTIVELY MARKED"
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.core.config import DEFAULT_MARKING
 from pipeline.core.errors import DefinitionError
+from pipeline.core.marking import DEFAULT_MARKING
 
 BUILTIN_FORMS = Path(__file__).resolve().parent.parent / "forms"
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -1,4 +1,6 @@
-"""Writing files safely: a new name never overwrites, and a written file survives a power cut."""
+"""Writing files safely: a new file never overwrites another (`write_new_file`), a file written
+again replaces the old one whole or not at all (`replacing`), and a written file survives a
+power cut."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import contextlib
 import os
 import re
 import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.core.errors import GenerationError
@@ -50,6 +54,20 @@ def write_new_file(folder: Path, name: str, data: bytes, *, reuse_identical: boo
         raise GenerationError(f"Could not write {name} into {folder}: {exc.strerror}.") from exc
     _remove_partial(temp)
     raise GenerationError(f"Too many files called {name} in {folder}.")
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A hidden temporary name beside `path` to write to. When the block ends well it replaces
+    `path` in one rename; when it fails it is removed: `path` is never left half-written.
+    OSError reaches the caller, which says what could not be written."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def current_umask() -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pipeline.core.config import DEFAULT_MARKING
+DEFAULT_MARKING = "NOT PROTECTIVELY MARKED"  # what an unmarked form or paper carries
 
 MARKING_ORDER: tuple[tuple[str, ...], ...] = (
     ("NOT PROTECTIVELY MARKED", "UNCLASSIFIED"),

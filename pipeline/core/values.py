@@ -2,7 +2,7 @@
 
 Raw values (what a reader returns, `RawValues`), keyed by field id:
 - text, long_text, number, date: the text as typed (`str`). A reader that finds a machine date
-  (Word's `w:fullDate`, an Excel date cell, a PDF field it can parse) gives it as `YYYY-MM-DD`.
+  (a Word date control's full date, an Excel date cell, a PDF field it can parse) gives it as `YYYY-MM-DD`.
 - choice and yes_no shown as one list: the choice value when the reader can map it, else the
   text shown (validation also accepts a choice's label, case-insensitively).
 - a field shown as tick boxes (multi_choice, or choice/yes_no with `display: ticks`): the list

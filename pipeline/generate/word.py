@@ -11,7 +11,6 @@ from datetime import date
 from pipeline.core.definitions import Column, Field, FieldType, FormDefinition, Group, Section
 from pipeline.core.identity import FormIdentity, Personalisation
 from pipeline.generate.layout import INLINE_TICKS_MAX, KIND_OF
-from pipeline.ooxml.package import replace_parts
 from pipeline.ooxml.worddoc import WordMaster, fill_document, loose_text_of
 from pipeline.ooxml.wordform import FormDocument, Input, LabelTable
 from pipeline.ooxml.wordml import Fill
@@ -77,8 +76,7 @@ def fill_docx_form(data: bytes, definition: FormDefinition, values: dict[str, ob
 
     `values` are in the raw or typed shape of `pipeline.core.values` (a choice by its value).
     """
-    document = fill_document(data, control_values(definition, values))
-    return replace_parts(data, {"word/document.xml": document})
+    return fill_document(data, control_values(definition, values))
 
 
 def control_values(definition: FormDefinition, values: dict[str, object]) -> dict[str, Fill]:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from pipeline.core.definitions import Choice, Field, FieldType, FormDefinition
-from pipeline.core.errors import RejectedFile, UnreadableFile, UnsafeFile
+from pipeline.core.errors import RejectedFile, UnknownForm, UnreadableFile, UnsafeFile
 from pipeline.core.identity import FormIdentity
 from pipeline.core.values import RawValue, RawValues
 from pipeline.generate.layout import TICKED, input_name
-from pipeline.ooxml.package import Package, read_custom_properties
+from pipeline.ooxml.package import Package, count_sheet_cells, read_custom_properties
 from pipeline.ooxml.sheetml import CellValue, WorkbookCells
 
 MAX_ROWS_PER_NAME = 1_000  # read at most this many rows of one named input (a table column)
@@ -89,6 +89,29 @@ def open_workbook(data: bytes, package: Package | None = None) -> ReturnedWorkbo
             "This spreadsheet could not be opened: it may be damaged or not a finished Excel "
             "workbook. Please save it again as an Excel workbook (.xlsx) and send it again."
         ) from exc
+
+
+def check_size(package: Package) -> None:
+    """Refuse, unread, a workbook holding far more cells than any of our forms."""
+    if count_sheet_cells(package) > MAX_CELLS:
+        raise UnknownForm(
+            f"This workbook holds more than {MAX_CELLS:,} cells, far more than any of "
+            "our forms, so it was not read. Please fill in the Excel form we sent and send it "
+            "again.")
+
+
+def matches_layout(definition: FormDefinition, workbook: ReturnedWorkbook) -> bool:
+    """True when the workbook has every defined name `definition`'s Excel form gives its inputs
+    (used when its identity is lost)."""
+    expected = set()
+    for f in definition.fields:
+        if f.is_table:
+            expected.update(input_name(f.id, c.id) for c in f.columns)
+        elif f.type is FieldType.MULTI_CHOICE:
+            expected.update(input_name(f.id, c.value) for c in f.choices)
+        else:
+            expected.add(input_name(f.id))
+    return expected <= workbook.names
 
 
 def cell_text(value: object) -> str | None:

@@ -1,24 +1,27 @@
-"""Identify and read one returned form file (Word, Excel or PDF) into raw field values.
+"""Identify and read one returned form file into raw field values, through an ordered list of
+readers, one per format (`READERS`): the first that recognises the file reads it.
 
 Identity comes from the file's custom properties (or a PDF's footer); a file whose identity is
-gone is recognised from its content when exactly one definition fits, and rejected otherwise.
+gone is recognised by its format's own layout check (`word.matches_layout`,
+`excel.matches_layout`) when exactly one definition fits, and rejected otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePath
+from typing import Protocol
 
 from pipeline.core.definitions import FormDefinition, FormLibrary
 from pipeline.core.errors import DefinitionError, UnknownForm, UnreadableFile
 from pipeline.core.identity import FormIdentity
 from pipeline.core.values import RawValues
 from pipeline.generate.word import blank_loose_text
-from pipeline.ingest.excel import MAX_CELLS, open_workbook
-from pipeline.ingest.word import docx_values, matches_layout, stray_texts
-from pipeline.ooxml.package import Package, count_sheet_cells, read_custom_properties
+from pipeline.ingest import excel, word
+from pipeline.ooxml.package import Package, read_custom_properties
 from pipeline.ooxml.worddoc import read_content
-from pipeline.ooxml.wordml import Control
 
 FORM_SUFFIXES = {".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".pdf", ".doc", ".xls", ".odt", ".ods"}
 ACCEPTED_KINDS = "a Word form (.docx), an Excel form (.xlsx), a PDF of the form, or a saved email"
@@ -37,29 +40,126 @@ class ReadForm:
     stray: tuple[str, ...] = field(default=())
 
 
+class ReturnedFile:
+    """A file as the readers see it: its bytes, its name, and (opened once, when first asked)
+    its Office package, through the safety preflight."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        self.data, self.name = data, name
+        self.suffix = PurePath(name).suffix.lower()
+
+    @cached_property
+    def package(self) -> Package:
+        return Package.open(self.data, source_name=self.name)
+
+
+class Reader(Protocol):
+    """One format: `recognises` says whether the file is in it; `read` reads it or refuses it."""
+
+    def recognises(self, file: ReturnedFile) -> bool: ...
+
+    def read(self, file: ReturnedFile, library: FormLibrary) -> ReadForm: ...
+
+
 def looks_like_form(name: str) -> bool:
     return PurePath(name).suffix.lower() in FORM_SUFFIXES
 
 
 def read_form(data: bytes, name: str, library: FormLibrary) -> ReadForm:
     """Identify the form in `data` and read its raw values; raises a RejectedFile otherwise."""
-    suffix = PurePath(name).suffix.lower()
-    if suffix in (".odt", ".ods"):
+    file = ReturnedFile(data, name)
+    for reader in READERS:
+        if reader.recognises(file):
+            return reader.read(file, library)
+    raise UnknownForm(f"This Office file is not one of our forms. We accept {ACCEPTED_KINDS}.")
+
+
+# --- the readers, one per format ---------------------------------------------------------------
+
+
+class OpenDocumentReader:
+    """An .odt or .ods: not read, with how to save it as Word or Excel instead."""
+
+    def recognises(self, file: ReturnedFile) -> bool:
+        return file.suffix in (".odt", ".ods")
+
+    def read(self, file: ReturnedFile, library: FormLibrary) -> ReadForm:
         raise UnreadableFile(
             "This is an OpenDocument file. Please save it as a Word document (.docx) or Excel "
             "workbook (.xlsx) — in LibreOffice use File, Save As, and choose the Word or Excel type."
         )
-    if data[:5] == b"%PDF-":
-        return _read_pdf(data, library)
-    if suffix == ".pdf":
-        raise UnreadableFile("This file is named .pdf but is not a PDF: it may be damaged.")
-    package = Package.open(data, source_name=name)
-    if package.kind == "docx":
-        return _read_docx(package, library)
-    if package.kind == "xlsx":
-        _check_cells(package)
-        return _read_xlsx(data, package, library)
-    raise UnknownForm(f"This Office file is not one of our forms. We accept {ACCEPTED_KINDS}.")
+
+
+class PdfReader:
+    """A PDF (by its content, whatever its name): identity from its footer, answers from its
+    form fields or its flat layout."""
+
+    def recognises(self, file: ReturnedFile) -> bool:
+        return file.data[:5] == b"%PDF-" or file.suffix == ".pdf"
+
+    def read(self, file: ReturnedFile, library: FormLibrary) -> ReadForm:
+        if file.data[:5] != b"%PDF-":
+            raise UnreadableFile("This file is named .pdf but is not a PDF: it may be damaged.")
+        from pipeline.ingest import pdf  # pdfplumber is slow to import: only when a PDF arrives
+
+        found = pdf.pdf_identity(file.data)
+        if found is None:
+            raise UnknownForm(
+                "We could not tell which form this PDF is. Please send the Word or Excel form itself "
+                "rather than a PDF, or a PDF saved from the form we sent, without changing it."
+            )
+        form_id, version = found
+        identity = FormIdentity(form_id, version, token=pdf.pdf_token(file.data))
+        definition = _definition_for(identity, library)
+        return ReadForm(definition, identity, pdf.read_pdf_values(file.data, definition), "pdf")
+
+
+class WordReader:
+    """A Word document: its content controls, rows added without controls, and stray text."""
+
+    def recognises(self, file: ReturnedFile) -> bool:
+        return file.package.kind == "docx"
+
+    def read(self, file: ReturnedFile, library: FormLibrary) -> ReadForm:
+        identity = FormIdentity.from_properties(read_custom_properties(file.package))
+        content = read_content(file.package)
+        controls = content.controls
+        if not controls and identity is not None:
+            raise UnknownForm(
+                "The answer boxes have been taken out of this form: this happens when it is edited in "
+                "a program that does not keep Word's form boxes (Google Docs or Word on the web, for "
+                "example). Please fill in the form again in Word or LibreOffice and send it.")
+        if not controls:
+            raise UnknownForm("This Word document has no boxes to fill in, so it is not one of our forms.")
+        definition = (_definition_for(identity, library) if identity
+                      else _only_fit(library, lambda d: word.matches_layout(d, controls)))
+        raw = word.docx_values(definition, controls, content.plain_rows)
+        stray = word.stray_texts(raw, content.loose, blank_loose_text(definition))
+        return ReadForm(definition, identity, raw, "docx",
+                        (*_notes(identity, definition), *_stray_notes(stray)), tuple(stray))
+
+
+class ExcelReader:
+    """An Excel workbook: its answers through the defined names of the form's inputs."""
+
+    def recognises(self, file: ReturnedFile) -> bool:
+        return file.package.kind == "xlsx"
+
+    def read(self, file: ReturnedFile, library: FormLibrary) -> ReadForm:
+        excel.check_size(file.package)
+        workbook = excel.open_workbook(file.data, file.package)
+        identity = workbook.identity
+        definition = (_definition_for(identity, library) if identity
+                      else _only_fit(library, lambda d: excel.matches_layout(d, workbook)))
+        return ReadForm(definition, identity, workbook.values(definition), "xlsx",
+                        _notes(identity, definition))
+
+
+#: Tried in this order: the cheap checks by name and first bytes before opening a package.
+READERS: tuple[Reader, ...] = (OpenDocumentReader(), PdfReader(), WordReader(), ExcelReader())
+
+
+# --- what every reader shares -------------------------------------------------------------------
 
 
 def _definition_for(identity: FormIdentity, library: FormLibrary) -> FormDefinition:
@@ -80,25 +180,6 @@ def _notes(identity: FormIdentity | None, definition: FormDefinition) -> tuple[s
     return ()
 
 
-def _read_docx(package: Package, library: FormLibrary) -> ReadForm:
-    identity = FormIdentity.from_properties(read_custom_properties(package))
-    content = read_content(package)
-    controls = content.controls
-    if not controls and identity is not None:
-        raise UnknownForm(
-            "The answer boxes have been taken out of this form: this happens when it is edited in "
-            "a program that does not keep Word's form boxes (Google Docs or Word on the web, for "
-            "example). Please fill in the form again in Word or LibreOffice and send it.")
-    if not controls:
-        raise UnknownForm("This Word document has no boxes to fill in, so it is not one of our forms.")
-    definition = (_definition_for(identity, library) if identity
-                  else _recognise_docx(controls, library))
-    raw = docx_values(definition, controls, content.plain_rows)
-    stray = stray_texts(raw, content.loose, blank_loose_text(definition))
-    return ReadForm(definition, identity, raw, "docx",
-                    (*_notes(identity, definition), *_stray_notes(stray)), tuple(stray))
-
-
 def _stray_notes(stray: list[str]) -> tuple[str, ...]:
     """A note for the clerk quoting text typed where no answer box is (never dropped silently)."""
     if not stray:
@@ -108,13 +189,9 @@ def _stray_notes(stray: list[str]) -> tuple[str, ...]:
     return (f"text typed outside the answer boxes, kept here for the clerk: {quoted}{more}",)
 
 
-def _recognise_docx(controls: list[Control], library: FormLibrary) -> FormDefinition:
-    candidates = [d for form_id in library.ids() for d in library.versions(form_id)
-                  if matches_layout(d, controls)]
-    return _only(candidates)
-
-
-def _only(candidates: list[FormDefinition]) -> FormDefinition:
+def _only_fit(library: FormLibrary, fits: Callable[[FormDefinition], bool]) -> FormDefinition:
+    """The one definition (any version) whose layout fits the file, when its identity is lost."""
+    candidates = [d for form_id in library.ids() for d in library.versions(form_id) if fits(d)]
     if len(candidates) == 1:
         return candidates[0]
     if candidates and len({d.id for d in candidates}) == 1:
@@ -127,52 +204,3 @@ def _only(candidates: list[FormDefinition]) -> FormDefinition:
     names = ", ".join(f"{d.title} (version {d.version})" for d in candidates)
     raise UnknownForm(f"This file could be more than one of our forms ({names}), so it was not "
                       "read. Please use a form sent by the clerk.")
-
-
-def _check_cells(package: Package) -> None:
-    if count_sheet_cells(package) > MAX_CELLS:
-        raise UnknownForm(
-            f"This workbook holds more than {MAX_CELLS:,} cells, far more than any of "
-            "our forms, so it was not read. Please fill in the Excel form we sent and send it "
-            "again.")
-
-
-def _read_xlsx(data: bytes, package: Package, library: FormLibrary) -> ReadForm:
-    workbook = open_workbook(data, package)
-    identity = workbook.identity
-    if identity:
-        definition = _definition_for(identity, library)
-    else:
-        candidates = [d for form_id in library.ids() for d in library.versions(form_id)
-                      if names_fit(d, workbook.names)]
-        definition = _only(candidates)
-    return ReadForm(definition, identity, workbook.values(definition), "xlsx",
-                    _notes(identity, definition))
-
-
-def _read_pdf(data: bytes, library: FormLibrary) -> ReadForm:
-    from pipeline.ingest import pdf as pdf_reader  # pdfplumber is slow to import: only when a PDF arrives
-
-    found = pdf_reader.pdf_identity(data)
-    if found is None:
-        raise UnknownForm(
-            "We could not tell which form this PDF is. Please send the Word or Excel form itself "
-            "rather than a PDF, or a PDF saved from the form we sent, without changing it."
-        )
-    form_id, version = found
-    identity = FormIdentity(form_id, version, token=pdf_reader.pdf_token(data))
-    definition = _definition_for(identity, library)
-    return ReadForm(definition, identity, pdf_reader.read_pdf_values(data, definition), "pdf")
-
-
-def names_fit(definition: FormDefinition, names: frozenset[str]) -> bool:
-    """True when a workbook has every defined name `definition`'s Excel form gives its inputs."""
-    expected = set()
-    for f in definition.fields:
-        if f.is_table:
-            expected.update(f"{f.id}.{c.id}" for c in f.columns)
-        elif f.type.value == "multi_choice":
-            expected.update(f"{f.id}.{c.value}" for c in f.choices)
-        else:
-            expected.add(f.id)
-    return expected <= set(names)

@@ -517,6 +517,22 @@ def _with_custom_rel(package: Package, part_name: str) -> bytes | None:
     return to_bytes(root)
 
 
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say
+
+
+def with_fixed_times(data: bytes) -> bytes:
+    """The same package with every member dated `FIXED_TIME`: built twice, the same bytes (for
+    files kept in version control, such as the default paper templates)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            copy = _copied_info(info)
+            copy.date_time = FIXED_TIME
+            target.writestr(copy, source.read(info))
+    return out.getvalue()
+
+
 def _rewrite(package: Package, parts: dict[str, bytes]) -> bytes:
     """Copy every member in order, same compression, with `parts` replaced or appended."""
     pending = dict(parts)

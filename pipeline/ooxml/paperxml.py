@@ -1,13 +1,19 @@
-"""The few WordprocessingML details papers need below python-docx: shading, table header rows,
-fixed table layout, and renumbering `w:id`s that a docxtpl loop duplicated.
+"""The few WordprocessingML details papers need below python-docx: fonts and the document
+language, shading, table header rows, fixed table layout, and, after rendering, renumbering the
+`w:id`s that a docxtpl loop duplicated and describing the chart.
+
+The papers above pass python-docx objects (a document, a style, a table) and plain values; only
+this module reaches into their XML.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
 
+from docx.document import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.styles.style import BaseStyle
 from docx.table import Table, _Cell, _Row
 from lxml import etree
 
@@ -26,6 +32,15 @@ REFERENCES = {
     qn("w:footnoteReference"),
     qn("w:endnoteReference"),
 }
+
+
+def finish_rendered(document: Document, picture_description: str | None, picture_title: str = "") -> None:
+    """After docxtpl rendered `document`: ids made unique again, and alternative text on every
+    picture that has none (when `picture_description` is given)."""
+    body = document.element.body
+    renumber_ids(body)
+    if picture_description is not None:
+        describe_pictures(body, picture_description, picture_title)
 
 
 def renumber_ids(root: etree._Element) -> int:
@@ -186,8 +201,14 @@ def _on(tag: str) -> etree._Element:
 WP_DOCPR = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr"
 
 
-def set_language(styles_root: etree._Element, language: str) -> None:
+def set_font_everywhere(style: BaseStyle, font: str) -> None:
+    """`style` in `font` for East Asian text too (python-docx sets the Latin font only)."""
+    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
+
+
+def set_language(document: Document, language: str) -> None:
     """The document's language (docDefaults): Word's proofing and the PDF's /Lang follow it."""
+    styles_root = document.styles.element
     defaults = styles_root.find(qn("w:docDefaults"))
     if defaults is None:
         defaults = OxmlElement("w:docDefaults")
@@ -225,9 +246,9 @@ def describe_pictures(body: etree._Element, description: str, title: str = "") -
     return described
 
 
-def plain_heading_font(style_element: etree._Element, font: str) -> None:
+def plain_heading_font(style: BaseStyle, font: str) -> None:
     """A heading style in `font`, black: the theme's font and colour no longer override it."""
-    rpr = style_element.find(qn("w:rPr"))
+    rpr = style.element.find(qn("w:rPr"))
     if rpr is None:
         return
     fonts = rpr.find(qn("w:rFonts"))

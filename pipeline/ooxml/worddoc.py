@@ -12,7 +12,13 @@ from lxml import etree
 
 from pipeline.core.errors import UnknownForm
 from pipeline.ooxml import zipcopy
-from pipeline.ooxml.package import CUSTOM_PART, Package, custom_properties_xml, with_custom_properties
+from pipeline.ooxml.package import (
+    CUSTOM_PART,
+    Package,
+    custom_properties_xml,
+    replace_parts,
+    with_custom_properties,
+)
 from pipeline.ooxml.wordml import (
     Control,
     Fill,
@@ -28,11 +34,11 @@ DOCUMENT = "word/document.xml"
 
 
 def fill_document(docx: bytes, values: dict[str, Fill]) -> bytes:
-    """`word/document.xml` of `docx` with the controls tagged by `values`' keys filled in."""
+    """A copy of `docx` whose controls tagged by `values`' keys are filled in."""
     package = Package.open(docx)
     root = package.xml(DOCUMENT)
     fill_controls(root, values)
-    return to_bytes(root)
+    return replace_parts(docx, {DOCUMENT: to_bytes(root)})
 
 
 MAX_TABLE_ROWS = 1_000  # far more than any form's table; past it a file is refused unread

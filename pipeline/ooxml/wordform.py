@@ -77,7 +77,7 @@ class FormDocument:
         placeholder.font.italic = True
         entry = styles.add_style("Form Input", WD_STYLE_TYPE.CHARACTER)
         entry.font.color.rgb = INPUT_COLOUR
-        set_language(styles.element, LANGUAGE)
+        set_language(self.doc, LANGUAGE)
         for name, size in (("Heading 1", 13), ("Heading 2", 11), ("Title", 18)):
             style = styles[name]
             style.font.name, style.font.size = "Arial", Pt(size)

@@ -1,6 +1,6 @@
 """The HTML edition of a paper: the same figures and sentences as the Word paper, from an editable
-Jinja2 template (`<home>/templates/html/<kind>.html` if the clerk made one, else the default in
-templates/html/, written beside the Word one by `python -m pipeline.papers.make_templates`).
+Jinja2 template (`<home>/templates/html/<kind>.html` if the clerk made one, else the default inside
+the package, written beside the Word one by `python -m pipeline.papers.make_templates`).
 
 Every value is escaped (autoescape): "Smith & <Sons>" stays text. The page has no script, declares
 lang="en-GB", and links a shared stylesheet with a print layout (PAPER_CSS, written as paper.css).
@@ -15,16 +15,17 @@ import jinja2
 
 from pipeline.core.config import Settings
 from pipeline.core.errors import GenerationError
-from pipeline.papers.render import DEFAULT_TEMPLATES, chart_description
+from pipeline.papers.render import chart_description
+from pipeline.papers.template_files import DEFAULT_HTML, home_templates
 
-DEFAULT_HTML_TEMPLATES = DEFAULT_TEMPLATES.parent / "html"
+DEFAULT_HTML_TEMPLATES = DEFAULT_HTML
 STYLESHEET = "paper.css"
 AGENDA_PAGE = "index.html"
 
 
 def html_template_dirs(settings: Settings) -> list[Path]:
     """Where HTML templates are looked for: the home's own first, then the defaults."""
-    return [settings.templates_dir.parent / "html", DEFAULT_HTML_TEMPLATES]
+    return [home_templates(settings) / "html", DEFAULT_HTML_TEMPLATES]
 
 
 def environment(settings: Settings) -> jinja2.Environment:

@@ -9,9 +9,7 @@ then carries the papers' structure trees into it (pikepdf) so the pack is one ta
 from __future__ import annotations
 
 import json
-import os
 import re
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -24,9 +22,11 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
 from pipeline.core import marking
-from pipeline.core.config import DEFAULT_MARKING, AuthorityConfig
+from pipeline.core.config import AuthorityConfig
 from pipeline.core.dates import day_month_year, long_date
 from pipeline.core.errors import ConfigError, ConversionError, GenerationError
+from pipeline.core.files import replacing
+from pipeline.core.marking import DEFAULT_MARKING
 from pipeline.papers import convert
 from pipeline.papers.tagging import Element, PageTags, add_to_structure
 
@@ -371,14 +371,11 @@ def carry_structure(pack: Path, sources: list[Path], *, agenda: AgendaPage, titl
     """
     import pikepdf
 
-    temporary = pack.with_name(f".{pack.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with pikepdf.open(pack) as pdf:
+        with replacing(pack) as temporary, pikepdf.open(pack) as pdf:
             _tag_pack(pdf, sources, agenda, titles)
             pdf.save(temporary)
-        os.replace(temporary, pack)
     except (OSError, pikepdf.PdfError, KeyError, ValueError, TypeError) as exc:
-        temporary.unlink(missing_ok=True)
         raise GenerationError(
             f"The agenda pack {pack.name} could not be tagged for accessibility: {exc}"
         ) from exc
@@ -477,14 +474,10 @@ def _repoint_pages(element, pages: dict) -> None:  # type: ignore[no-untyped-def
 
 
 def _save_atomically(writer: PdfWriter, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with temporary.open("wb") as handle:
+        with replacing(path) as temporary, temporary.open("wb") as handle:
             writer.write(handle)
-        os.replace(temporary, path)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise GenerationError(
             f"The agenda pack {path.name} could not be saved in {path.parent}: {exc}"
         ) from exc

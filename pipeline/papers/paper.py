@@ -7,8 +7,6 @@ the manifest the agenda pack reads, each written whole or not at all.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ from pipeline.core.config import Config, Settings, load_config
 from pipeline.core.dates import day_month_year
 from pipeline.core.definitions import FormLibrary
 from pipeline.core.errors import ConversionError, GenerationError
+from pipeline.core.files import replacing
 from pipeline.core.marking import highest_marking
 from pipeline.papers.annex import annex_bytes
 from pipeline.papers.figures import Figures, period_words
@@ -224,12 +223,9 @@ def _pdf(to_pdf: ToPdf | None, docx: Path, folder: Path) -> tuple[Path | None, s
 
 def _write(path: Path, data: bytes) -> Path:
     """Write `data` to `path` whole: a temporary file in the same folder, then renamed over it."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        with replacing(path) as temporary:
+            temporary.write_bytes(data)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise GenerationError(f"The paper file {path} could not be written: {exc.strerror}.") from exc
     return path

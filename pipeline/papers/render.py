@@ -1,8 +1,8 @@
 """Rendering a paper: find its template (the home's own, else the default), fill it with docxtpl.
 
 Rendering escapes every value (`autoescape=True`: "Smith & <Sons>" stays text), fails with a
-clear message when the template uses a name the paper does not provide, and renumbers the
-`w:id`s its loops duplicated.
+clear message when the template uses a name the paper does not provide, and makes unique again
+the ids its loops duplicated.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ import jinja2
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
-import pipeline
 from pipeline.core.config import Settings
 from pipeline.core.errors import GenerationError
-from pipeline.ooxml.paperxml import describe_pictures, renumber_ids
+from pipeline.ooxml.paperxml import finish_rendered
+from pipeline.papers.template_files import DEFAULT_DOCX
 
-DEFAULT_TEMPLATES = Path(pipeline.__file__).resolve().parent.parent / "templates" / "docx"
+DEFAULT_TEMPLATES = DEFAULT_DOCX  # the defaults, inside the package
 CHART_WIDTH = Mm(150)
 
 
 def find_template(settings: Settings, kind: str) -> Path:
-    """`<home>/templates/docx/<kind>.docx` if the clerk made one, else the default."""
+    """`<home>/templates/docx/<kind>.docx` if the clerk made one, else the default (package data)."""
     for folder in (settings.templates_dir, DEFAULT_TEMPLATES):
         path = folder / f"{kind}.docx"
         if path.is_file():
@@ -94,10 +94,9 @@ def render_paper(template: DocxTemplate, path: Path, context: dict[str, Any], ch
             f"The paper template {path.name} has a tag Word or a typing slip broke "
             f"({exc.message}). Check its {{{{ }}}} and {{% %}} tags in Word."
         ) from exc
-    renumber_ids(template.docx.element.body)  # not get_docx(): after render it reloads the template
-    if chart:
-        body = template.docx.element.body
-        describe_pictures(body, chart_description(context), str(context.get("chart_title", "")))
+    # template.docx, not get_docx(): after render get_docx() reloads the template
+    finish_rendered(template.docx, chart_description(context) if chart else None,
+                    str(context.get("chart_title", "")))
     buffer = io.BytesIO()
     template.save(buffer)
     return buffer.getvalue()

@@ -19,6 +19,7 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from pipeline.ooxml.package import with_fixed_times
 from pipeline.ooxml.paperxml import (
     add_field,
     box_paragraph,
@@ -27,6 +28,7 @@ from pipeline.ooxml.paperxml import (
     keep_row_whole,
     plain_heading_font,
     repeat_as_header,
+    set_font_everywhere,
     set_language,
     shade,
 )
@@ -98,17 +100,14 @@ class ReportTemplate:
         normal.font.name, normal.font.size = FONT, Pt(11)
         normal.paragraph_format.space_after = Pt(6)
         normal.paragraph_format.line_spacing = 1.1
-        rpr = normal.element.get_or_add_rPr()
-        rpr.get_or_add_rFonts().set(
-            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia", FONT
-        )
-        set_language(self.doc.styles.element, LANGUAGE)
+        set_font_everywhere(normal, FONT)
+        set_language(self.doc, LANGUAGE)
         for name, size in (("Heading 1", 12), ("Heading 2", 11)):
             # real heading levels (navigation pane, PDF tags and bookmarks) that look like the seed
             style = self.doc.styles[name]
             style.font.name, style.font.size = FONT, Pt(size)
             style.font.bold, style.font.italic = True, False
-            plain_heading_font(style.element, FONT)
+            plain_heading_font(style, FONT)
             style.paragraph_format.space_before = Pt(10)
             style.paragraph_format.space_after = Pt(6)
             style.paragraph_format.keep_with_next = True
@@ -334,7 +333,16 @@ class ReportTemplate:
         run.bold, run.font.size = bold, Pt(size)
         return run
 
-    # --- the bibliography box ----------------------------------------------------------------
+    # --- the report format's fixed parts -------------------------------------------------------
+
+    def opening(self) -> None:
+        """The exempt notice (when exempt), To / From / Date and the title."""
+        self.tag("{%p if exempt %}")
+        self.line("NOT FOR PUBLICATION", bold=True, centre=True, space_after=2)
+        self.line("by virtue of paragraph {{ exempt_paragraph }} of {{ schedule_12a }}", centre=True, size=10)
+        self.tag("{%p endif %}")
+        self.address((("To:", "{{ committee }}"), ("From:", "{{ author }}"), ("Date:", "{{ paper_date }}")))
+        self.title("{{ authority|upper }} – {{ title|upper }}")
 
     def bibliography(self) -> None:
         """The seed's closing box: sources, contact, exempt information, clearance, submission.
@@ -383,9 +391,10 @@ class ReportTemplate:
         return HTML_PAGE.replace("@@BODY@@", body)
 
     def save(self) -> bytes:
+        """The .docx bytes; the same bytes every time for the same template (fixed zip dates)."""
         buffer = io.BytesIO()
         self.doc.save(buffer)
-        return buffer.getvalue()
+        return with_fixed_times(buffer.getvalue())
 
 
 def _plain_tag(jinja: str) -> str:

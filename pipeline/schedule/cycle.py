@@ -111,6 +111,7 @@ class Cycle:
                  mailer: Mailer, now: datetime, mode: SendMode = SendMode.SEND) -> None:
         self.settings, self.config, self.library = settings, config, library
         self.store, self.mailer, self.now, self.mode = store, mailer, now, mode
+        self.letterhead = messages.Letterhead.of(config)
         self.today = now.astimezone(LONDON).date()
         self._due_forms: list[_DueForm] = []
 
@@ -214,20 +215,19 @@ class Cycle:
             return None
 
     def _reply_for(self, due: ReplyDue) -> EmailMessage | None:
-        smtp, authority, intake = self.config.smtp, self.config.authority.name, due.intake
+        intake = due.intake
         sender = intake.sender or ""
         if intake.outcome is IntakeOutcome.REJECTED:
             problems = len(intake.problems)
             return messages.rejection_reply(
                 to=sender, form_title=None, report=intake.reason or "",
-                problem_count=problems, original=self._own_form(intake, problems), authority=authority,
-                sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
+                problem_count=problems, original=self._own_form(intake, problems),
+                letterhead=self.letterhead, now=self.now)
         if not self.config.schedule.send_receipts or due.form_id is None:
             return None
         title = self.library.get(due.form_id).title
         return messages.receipt(to=sender, form_title=title, partnership=due.partnership or "",
-                                late=due.late, authority=authority,
-                                sender=smtp.sender, reply_to=smtp.reply_to or None, now=self.now)
+                                late=due.late, letterhead=self.letterhead, now=self.now)
 
     @staticmethod
     def _own_form(intake: IntakeRow, problems: int) -> tuple[str, bytes] | None:
@@ -341,8 +341,7 @@ class Cycle:
         first = items[0]
         message = messages.forms_request(
             to=first.email_to, member=first.name_to or "", forms=[c[2] for c in copies],
-            authority=self.config.authority.name, sender=self.config.smtp.sender,
-            reply_to=self.config.smtp.reply_to or None, now=self.now)
+            letterhead=self.letterhead, now=self.now)
         where = self._send(message, report, key="send")
         if where is None:
             return
@@ -373,14 +372,14 @@ class Cycle:
             on_register = register.partnership(self.store, sent.partnership) if sent.partnership else None
             copy = as_sent(definition, self.config, contact_for(self.config, on_register))
             data, _ = form_bytes(copy, "docx", person)
-            message = messages.chaser(
-                to=sent.recipient_email, member=sent.recipient_name or "",
-                partnership=sent.partnership or "", form_title=definition.title,
-                due=sent.due_date, meeting_date=sent.meeting_date, meeting_title=person.meeting_title,
+            form = messages.FormSent(
+                form_title=definition.title, partnership=sent.partnership or "", due=sent.due_date,
+                meeting_date=sent.meeting_date, meeting_title=person.meeting_title,
                 attachment=(f"{sent.form_id}-{slug(sent.partnership or 'form')}.docx", data),
-                authority=self.config.authority.name, sender=self.config.smtp.sender,
-                reply_to=self.config.smtp.reply_to or None, token=sent.token, today=self.today,
-                now=self.now)
+                token=sent.token)
+            message = messages.chaser(to=sent.recipient_email, member=sent.recipient_name or "",
+                                      form=form, letterhead=self.letterhead, today=self.today,
+                                      now=self.now)
             if self._send(message, report) is None:
                 continue
             self.store.mark_chased(sent.id, self.now)
@@ -479,5 +478,5 @@ class Cycle:
         clerk = self.config.schedule.clerk_email or self.config.smtp.reply_to or self.config.smtp.sender
         self._send(messages.paper_notice(
             to=clerk, committee=meeting.committee, meeting_date=meeting.date,
-            deadline=meeting.publication_deadline, papers=paths, authority=self.config.authority.name,
-            sender=self.config.smtp.sender, now=self.now), report)
+            deadline=meeting.publication_deadline, papers=paths, letterhead=self.letterhead,
+            now=self.now), report)

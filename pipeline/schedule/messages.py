@@ -7,13 +7,14 @@ are written out the UK way ("Monday 2 November 2026"); bodies are short plain te
 from __future__ import annotations
 
 import mimetypes
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
+from pipeline.core.config import Config
 from pipeline.core.dates import long_date
 from pipeline.schedule.mailer import header_text
 
@@ -35,29 +36,18 @@ accepted, but the form itself is better."""
 # --- forms out -----------------------------------------------------------------------------------
 
 
-def form_request(*, to: str, member: str, partnership: str, form_title: str, due: date | None,
-                 meeting_date: date | None, meeting_title: str | None,
-                 attachment: tuple[str, bytes], authority: str, sender: str,
-                 reply_to: str | None, token: str | None,
-                 now: datetime | None = None) -> EmailMessage:
-    """A personalised form sent to a member, with a note saying what it is and how to return it."""
-    subject = " \u2014 ".join(filter(None, (
-        _titled(form_title, _about(partnership, meeting_date)),
-        f"please return by {long_date(due)}" if due else "",
-    )))
-    when = f"Please fill it in and return it by {long_date(due)}." if due else \
-        "Please fill it in and return it as soon as you can."
-    body = "\n\n".join((
-        _greeting(member),
-        f"Please find attached your {_what(form_title, partnership, meeting_date, meeting_title)}."
-        f"\n{when}",
-        _HOW_TO_RETURN,
-        _sign_off(authority),
-    ))
-    message = _compose(to=to, subject=subject, body=_with_reference(body, token), sender=sender,
-                       reply_to=reply_to, now=now)
-    return _with_token(_attach(message, attachment), token)
+@dataclass(frozen=True)
+class Letterhead:
+    """Who every email is from: the authority it is signed for, the sending address, and where
+    replies go (None: to the sender). Built once from the settings (`Letterhead.of`)."""
 
+    authority: str
+    sender: str
+    reply_to: str | None = None
+
+    @classmethod
+    def of(cls, config: Config) -> Letterhead:
+        return cls(config.authority.name, config.smtp.sender, config.smtp.reply_to or None)
 
 
 @dataclass(frozen=True)
@@ -73,18 +63,35 @@ class FormSent:
     token: str | None
 
 
-def forms_request(*, to: str, member: str, forms: list[FormSent], authority: str, sender: str,
-                  reply_to: str | None, now: datetime | None = None) -> EmailMessage:
+def form_request(*, to: str, member: str, form: FormSent, letterhead: Letterhead,
+                 now: datetime | None = None) -> EmailMessage:
+    """A personalised form sent to a member, with a note saying what it is and how to return it."""
+    due = form.due
+    subject = " \u2014 ".join(filter(None, (
+        _titled(form.form_title, _about(form.partnership, form.meeting_date)),
+        f"please return by {long_date(due)}" if due else "",
+    )))
+    when = f"Please fill it in and return it by {long_date(due)}." if due else \
+        "Please fill it in and return it as soon as you can."
+    body = "\n\n".join((
+        _greeting(member),
+        f"Please find attached your {_what(form)}.\n{when}",
+        _HOW_TO_RETURN,
+        _sign_off(letterhead.authority),
+    ))
+    message = _compose(to=to, subject=subject, body=_with_reference(body, form.token),
+                       letterhead=letterhead, now=now)
+    return _with_token(_attach(message, form.attachment), form.token)
+
+
+def forms_request(*, to: str, member: str, forms: list[FormSent], letterhead: Letterhead,
+                  now: datetime | None = None) -> EmailMessage:
     """Several personal forms due from one person at once, in one email: each listed and attached."""
     if len(forms) == 1:
-        one = forms[0]
-        return form_request(to=to, member=member, partnership=one.partnership, form_title=one.form_title,
-                            due=one.due, meeting_date=one.meeting_date, meeting_title=one.meeting_title,
-                            attachment=one.attachment, authority=authority, sender=sender,
-                            reply_to=reply_to, token=one.token, now=now)
+        return form_request(to=to, member=member, form=forms[0], letterhead=letterhead, now=now)
     subject = _several_subject(forms)
     listed = "\n".join(
-        f"{number}. {_what(f.form_title, f.partnership, f.meeting_date, f.meeting_title)}"
+        f"{number}. {_what(f)}"
         + (f", by {long_date(f.due)}" if f.due else "") + f"\n   (attached as {f.attachment[0]}"
         + (f"; reference {f.token})" if f.token else ")")
         for number, f in enumerate(forms, start=1))
@@ -95,9 +102,9 @@ def forms_request(*, to: str, member: str, forms: list[FormSent], authority: str
         .replace("the attached form", "each attached form")
         .replace("the completed form attached", "the completed forms attached (one email for all of "
                  "them, or one each)"),
-        _sign_off(authority),
+        _sign_off(letterhead.authority),
     ))
-    message = _compose(to=to, subject=subject, body=body, sender=sender, reply_to=reply_to, now=now)
+    message = _compose(to=to, subject=subject, body=body, letterhead=letterhead, now=now)
     for form in forms:
         _attach(message, form.attachment)
         _with_token(message, form.token)
@@ -122,14 +129,14 @@ def _several_subject(forms: list[FormSent]) -> str:
     by = "please return by" if len(dues) == 1 else "the first by"
     return f"{what} — {by} {long_date(dues[0])}"
 
-def chaser(*, to: str, member: str, partnership: str, form_title: str, due: date,
-           meeting_date: date | None, meeting_title: str | None, attachment: tuple[str, bytes],
-           authority: str, sender: str, reply_to: str | None, token: str | None, today: date,
+def chaser(*, to: str, member: str, form: FormSent, letterhead: Letterhead, today: date,
            now: datetime | None = None) -> EmailMessage:
     """A polite reminder for a form not yet returned, saying how overdue it is; the form again."""
-    what = _what(form_title, partnership, meeting_date, meeting_title)
+    if form.due is None:
+        raise ValueError("a reminder is only for a form with a due date")
+    due, what = form.due, _what(form)
     verb = "is" if today <= due else "was"
-    subject = f"Reminder: {_titled(form_title, _about(partnership, meeting_date))} " \
+    subject = f"Reminder: {_titled(form.form_title, _about(form.partnership, form.meeting_date))} " \
               f"{verb} due on {long_date(due)}"
     body = "\n\n".join((
         _greeting(member),
@@ -138,20 +145,19 @@ def chaser(*, to: str, member: str, partnership: str, form_title: str, due: date
         "If you have already sent it, thank you, and please ignore this reminder. "
         "If not, the form is attached again.",
         _HOW_TO_RETURN,
-        _sign_off(authority),
+        _sign_off(letterhead.authority),
     ))
-    message = _compose(to=to, subject=subject, body=_with_reference(body, token), sender=sender,
-                       reply_to=reply_to, now=now)
-    return _with_token(_attach(message, attachment), token)
+    message = _compose(to=to, subject=subject, body=_with_reference(body, form.token),
+                       letterhead=letterhead, now=now)
+    return _with_token(_attach(message, form.attachment), form.token)
 
 
 # --- replies to senders --------------------------------------------------------------------------
 
 
 def rejection_reply(*, to: str, form_title: str | None, report: str, problem_count: int,
-                    original: tuple[str, bytes] | None, authority: str, sender: str,
-                    reply_to: str | None, in_reply_to: str | None = None,
-                    now: datetime | None = None) -> EmailMessage:
+                    original: tuple[str, bytes] | None, letterhead: Letterhead,
+                    in_reply_to: str | None = None, now: datetime | None = None) -> EmailMessage:
     """What to fix in a rejected return (the numbered report), with the sender's file attached."""
     title = form_title or "form"
     subject = f"Your {title} could not be accepted"
@@ -164,16 +170,15 @@ def rejection_reply(*, to: str, form_title: str | None, report: str, problem_cou
         f"Thank you for sending your {title}.",
         explained.strip(),
         _how_to_resend(original),
-        _sign_off(authority),
+        _sign_off(letterhead.authority),
     ))
-    message = _compose(to=to, subject=subject, body=body, sender=sender, reply_to=reply_to,
-                       now=now, in_reply_to=in_reply_to)
+    message = _compose(to=to, subject=subject, body=body, letterhead=letterhead, now=now,
+                       in_reply_to=in_reply_to)
     return _attach(message, original) if original else message
 
 
-def receipt(*, to: str, form_title: str, partnership: str | None, late: bool, authority: str,
-            sender: str, reply_to: str | None, in_reply_to: str | None = None,
-            now: datetime | None = None) -> EmailMessage:
+def receipt(*, to: str, form_title: str, partnership: str | None, late: bool, letterhead: Letterhead,
+            in_reply_to: str | None = None, now: datetime | None = None) -> EmailMessage:
     """A short thank-you for an accepted return; says so when it was accepted but marked late."""
     what = f"your {form_title}" + (f" for {partnership}" if partnership else "")
     status = ("It arrived after the due date; it has been accepted and marked late."
@@ -181,10 +186,10 @@ def receipt(*, to: str, form_title: str, partnership: str | None, late: bool, au
     body = "\n\n".join((
         "Hello,",
         f"Thank you: we have received {what}.\n{status} You do not need to do anything more.",
-        _sign_off(authority),
+        _sign_off(letterhead.authority),
     ))
     return _compose(to=to, subject=f"Thank you: we have received {what}", body=body,
-                    sender=sender, reply_to=reply_to, now=now, in_reply_to=in_reply_to)
+                    letterhead=letterhead, now=now, in_reply_to=in_reply_to)
 
 
 def thread_reply(message: EmailMessage, *, message_id: str, references: str | None,
@@ -204,9 +209,10 @@ def thread_reply(message: EmailMessage, *, message_id: str, references: str | No
 
 
 def paper_notice(*, to: str, committee: str, meeting_date: date, deadline: date,
-                 papers: list[Path], authority: str, sender: str, reply_to: str | None = None,
-                 now: datetime | None = None) -> EmailMessage:
-    """Tell the clerk a committee's papers are ready: where they are and the publication deadline."""
+                 papers: list[Path], letterhead: Letterhead, now: datetime | None = None) -> EmailMessage:
+    """Tell the clerk a committee's papers are ready: where they are and the publication deadline.
+
+    Sent from the letterhead's address, without its Reply-To: the clerk answers nobody here."""
     meeting = f"the {committee} meeting on {long_date(meeting_date)}"
     listing = "\n".join(f"- {path}" for path in papers) or "- (no files)"
     body = "\n\n".join((
@@ -215,27 +221,28 @@ def paper_notice(*, to: str, committee: str, meeting_date: date, deadline: date,
         f"clear working days before the meeting, is {long_date(deadline)}.",
         f"The files are:\n{listing}",
         f"Please check them and publish them by {long_date(deadline)}.",
-        _sign_off(authority),
+        _sign_off(letterhead.authority),
     ))
     subject = f"Papers ready for {meeting}: publish by {long_date(deadline)}"
-    return _compose(to=to, subject=subject, body=body, sender=sender, reply_to=reply_to, now=now)
+    return _compose(to=to, subject=subject, body=body, letterhead=replace(letterhead, reply_to=None),
+                    now=now)
 
 
 # --- building blocks -----------------------------------------------------------------------------
 
 
-def _compose(*, to: str, subject: str, body: str, sender: str, reply_to: str | None,
-             now: datetime | None, in_reply_to: str | None = None) -> EmailMessage:
+def _compose(*, to: str, subject: str, body: str, letterhead: Letterhead, now: datetime | None,
+             in_reply_to: str | None = None) -> EmailMessage:
     # Every value is cleaned at the mail boundary (header_text): a line break typed in a
     # partnership's name or a file name can never break the message.
     message = EmailMessage(policy=policy.SMTP)
-    message["From"] = header_text(sender)
+    message["From"] = header_text(letterhead.sender)
     message["To"] = header_text(to)
-    if reply_to:
-        message["Reply-To"] = header_text(reply_to)
+    if letterhead.reply_to:
+        message["Reply-To"] = header_text(letterhead.reply_to)
     message["Subject"] = header_text(subject)
     message["Date"] = format_datetime(_aware(now))
-    message["Message-ID"] = make_msgid(domain=header_text(_domain(sender)))
+    message["Message-ID"] = make_msgid(domain=header_text(_domain(letterhead.sender)))
     if in_reply_to:
         message["In-Reply-To"] = header_text(in_reply_to)
         message["References"] = header_text(in_reply_to)
@@ -286,15 +293,14 @@ def _titled(form_title: str, about: str) -> str:
     return f"{form_title}: {about}" if about else form_title
 
 
-def _what(form_title: str, partnership: str, meeting_date: date | None,
-          meeting_title: str | None) -> str:
+def _what(form: FormSent) -> str:
     """ "Partnership Monitoring Form for the Hull CDRP meeting (Board) on Monday 2 November 2026"."""
-    if not partnership:
-        return form_title
-    if meeting_date is None:
-        return f"{form_title} for {partnership}"
-    titled = f" ({meeting_title})" if meeting_title else ""
-    return f"{form_title} for the {partnership} meeting{titled} on {long_date(meeting_date)}"
+    if not form.partnership:
+        return form.form_title
+    if form.meeting_date is None:
+        return f"{form.form_title} for {form.partnership}"
+    titled = f" ({form.meeting_title})" if form.meeting_title else ""
+    return f"{form.form_title} for the {form.partnership} meeting{titled} on {long_date(form.meeting_date)}"
 
 
 def _overdue(due: date, today: date) -> str:

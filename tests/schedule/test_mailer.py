@@ -23,6 +23,8 @@ from pipeline.schedule.messages import (
     DOCX_TYPE,
     TOKEN_HEADER,
     XLSX_TYPE,
+    FormSent,
+    Letterhead,
     chaser,
     form_request,
     paper_notice,
@@ -33,6 +35,7 @@ from tests.support.smtp_server import PASSWORD, SENDER, USERNAME, LoopbackSmtp, 
 
 MEMBER = "jo.bloggs@hull.example"
 AUTHORITY = "Humberside Police Authority"
+LETTERHEAD = Letterhead(AUTHORITY, SENDER)
 MEETING = date(2026, 11, 2)
 DUE = date(2026, 11, 9)
 SENT_AT = datetime(2026, 10, 29, 9, 0, tzinfo=UTC)
@@ -41,9 +44,6 @@ PASSWORD_ENV = "TEST_PIPELINE_SMTP_PASSWORD"
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
-@pytest.fixture(scope="module")
-def library() -> FormLibrary:
-    return FormLibrary.load()
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +60,11 @@ def monitoring_form(library: FormLibrary) -> tuple[str, bytes, str]:
 def request_for(form: tuple[str, bytes, str], *, to: str = MEMBER, now: datetime = SENT_AT,
                 subject_note: str = "") -> EmailMessage:
     name, data, token = form
-    return form_request(to=to, member="Jo Bloggs", partnership="Hull CDRP" + subject_note,
-                        form_title="Partnership Monitoring Form", due=DUE, meeting_date=MEETING,
-                        meeting_title="Board", attachment=(name, data), authority=AUTHORITY,
-                        sender=SENDER, reply_to="returns@authority.example", token=token, now=now)
+    sent = FormSent(form_title="Partnership Monitoring Form", partnership="Hull CDRP" + subject_note,
+                    due=DUE, meeting_date=MEETING, meeting_title="Board", attachment=(name, data),
+                    token=token)
+    return form_request(to=to, member="Jo Bloggs", form=sent, now=now,
+                        letterhead=Letterhead(AUTHORITY, SENDER, "returns@authority.example"))
 
 
 def only_attachment(message: EmailMessage) -> tuple[str | None, str, bytes]:
@@ -119,11 +120,10 @@ class TestFormRequest:
     def test_an_excel_form_goes_as_a_spreadsheet(self, library: FormLibrary) -> None:
         data, identity = form_bytes(library.get("monitoring"), "xlsx",
                                     Personalisation(partnership="Hull CDRP", member="Jo Bloggs"))
-        message = form_request(to=MEMBER, member="Jo Bloggs", partnership="Hull CDRP",
-                               form_title="Partnership Monitoring Form", due=None, meeting_date=None,
-                               meeting_title=None, attachment=("monitoring.xlsx", data),
-                               authority=AUTHORITY, sender=SENDER, reply_to=None,
-                               token=identity.token)
+        sent = FormSent(form_title="Partnership Monitoring Form", partnership="Hull CDRP", due=None,
+                        meeting_date=None, meeting_title=None, attachment=("monitoring.xlsx", data),
+                        token=identity.token)
+        message = form_request(to=MEMBER, member="Jo Bloggs", form=sent, letterhead=LETTERHEAD)
         assert subject_of(message) == "Partnership Monitoring Form: Hull CDRP"
         assert message["Reply-To"] is None
         assert only_attachment(message)[1:] == (XLSX_TYPE, data)
@@ -134,10 +134,10 @@ class TestChaser:
     def test_a_reminder_says_how_overdue_and_attaches_the_form_again(
             self, smtp_server: LoopbackSmtp, monitoring_form) -> None:
         name, data, token = monitoring_form
-        message = chaser(to=MEMBER, member="Jo Bloggs", partnership="Hull CDRP",
-                         form_title="Partnership Monitoring Form", due=DUE, meeting_date=MEETING,
-                         meeting_title="Board", attachment=(name, data), authority=AUTHORITY,
-                         sender=SENDER, reply_to=None, token=token, today=date(2026, 11, 12))
+        sent = FormSent(form_title="Partnership Monitoring Form", partnership="Hull CDRP", due=DUE,
+                        meeting_date=MEETING, meeting_title="Board", attachment=(name, data), token=token)
+        message = chaser(to=MEMBER, member="Jo Bloggs", form=sent, letterhead=LETTERHEAD,
+                         today=date(2026, 11, 12))
         SmtpMailer(smtp_server.config()).send(message)
 
         [got] = smtp_server.received
@@ -150,10 +150,10 @@ class TestChaser:
         assert got.message[TOKEN_HEADER] == token
 
     def test_one_day_overdue_is_singular(self, monitoring_form) -> None:
-        message = chaser(to=MEMBER, member="", partnership="Hull CDRP", form_title="Form",
-                         due=DUE, meeting_date=None, meeting_title=None,
-                         attachment=monitoring_form[:2], authority=AUTHORITY, sender=SENDER,
-                         reply_to=None, token=None, today=date(2026, 11, 10))
+        sent = FormSent(form_title="Form", partnership="Hull CDRP", due=DUE, meeting_date=None,
+                        meeting_title=None, attachment=monitoring_form[:2], token=None)
+        message = chaser(to=MEMBER, member="", form=sent, letterhead=LETTERHEAD,
+                         today=date(2026, 11, 10))
         assert "(1 day overdue)" in body_of(message)
         assert body_of(message).startswith("Hello,")
         assert message[TOKEN_HEADER] is None
@@ -169,8 +169,7 @@ class TestReplies:
         original = ("my monitoring form.docx", b"PK\x03\x04 the member's own bytes")
         message = rejection_reply(to=MEMBER, form_title="Partnership Monitoring Form",
                                   report=report, problem_count=2, original=original,
-                                  authority=AUTHORITY, sender=SENDER, reply_to=None,
-                                  in_reply_to="<abc@hull.example>")
+                                  letterhead=LETTERHEAD, in_reply_to="<abc@hull.example>")
         SmtpMailer(smtp_server.config()).send(message)
 
         [got] = smtp_server.received
@@ -188,7 +187,7 @@ class TestReplies:
     def test_a_file_that_is_not_a_form_gets_the_reason_and_no_count(self) -> None:
         message = rejection_reply(to=MEMBER, form_title=None, problem_count=0, original=None,
                                   report="The file is empty: it may not have been saved properly.",
-                                  authority=AUTHORITY, sender=SENDER, reply_to=None)
+                                  letterhead=LETTERHEAD)
         assert subject_of(message) == "Your form could not be accepted"
         assert "We could not accept it:\n\nThe file is empty" in body_of(message)
         assert list(message.iter_attachments()) == []
@@ -196,7 +195,7 @@ class TestReplies:
     @pytest.mark.parametrize("late", [True, False])
     def test_a_receipt_says_late_only_when_late(self, smtp_server: LoopbackSmtp, late: bool) -> None:
         message = receipt(to=MEMBER, form_title="Partnership Monitoring Form", partnership="Hull CDRP",
-                          late=late, authority=AUTHORITY, sender=SENDER, reply_to=None)
+                          late=late, letterhead=LETTERHEAD)
         SmtpMailer(smtp_server.config()).send(message)
 
         [got] = smtp_server.received
@@ -210,12 +209,13 @@ class TestReplies:
         papers = [tmp_path / "paper.docx", tmp_path / "pack.pdf"]
         message = paper_notice(to="clerk@authority.example", committee="Partnerships Committee",
                                meeting_date=date(2026, 1, 6), deadline=date(2025, 12, 22),
-                               papers=papers, authority=AUTHORITY, sender=SENDER)
+                               papers=papers, letterhead=Letterhead(AUTHORITY, SENDER, "returns@x.example"))
         assert subject_of(message) == ("Papers ready for the Partnerships Committee meeting on "
                                       "Tuesday 6 January 2026: publish by Monday 22 December 2025")
         body = body_of(message)
         assert f"- {papers[0]}\n- {papers[1]}" in body
         assert list(message.iter_attachments()) == []
+        assert message["From"] == SENDER and message["Reply-To"] is None  # the clerk answers nobody
 
 
 class TestSmtpMailer:
