@@ -1,10 +1,12 @@
-"""The pipeline's store: `Store.open(path)` opens (creating if need be) the database.
+"""The pipeline's store: `Store.for_home(settings)` opens a home's database, whichever it is.
 
-One `Store` holds one connection and belongs to one thread; each process (the watcher, a
-`pipeline records` run) opens its own. The store's parts live beside this module, one per kind of
-thing kept: intakes, submissions, sent (tokens and forms sent), register (partnerships and the
-committee calendar), papers, mailbox, events, users; the tables themselves in schema.
-Import it as `from pipeline.store import Store`.
+That is the SQLite file in the home (`Store.open(path)`), or the PostgreSQL database its
+`[database] url` or PIPELINE_DATABASE_URL names (`Store.connect(url)`); either is created if need
+be and brought up to date. One `Store` holds one connection and belongs to one thread; each
+process (the watcher, a `pipeline records` run) opens its own. The store's parts live beside this
+module, one per kind of thing kept: intakes, submissions, sent (tokens and forms sent), register
+(partnerships and the committee calendar), papers, mailbox, events, users, claims; the tables
+themselves in schema. Import it as `from pipeline.store import Store`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import re
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -31,6 +30,7 @@ from tests.support.returns import (
     place,
     the_record,
 )
+from tests.support.zips import read_parts, with_parts
 
 MULTI_LINE = {
     **ANSWERS,
@@ -65,7 +65,7 @@ def libreoffice_return(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return dst.read_bytes()
 
 
-def test_libreoffice_lines_and_added_row_reach_the_records(home: Home, drop,  # noqa: F811
+def test_libreoffice_lines_and_added_row_reach_the_records(home: Home, drop,
                                                            libreoffice_return: bytes) -> None:
     result = home.ingest_one(drop("monitoring.docx", libreoffice_return))
     assert result["outcome"] == "accepted", result["message"]
@@ -73,7 +73,7 @@ def test_libreoffice_lines_and_added_row_reach_the_records(home: Home, drop,  # 
 
 
 def test_the_watcher_takes_the_libreoffice_return_and_records_show_it(
-        home: Home, libreoffice_return: bytes) -> None:  # noqa: F811
+        home: Home, libreoffice_return: bytes) -> None:
     place(home.settings.home / "inbox", "monitoring.docx", libreoffice_return)
     status, out = home.cli("watch", "--oneshot")
     assert status == 0, out + home.errors
@@ -81,7 +81,7 @@ def test_the_watcher_takes_the_libreoffice_return_and_records_show_it(
 
 
 @pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")
-def test_word_lines_survive_a_libreoffice_resave(home: Home, drop, tmp_path: Path) -> None:  # noqa: F811
+def test_word_lines_survive_a_libreoffice_resave(home: Home, drop, tmp_path: Path) -> None:
     word = fill_docx(blank_form(), {**MULTI_LINE, "pa_issues": MULTI_LINE["pa_issues"]})
     source = place(tmp_path / "word", "monitoring.docx", word)
     resaved = resave_in_libreoffice(source, tmp_path / "out").read_bytes()
@@ -221,17 +221,11 @@ def test_every_form_filled_in_word_and_resaved_in_libreoffice_keeps_its_lines(
 
 
 def _document(data: bytes) -> bytes:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return archive.read("word/document.xml")
+    return read_parts(data)["word/document.xml"]
 
 
 def _with_document(data: bytes, document: bytes) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            body = document if info.filename == "word/document.xml" else source.read(info)
-            target.writestr(info, body)
-    return out.getvalue()
+    return with_parts(data, {"word/document.xml": document})
 
 
 def _word_return() -> bytes:
@@ -247,7 +241,7 @@ def test_two_w_t_in_one_run_are_two_lines() -> None:
     assert read.raw["meeting_length"].startswith("First line\nSecond line")
 
 
-def test_text_typed_outside_every_box_is_quoted_for_the_clerk(home: Home, drop) -> None:  # noqa: F811
+def test_text_typed_outside_every_box_is_quoted_for_the_clerk(home: Home, drop) -> None:
     data = _word_return()
     typed = b'<w:p><w:r><w:t>Please also note the meeting overran.</w:t></w:r></w:p>'
     doc = _document(data).replace(b"<w:sectPr", typed + b"<w:sectPr", 1)
@@ -283,7 +277,7 @@ def _long_table(rows: int) -> bytes:
     return _with_document(data, doc.replace(b"<w:sectPr", table + b"<w:sectPr", 1))
 
 
-def test_a_2000_row_table_is_refused_plainly_and_quickly(home: Home, drop) -> None:  # noqa: F811
+def test_a_2000_row_table_is_refused_plainly_and_quickly(home: Home, drop) -> None:
     started = time.perf_counter()
     result = home.ingest_one(drop("monitoring.docx", _long_table(2_000)))
     assert time.perf_counter() - started < 5  # was 23 s, growing with the square of the rows
@@ -300,19 +294,13 @@ def test_a_table_within_the_limit_is_read_in_linear_time() -> None:
 def _whole_column_workbook() -> bytes:
     """The Excel form with every table column's name stretched to the sheet's last row."""
     data = blank_form(fmt="xlsx")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        workbook = archive.read("xl/workbook.xml").decode()
+    workbook = read_parts(data)["xl/workbook.xml"].decode()
     stretched = re.sub(r"(\$[A-Z]+\$\d+:\$[A-Z]+\$)\d+", r"\g<1>1048576", workbook)
     assert stretched != workbook
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            body = stretched.encode() if info.filename == "xl/workbook.xml" else source.read(info)
-            target.writestr(info, body)
-    return out.getvalue()
+    return with_parts(data, {"xl/workbook.xml": stretched.encode()})
 
 
-def test_a_whole_column_named_range_reads_only_the_rows_there(home: Home, drop) -> None:  # noqa: F811
+def test_a_whole_column_named_range_reads_only_the_rows_there(home: Home, drop) -> None:
     data = _whole_column_workbook()
     assert len(data) < 20_000
     started = time.perf_counter()

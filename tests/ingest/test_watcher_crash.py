@@ -155,6 +155,7 @@ def test_a_watcher_killed_mid_batch_and_restarted_stores_every_form_exactly_once
     (home / "inbox").mkdir(parents=True)
     forms = returned_forms(300, first=500)
     database = home / "pipeline.sqlite3"
+    kills_with_work_left = 0
     for run, kill_after in enumerate((50, 120, 190)):  # killed three times, at different places
         watcher = Watcher(home, f"killed-{run}")
         try:
@@ -164,7 +165,9 @@ def test_a_watcher_killed_mid_batch_and_restarted_stores_every_form_exactly_once
                      f"{kill_after} forms", watcher)
         finally:
             watcher.kill_hard()
-        assert stored(database) < 300, "the watcher finished before it was killed: nothing tested"
+        # A kill counts only if it cut the batch short (a fast machine may have finished first).
+        kills_with_work_left += stored(database) < 300
+    assert kills_with_work_left >= 1, "the watcher finished before every kill: nothing tested"
     last = Watcher(home, "last")
     try:
         wait_for(lambda: stored(database) >= 300, DEADLINE, "all 300 forms", last)

@@ -186,6 +186,8 @@ def a_home_with_everything(home: Path) -> Path:
         store.add_mail(NewMail("c" * 64, "<m1@hull>", "INBOX", "jane@hull.gov.uk", "RE: form", None,
                                str(home / "mailbox" / "1.eml"), AT))
         store.record_mail_pass(ok=True, detail="1 message", at=AT)
+        store.log("ingest", "accepted", "form.docx", intake_id=1, submission_id=ids[0])
+        store.log("console", "dismissed", "a stray file", by_user="Clerk")
     return settings.database
 
 
@@ -214,6 +216,7 @@ def test_db_copy_moves_a_sqlite_home_into_an_empty_postgresql_database(postgres_
     assert status == 0, out
     assert f"Every table ({len(TABLES)}) has the same number of rows in both databases" in out
     assert "2  returns (with their history)" in out and "1  console users" in out
+    assert "2  events in the log" in out
     assert hashlib.sha256(database.read_bytes()).hexdigest() == before  # the SQLite file as it was
 
     monkeypatch.setenv("PIPELINE_DATABASE_URL", postgres_url)
@@ -262,3 +265,15 @@ def test_a_job_runs_on_one_worker_at_a_time_and_a_dead_workers_lock_is_gone(post
     killed.close()  # as when its process is killed: the server drops the lock with the connection
     with Store.connect(postgres_url) as survivor, survivor.exclusive("tick") as mine:
         assert mine
+
+
+def test_a_busy_table_is_said_plainly_and_the_change_is_not_half_made(postgres_url: str):
+    """Another process holds a lock longer than the store waits: the same plain words as on
+    SQLite, and nothing of the change is kept."""
+    with Store.connect(postgres_url) as holder, Store.connect(postgres_url, wait_seconds=0.3) as store:
+        holder.connection().execute("BEGIN")
+        holder.connection().execute("LOCK TABLE action_failures IN EXCLUSIVE MODE")
+        with pytest.raises(StoreError, match="another pipeline process is busy with it; try again"):
+            store.action_failed("send:x", "refused", AT, limit=3)
+        holder.connection().execute("ROLLBACK")
+        assert store.action_failed("send:x", "refused", AT, limit=3) == 1  # counted once, now
