@@ -9,16 +9,9 @@ shows it holding a file, and counts only kills that left a file in hand to be ta
 
 from __future__ import annotations
 
-import hashlib
-import os
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -26,8 +19,8 @@ from pipeline.core.config import settings_for
 from pipeline.core.definitions import FormLibrary
 from pipeline.ingest.steps import claim_name
 from pipeline.store import Store
+from tests.support.processes import PIPELINE, Worker, drop_at_once, sha256, until, visible_files
 
-PIPELINE = Path(sys.executable).with_name("pipeline")
 LIBRARY = FormLibrary.load()
 DEADLINE = 300.0  # seconds for the work to be done, however busy the machine
 
@@ -52,63 +45,6 @@ def returns(home: Path, count: int) -> dict[str, bytes]:
     return {item.name: item.data for item in made}
 
 
-def drop_at_once(inbox: Path, forms: dict[str, bytes], staging: Path) -> None:
-    staging.mkdir(parents=True, exist_ok=True)
-    for name, data in forms.items():
-        (staging / name).write_bytes(data)
-    for name in forms:
-        os.rename(staging / name, inbox / name)
-
-
-class Worker:
-    """`pipeline watch` or `pipeline serve` on the home, as its own process, logging to files."""
-
-    def __init__(self, home: Path, name: str, *command: str) -> None:
-        self.home, self.name = home, name
-        self.err_path = home / f"{name}.err"
-        self._out: IO[bytes] = (home / f"{name}.out").open("wb")
-        self._err: IO[bytes] = self.err_path.open("wb")
-        self.process = subprocess.Popen([str(PIPELINE), *command, "--home", str(home)],
-                                        stdout=self._out, stderr=self._err)
-        until(lambda: "for returned files" in self.log(), 60, f"{name} to start", [self])
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log(self) -> str:
-        return self.err_path.read_text(errors="replace")
-
-    def kill_hard(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self._close()
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=120)
-        self._close()
-        return self.process.returncode
-
-    def _close(self) -> None:
-        self._out.close()
-        self._err.close()
-
-
-def until(done: Callable[[], bool], seconds: float, what: str, workers: list[Worker]) -> None:
-    deadline = time.monotonic() + seconds
-    while not done():
-        for worker in workers:
-            if worker.process.poll() not in (None, -signal.SIGKILL):
-                pytest.fail(f"{worker.name} stopped ({worker.process.returncode}):\n"
-                            f"{worker.log()[-3000:]}")
-        if time.monotonic() > deadline:
-            logs = "\n".join(f"--- {w.name}\n{w.log()[-1500:]}" for w in workers)
-            pytest.fail(f"Timed out waiting for {what}:\n{logs}")
-        time.sleep(0.05)
-
-
 def counts(home: Path) -> dict[str, int]:
     with Store.for_home(settings_for(home)) as store:
         return store.counts()
@@ -123,14 +59,6 @@ def claims_of(home: Path, pid: int) -> list[str]:
     """The files the worker with process id `pid` holds in the database now."""
     with Store.for_home(settings_for(home)) as store:
         return [c.name for c in store.claims() if c.worker.split(":")[1] == str(pid)]
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def visible_files(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
 
 
 def assert_each_stored_exactly_once(home: Path, forms: dict[str, bytes]) -> None:
