@@ -28,11 +28,14 @@ class Sizes:
     burst: int = 2000
     burst_repeats: int = 2
     idle_drops: int = 10
+    workers_files: int = 600
+    workers_repeats: int = 2
 
 
 FULL = Sizes()
 QUICK = Sizes(repeats=1, parse_files=4, ingest_files=4, xlsx_files=3, forms=10, docxtpl_repeats=1,
-              papers=(50, 200), paper_repeats=(1, 1), burst=6, burst_repeats=1, idle_drops=2)
+              papers=(50, 200), paper_repeats=(1, 1), burst=6, burst_repeats=1, idle_drops=2,
+              workers_files=6, workers_repeats=1)
 
 
 @dataclass

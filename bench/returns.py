@@ -97,9 +97,10 @@ def record_issued(home: Path) -> None:
     the scheduler do when they make one (the pipeline refuses a token it never issued)."""
     from datetime import UTC, datetime
 
+    from pipeline.core.config import settings_for
     from pipeline.store import Store
 
-    with Store.open(home / "pipeline.sqlite3") as store:
+    with Store.for_home(settings_for(home)) as store:
         for token, (definition, index) in ISSUED.items():
             who = person(index)
             store.record_token(token, form_id=definition.id, form_version=definition.version,

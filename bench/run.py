@@ -24,7 +24,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[0] = str(REPO)  # run as a script: import `bench`, `pipeline` and `tests` from the repo
 
-from bench import cases_generate, cases_paper, cases_read, cases_watch, cases_worst  # noqa: E402
+from bench import (  # noqa: E402
+    cases_generate,
+    cases_paper,
+    cases_read,
+    cases_watch,
+    cases_workers,
+    cases_worst,
+)
 from bench.context import FULL, QUICK, Context  # noqa: E402
 from bench.measure import Result, machine, markdown, now_text, table  # noqa: E402
 
@@ -39,6 +46,7 @@ CASES: dict[str, Case] = {
     "papers": cases_paper.papers,
     "watch": cases_watch.watch_burst,
     "worst": cases_worst.worst_cases,
+    "workers": cases_workers.several_workers,
 }
 
 

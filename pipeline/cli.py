@@ -752,7 +752,23 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for add_command in COMMANDS:
         add_command(commands, common)
+    describe_commands(parser)
     return parser
+
+
+def describe_commands(parser: argparse.ArgumentParser) -> None:
+    """Give each command's own `--help` the line `pipeline --help` lists it with, as a sentence,
+    so `pipeline tick --help` says what tick does (at every level: `pipeline mail fetch --help`)."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        summaries = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, command in action.choices.items():
+            summary = summaries.get(name) or ""
+            if summary and not command.description:
+                sentence = summary[0].upper() + summary[1:]
+                command.description = sentence if sentence.endswith((".", "?", "!")) else sentence + "."
+            describe_commands(command)
 
 
 def _common_options() -> argparse.ArgumentParser:

@@ -26,10 +26,22 @@ Report = Callable[[FileResult], None]
 @contextmanager
 def opened(settings: Settings, library: FormLibrary, *,
            clock: Clock | None = None) -> Iterator[Ingest]:
-    """An `Ingest` on the home's database, closed afterwards."""
+    """An `Ingest` on the home's database, closed afterwards. With PostgreSQL it claims each
+    file in the database before it takes it (several workers may share one store and inbox)."""
+    from pipeline.core.config import database_url, load_config
+    from pipeline.ingest.claims import Claims
+
     settings.ensure_folders()
+    timeout = load_config(settings).watch.claim_timeout_seconds
     with Store.for_home(settings) as store:
-        yield Ingest(settings, library, store, clock=clock)
+        if not database_url(settings):  # SQLite: one watcher per home, and file locks suffice
+            yield Ingest(settings, library, store, clock=clock)
+            return
+        claims = Claims(lambda: Store.for_home(settings), timeout_seconds=timeout)
+        try:
+            yield Ingest(settings, library, store, clock=clock, claims=claims)
+        finally:
+            claims.close()
 
 
 def ingest_files(settings: Settings, library: FormLibrary, paths: Iterable[Path],
@@ -61,24 +73,33 @@ def watch_inbox(settings: Settings, library: FormLibrary, *, stop: threading.Eve
     """
     from pipeline.core.config import load_config
 
+    watch = load_config(settings).watch
     if stable_seconds is None:
-        quiet = load_config(settings).watch
-        stable_seconds = quiet.polling_quiet_seconds if polling else quiet.quiet_seconds
+        stable_seconds = watch.polling_quiet_seconds if polling else watch.quiet_seconds
+    # A worker's files are taken over once its claims lapse: look again no later than that.
+    rescan_seconds = min(rescan_seconds, max(watch.claim_timeout_seconds, 0.5))
     summary = WatchSummary()
-    with InboxLock(settings.home), opened(settings, library, clock=clock) as ingest:
+    with _one_watcher_unless_shared(settings), opened(settings, library, clock=clock) as ingest:
 
         def retry() -> None:
             for result in ingest.recover():
                 report(result)
 
-        def handle(path: Path) -> None:
+        def handle(path: Path) -> bool:
             try:
                 found = ingest.ingest_path(path)
             except PipelineError as exc:
                 summary.failed.append(f"{path.name}: {exc}")
-                raise
+                if not path.exists():
+                    raise  # it waits in .processing, tried again at every look
+                log.error("Could not take %s yet (%s); it stays in the inbox and is tried again",
+                          path.name, exc)
+                summary.left_in_inbox.add(path)
+                return False
             for result in found:
                 report(result)
+            # Another worker has it in hand: if it is still there later, look at it again.
+            return not any(result.outcome is Outcome.ELSEWHERE for result in found)
 
         retry()
         # The watcher logs a handler's failure (with its traceback) and leaves the file in place.
@@ -87,8 +108,17 @@ def watch_inbox(settings: Settings, library: FormLibrary, *, stop: threading.Eve
         summary.taken = watcher.run(stop, oneshot=oneshot)
         if oneshot:
             retry()
-        summary.waiting = ingest.waiting()
+        summary.waiting = ingest.waiting() + sum(1 for p in summary.left_in_inbox if p.exists())
     return summary
+
+
+def _one_watcher_unless_shared(settings: Settings) -> AbstractContextManager[object]:
+    """With SQLite, one watcher per home (the lock file); with PostgreSQL, any number work
+    together, each file claimed in the database (each holds the lock file shared, so the
+    console still sees that a watcher runs)."""
+    from pipeline.core.config import database_url
+
+    return InboxLock(settings.home, shared=bool(database_url(settings)))
 
 
 @dataclass
@@ -98,6 +128,7 @@ class WatchSummary:
     taken: int = 0
     failed: list[str] = field(default_factory=list)
     waiting: int = 0
+    left_in_inbox: set[Path] = field(default_factory=set)  # met a busy database before the claim
 
     @property
     def all_done(self) -> bool:
@@ -146,18 +177,18 @@ def run_tick(settings: Settings, library: FormLibrary, *, now: datetime,
         require_mail_settings(settings)
     settings.ensure_folders()
     mailer = mailer_for(config.smtp, mode=mode, outbox=settings.outbox)
-    with _tick_lock(settings) as free:
-        if not free:
+    with _tick_lock(settings) as free, Store.for_home(settings) as store, \
+            store.exclusive("tick") as mine:
+        if not (free and mine):  # this computer's other tick, or another worker on the store
             report = TickReport()
             report.add("Another tick is still running for this folder; this one did nothing.")
             return report
-        with Store.for_home(settings) as store:
-            if mode is not SendMode.PREVIEW:
-                return Cycle(settings, config, library, store, mailer, now, mode).tick()
-            with tempfile.TemporaryDirectory(prefix="pipeline-preview-") as scratch:
-                store.copy_to(Path(scratch) / "rehearsal.sqlite3")
-                with Store.open(Path(scratch) / "rehearsal.sqlite3") as rehearsal:
-                    return Cycle(settings, config, library, rehearsal, mailer, now, mode).tick()
+        if mode is not SendMode.PREVIEW:
+            return Cycle(settings, config, library, store, mailer, now, mode).tick()
+        with tempfile.TemporaryDirectory(prefix="pipeline-preview-") as scratch:
+            store.copy_to(Path(scratch) / "rehearsal.sqlite3")
+            with Store.open(Path(scratch) / "rehearsal.sqlite3") as rehearsal:
+                return Cycle(settings, config, library, rehearsal, mailer, now, mode).tick()
 
 
 def require_mail_settings(settings: Settings) -> None:
@@ -173,9 +204,16 @@ def require_mail_settings(settings: Settings) -> None:
 
 
 def _tick_lock(settings: Settings) -> AbstractContextManager[bool]:
-    """One tick at a time per home (cron and `serve` may overlap): yields False when busy."""
+    """One tick at a time per home (cron and `serve` may overlap): yields False when busy.
+    With PostgreSQL the store's own lock does this for every worker on every computer (a
+    lock file on a shared folder may not be seen from another), so this one yields True."""
+    from contextlib import nullcontext
+
+    from pipeline.core.config import database_url
     from pipeline.core.locks import held_or_busy
 
+    if database_url(settings):
+        return nullcontext(True)
     return held_or_busy(settings.home / ".tick.lock")
 
 

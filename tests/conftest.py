@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.config import Settings, settings_for
+from pipeline.core.definitions import FormLibrary
 from pipeline.store import Store
 from tests.support.postgres import Cluster, start_cluster
 
-pytest_plugins = ["tests.support.smtp_server"]
+pytest_plugins = ["tests.support.smtp_server", "tests.support.dovecot"]  # their fixtures
 
 
 @pytest.fixture
@@ -29,6 +30,12 @@ def store(settings: Settings) -> Iterator[Store]:
     the test set PIPELINE_DATABASE_URL (the `backend` fixture)."""
     with Store.for_home(settings) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def library() -> FormLibrary:
+    """The built-in form definitions (read once; tests only read them)."""
+    return FormLibrary.load()
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ def test_the_quick_run_measures_everything_and_writes_well_formed_json(tmp_path:
     names = [row["name"] for row in report["results"]]
     for expected in ("parse-docx", "ingest-docx", "ingest-xlsx", "generate-docx-10", "paper-50",
                      "paper-200", "paper-200-memory", "watch-burst-6-events", "watch-burst-6-polling",
-                     "inbox-wait-alone-events", "inbox-wait-alone-polling"):
+                     "inbox-wait-alone-events", "inbox-wait-alone-polling", "workers-sqlite-1"):
         assert expected in names
     for row in report["results"]:
         assert set(row) >= SCHEMA, row["name"]

@@ -5,21 +5,21 @@ and a demo that can be run twice."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from pipeline.cli import main
 from pipeline.core.config import settings_for
-from pipeline.schedule.register import import_register, write_register_template
+from pipeline.schedule.register import import_register
 from pipeline.store import Store
 from tests.support.filling import soffice
+from tests.support.register_book import Partner
+from tests.support.register_book import register_workbook as filled_register
 from tests.support.smtp_server import PASSWORD, USERNAME, LoopbackSmtp, free_port, running
 
 # Three partnerships; one officer leads all three (the survey goes to the lead); Hull is high-risk.
@@ -32,21 +32,11 @@ LEAD = "sdm@example.gov.uk"
 
 
 def register_workbook(bad_rows: int = 0) -> bytes:
-    book = openpyxl.load_workbook(io.BytesIO(write_register_template()))
-    sheet = book["Partnerships"]
-    rows = [(name, "CDRP", "Humberside", f"Member {n}", email, "Strategic Development Manager", LEAD,
-             money, "No", "No", "No", "No", "") for n, (name, email, money) in enumerate(PARTNERSHIPS)]
-    rows += [("", "CDRP", "", "Nobody", "not-an-address", "", "", "Maybe", "", "", "", "", "")] * bad_rows
-    for row, values in enumerate(rows, start=2):
-        for column, value in enumerate(values, start=1):
-            sheet.cell(row, column, value)
-    meetings = book["Meetings"]
-    for row, (name, *_rest) in enumerate(PARTNERSHIPS, start=2):
-        for column, value in enumerate([name, datetime(2026, 11, 10), f"{name} board", "Guildhall"], 1):
-            meetings.cell(row, column, value)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """PARTNERSHIPS, each meeting on 10 November 2026, then `bad_rows` rows the import refuses."""
+    partners = [Partner(name, money == "Yes", "CDRP", f"Member {n}", email, "Strategic Development Manager",
+                        LEAD) for n, (name, email, money) in enumerate(PARTNERSHIPS)]
+    return filled_register(partners, [(p.name, date(2026, 11, 10)) for p in partners],
+                           refused_rows=bad_rows)
 
 
 def smtp_settings(server: LoopbackSmtp, extra: str = "") -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import threading
-import zipfile
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,6 +21,7 @@ from pipeline.service import ingest_files, run_tick, watch_inbox
 from pipeline.store import Store
 from tests.support.filling import fill_docx
 from tests.support.register_book import cycle_register_workbook, on_the_register
+from tests.support.zips import with_part_changed
 
 LIBRARY = FormLibrary.load()
 MONITORING = LIBRARY.get("monitoring")
@@ -33,15 +33,6 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 def filled(values: dict | None = None) -> bytes:
     return fill_docx(form_bytes(MONITORING, "docx", Personalisation())[0], values or COMPLETE)
-
-
-def with_part_changed(data: bytes, part: str, old: bytes, new: bytes) -> bytes:
-    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            body = source.read(info)
-            target.writestr(info, body.replace(old, new) if info.filename == part else body)
-    return out.getvalue()
 
 
 def email_with(*attachments: tuple[str, bytes], sender: str = "jane@example.gov.uk") -> bytes:

@@ -36,6 +36,7 @@ from tests.support.returns import (
     place,
     word_return,
 )
+from tests.support.zips import with_parts
 
 PIPELINE = Path(sys.executable).with_name("pipeline")
 JANE = "jane.smith@example.gov.uk"  # Hull CDRP's representative on the register
@@ -594,15 +595,7 @@ def _limited(megabytes: int):
 
 def big_form() -> bytes:
     """A good return padded to 3 MB (an extra part no reader looks at)."""
-    import io
-    import zipfile
-
-    out, source = io.BytesIO(), zipfile.ZipFile(io.BytesIO(word_return()))
-    with zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            target.writestr(info, source.read(info))
-        target.writestr("customXml/padding.bin", os.urandom(3 << 20))
-    return out.getvalue()
+    return with_parts(word_return(), {}, added={"customXml/padding.bin": os.urandom(3 << 20)})
 
 
 @pytest.mark.parametrize("command", ["ingest", "watch"])

@@ -146,10 +146,12 @@ class PublishConfig:
 
 @dataclass(frozen=True)
 class WatchConfig:
-    """How long a file in the inbox must stay unchanged (size and time) before it is taken."""
+    """How long a file in the inbox must stay unchanged (size and time) before it is taken, and
+    how long a worker may be silent before another takes over the files it claimed."""
 
     quiet_seconds: float = 3.0  # with file events
     polling_quiet_seconds: float = 10.0  # polling a network share, which reports writes late
+    claim_timeout_seconds: float = 60.0  # a worker silent this long (killed) loses its files
 
 
 @dataclass(frozen=True)

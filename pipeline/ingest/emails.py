@@ -339,6 +339,36 @@ def peek_sender(data: bytes) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class Thread:
+    """What a reply needs to join a saved email's thread: its Message-ID, References, Subject."""
+
+    message_id: str
+    references: str | None
+    subject: str | None
+
+
+def thread_of(data: bytes) -> Thread | None:
+    """The thread headers of a saved email (headers only), or None when it has no Message-ID."""
+    try:
+        if data.startswith(OLE_SIGNATURE):
+            with closing(extract_msg.openMsg(io.BytesIO(data))) as msg:
+                headers = _msg_headers(msg)
+                message_id = (msg.messageId or headers.get("Message-ID") or "").strip()
+                references = headers.get("References") or msg.inReplyTo
+                subject = msg.subject
+        else:
+            parsed = BytesParser(policy=policy.default).parsebytes(data[:65536], headersonly=True)
+            message_id = str(parsed.get("Message-ID") or "").strip()
+            references, subject = parsed.get("References"), parsed.get("Subject")
+    except Exception:  # noqa: BLE001 - a damaged email simply cannot be threaded
+        return None
+    if not message_id:
+        return None
+    return Thread(message_id, " ".join(str(references).split()) if references else None,
+                  " ".join(str(subject).split()) if subject else None)
+
+
 # --- shared ----------------------------------------------------------------------------------
 
 

@@ -105,19 +105,20 @@ def fetch_mail(settings: Settings, library: FormLibrary, *, clock: Clock | None 
     clock = clock or (lambda: datetime.now(UTC))
     settings.ensure_folders()
     report = FetchReport(folder=f'"{config.folder}" at {config.host}')
-    with _fetch_lock(settings) as free:
-        if not free:
+    # One pass at a time: on this computer (the lock file), and with PostgreSQL on every worker.
+    with _fetch_lock(settings) as free, Store.for_home(settings) as store, \
+            store.exclusive("mailbox check") as mine:
+        if not (free and mine):
             report.problem = "Another mailbox check is still running for this folder; this one did nothing."
             return report
-        with Store.for_home(settings) as store:
-            ingest = Ingest(settings, library, store, clock=clock)
-            try:
-                with connected(config) as client:
-                    _Pass(settings, config, store, ingest, client, report, clock).run()
-            except MailboxError as exc:
-                report.problem = str(exc)
-                log.error("%s", exc)
-            store.record_mail_pass(ok=report.problem is None, detail=report.summary(), at=clock())
+        ingest = Ingest(settings, library, store, clock=clock)
+        try:
+            with connected(config) as client:
+                _Pass(settings, config, store, ingest, client, report, clock).run()
+        except MailboxError as exc:
+            report.problem = str(exc)
+            log.error("%s", exc)
+        store.record_mail_pass(ok=report.problem is None, detail=report.summary(), at=clock())
     return report
 
 

@@ -31,6 +31,7 @@ from pipeline.core.definitions import FormDefinition, FormLibrary
 from pipeline.core.errors import PipelineError, RejectedFile, UnreadableFile, UnsafeFile
 from pipeline.core.files import slug, write_new_file
 from pipeline.core.values import to_json_value
+from pipeline.ingest.claims import Claims, inbox_key, processing_key
 from pipeline.ingest.emails import Envelope, is_email, peek_sender, read_email, safe_name
 from pipeline.ingest.readers import ACCEPTED_KINDS, ReadForm, looks_like_form, read_form
 from pipeline.ingest.validation import Checked, check, describe
@@ -120,9 +121,10 @@ class Ingest:
     """Runs the ingest steps for files against one home, one database and one form library."""
 
     def __init__(self, settings: Settings, library: FormLibrary, store: Store, *,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, claims: Claims | None = None) -> None:
         self.settings, self.library, self.store = settings, library, store
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.claims = claims  # with several workers: each file is ours in the database first
         self._notes: list[tuple[str, str, str]] = []
         settings.ensure_folders()
         self.processing.mkdir(parents=True, exist_ok=True)
@@ -156,7 +158,7 @@ class Ingest:
         try:
             return self._process_claimed(claim, source=str(path), sender=sender)
         finally:
-            claim.close()
+            self._let_go(claim)
 
     def ingest_named(self, path: Path, intake_name: str) -> list[FileResult]:
         """Ingest a copy of `path` under a name the caller chose and kept (a fetched email's).
@@ -188,6 +190,7 @@ class Ingest:
         opened or that fails in an unexpected way is set aside in `quarantine/` with a report, so
         it never stops the rest."""
         results: list[FileResult] = []
+        self._tidy_claims()
         for path in sorted(self._claimed_files()):
             claim = self._reclaim(path)
             if claim is None:
@@ -201,12 +204,17 @@ class Ingest:
                 log.exception("Setting %s aside: it failed in recovery", claim.original)
                 self._set_aside(path, claim.original, f"It could not be finished ({exc}).")
             finally:
-                claim.close()
+                self._let_go(claim)
         return results
 
     def waiting(self) -> int:
-        """Files taken from the inbox but not yet finished (each is tried again)."""
-        return len(self._claimed_files())
+        """Files taken from the inbox but not yet finished (each is tried again); not those
+        another worker has in hand and is still at work on."""
+        files = self._claimed_files()
+        if self.claims is None or not files:
+            return len(files)
+        busy = self.claims.held_by_others(self.store)
+        return sum(1 for path in files if processing_key(path.name) not in busy)
 
     def _claimed_files(self) -> list[Path]:
         try:
@@ -262,23 +270,84 @@ class Ingest:
         seen = self.clock()
         name = claim_name(path.name, seen)
         target = self.processing / name
-        if in_inbox:  # locked before it is moved, so no other process takes it
-            _lock_inbox_file(source, path, original)
+        if in_inbox:  # ours in the database, then locked before it is moved: nobody else takes it
+            self._claim_in_inbox(source, path, original)
         try:
+            self._hold_claim(processing_key(name))  # before it is in .processing at all
             _write_note(self.processing, name, original, seen)
             if in_inbox:
-                os.replace(path, target)  # the same file, still locked by us
+                _move_in(path, target, original)  # the same file, still locked by us
                 return _Claim(target, source, original, seen)
             return _Claim(target, self._copy_in(source, target, original), original, seen)
         except OSError as exc:
-            _remove_note(self.processing, name)
-            os.close(source)
+            self._undo_claim(name, source)
             raise PipelineError(f"Could not take {original} from {path.parent}: {exc.strerror}. "
                                 "It was left where it was; nothing was taken.") from exc
         except BaseException:
-            _remove_note(self.processing, name)
+            self._undo_claim(name, source)
+            raise
+        finally:
+            if in_inbox:
+                self._drop_claim(inbox_key(path.name))
+
+    # --- claims in the database (several workers on one store) ----------------------------------
+
+    def _claim_in_inbox(self, source: int, path: Path, original: str) -> None:
+        """The inbox file is ours in the database and locked, or _TakenElsewhere (closed)."""
+        try:
+            taken = self.claims is None or self.claims.take(self.store, inbox_key(path.name))
+        except BaseException:
             os.close(source)
             raise
+        if not taken:
+            os.close(source)
+            raise _TakenElsewhere(original)
+        try:
+            _lock_inbox_file(source, path, original)
+        except BaseException:
+            self._drop_claim(inbox_key(path.name))
+            raise
+
+    def _hold_claim(self, key: str) -> None:
+        if self.claims is not None and not self.claims.take(self.store, key):
+            raise PipelineError(f"Another worker already claims {key}.")
+
+    def _undo_claim(self, name: str, source: int) -> None:
+        _remove_note(self.processing, name)
+        os.close(source)
+        self._drop_claim(processing_key(name))
+
+    def _drop_claim(self, key: str) -> None:
+        if self.claims is None:
+            return
+        try:
+            self.claims.drop(self.store, key)
+        except PipelineError as exc:  # it lapses by itself after the timeout
+            log.error("Could not release the claim on %s: %s", key, exc)
+
+    def _let_go(self, claim: _Claim) -> None:
+        """Done with a claimed file for now (finished, or left to be tried again)."""
+        claim.close()
+        self._drop_claim(processing_key(claim.path.name))
+
+    def _tidy_claims(self) -> None:
+        """Claims that workers killed on the spot left on files now gone."""
+        if self.claims is None:
+            return
+        try:
+            in_inbox = {inbox_key(name) for name in os.listdir(self.settings.inbox)}
+        except OSError:
+            return
+
+        def exists(key: str) -> bool:
+            kind, _, name = key.partition("/")
+            return os.path.lexists(self.processing / name) if kind == "processing" \
+                else key in in_inbox
+
+        try:
+            self.claims.tidy(self.store, exists)
+        except PipelineError as exc:
+            log.error("Could not tidy the claims of stopped workers: %s", exc)
 
     def _copy_in(self, source: int, target: Path, original: str) -> int:
         """Copy under a hidden name first (never taken as a file), locked, then rename."""
@@ -302,6 +371,14 @@ class Ingest:
 
     def _reclaim(self, path: Path) -> _Claim | None:
         """A claimed file from an interrupted run, locked; None when another process has it."""
+        if self.claims is not None and not self.claims.take(self.store, processing_key(path.name)):
+            return None  # another worker has it in hand, and is still at work
+        claim = self._reclaim_locked(path)
+        if claim is None:
+            self._drop_claim(processing_key(path.name))
+        return claim
+
+    def _reclaim_locked(self, path: Path) -> _Claim | None:
         original = read_note(self.processing, path.name) or (text_name(path.name), None)
         try:
             handle = _open_regular(path, original[0])
@@ -511,6 +588,10 @@ class Ingest:
                                + (f", supersedes {superseded}" if superseded else ""),
                                intake_id=intake_id, submission_id=submission_id)
         except AlreadyStored as stored:  # another process stored these bytes a moment ago
+            mine = self.store.submission_by_sha256(job.sha256)
+            done = self.store.intake(intake_id)
+            if mine is not None and mine.intake_id == intake_id and done is not None:
+                return self._result_of(done)[0]  # this very file, finished by a worker that took over
             return self._duplicate(job, intake_id, stored.submission_id, definition.id)
         outcome = Outcome.SUPERSEDED if superseded else Outcome.ACCEPTED
         message = f"Accepted {definition.title}" + (" (late)" if checked.late else "")
@@ -690,6 +771,15 @@ def _lock_inbox_file(handle: int, path: Path, original: str) -> None:
         pass
     os.close(handle)
     raise _TakenElsewhere(original)
+
+
+def _move_in(path: Path, target: Path, original: str) -> None:
+    """Rename the inbox file into `.processing`; gone meanwhile (a worker on another computer
+    sharing the inbox renamed it first): _TakenElsewhere."""
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        raise _TakenElsewhere(original) from None
 
 
 def _read_all(handle: int) -> bytes:

@@ -259,14 +259,17 @@ def files_open_for_writing() -> set[str]:
 
 
 class InboxLock:
-    """An exclusive lock on `<home>/.pipeline.lock`, holding the watcher's process id.
+    """An exclusive lock on `<home>/.pipeline.lock`, holding the watcher's process id; or, with
+    `shared` (several workers on one PostgreSQL store), a shared one that only says a watcher
+    is running (the console looks).
 
     The operating system releases it when the process ends, however it ends.
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, shared: bool = False) -> None:
         self.home = Path(home)
         self.path = self.home / LOCK_NAME
+        self.shared = shared
         self._fd: int | None = None
 
     def __enter__(self) -> InboxLock:
@@ -287,20 +290,22 @@ class InboxLock:
             return
         fd = self._open()
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_pid(fd)
             os.close(fd)
             raise ConfigError(_already_running(holder)) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if not self.shared:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
-        os.ftruncate(fd, 0)
+        if not self.shared:
+            os.ftruncate(fd, 0)
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
@@ -327,7 +332,10 @@ def _already_running(pid: int | None) -> str:
     process = f" (process {pid})" if pid is not None else ""
     return (
         f"Another pipeline watcher is already running for this folder{process}. "
-        "Stop it first, or use a different --home."
+        "Stop it first, or use a different --home. With the database in SQLite one watcher "
+        "works on a home at a time; to run several (watch and serve on one or more computers "
+        "sharing the inbox), keep the database in PostgreSQL: [database] url in pipeline.toml "
+        "(see the README)."
     )
 
 
@@ -362,13 +370,14 @@ class InboxWatcher:
     """Calls `handle(path)` for each file in `inbox` once it has stopped changing.
 
     One file at a time, on the thread that calls `run`. A file the handler left in place (or
-    failed on) is not handed over again until it changes or the watcher restarts.
+    failed on) is not handed over again until it changes or the watcher restarts, unless the
+    handler returned False (another worker had it in hand): then it is looked at again.
     """
 
     def __init__(
         self,
         inbox: Path,
-        handle: Callable[[Path], None],
+        handle: Callable[[Path], bool | None],
         *,
         polling: bool = False,
         stable_seconds: float | None = None,
@@ -521,9 +530,13 @@ class InboxWatcher:
         logger.info("Taking %s from the inbox", path.name)
         self._handed_over += 1
         try:
-            self._handle(path)
+            done = self._handle(path)
         except Exception as exc:
             self._report_failure(path, exc)
+            done = True
+        if done is False:  # not ours yet (another worker has it): look again at the next scan
+            self._handled.pop(path, None)
+            return
         self._remember(path, seen)
 
     def _report_failure(self, path: Path, exc: Exception) -> None:

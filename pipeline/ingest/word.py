@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
+from functools import lru_cache
 
 from pipeline.core.definitions import Field, FormDefinition
 from pipeline.core.errors import UnknownForm
 from pipeline.core.values import RawValues
 from pipeline.generate.layout import Slot, input_slots
+from pipeline.generate.word import blank_loose_text
 from pipeline.ooxml.wordml import Control, PlainRow
 
 COMPATIBLE = {
@@ -33,9 +36,40 @@ def docx_values(definition: FormDefinition, controls: Sequence[Control],
     A table field also takes the rows a member added without controls (LibreOffice's Insert >
     Rows) from `plain_rows`, in their place among the form's own rows.
     """
+    controls = _answers_only(definition, controls)
     if _tagged_for(definition, controls):
         return _by_tag(definition, controls, plain_rows)
     return _by_place(definition, controls, plain_rows)
+
+
+def _answers_only(definition: FormDefinition, controls: Sequence[Control]) -> Sequence[Control]:
+    """Each control's text after it (lines LibreOffice pushed out of it) up to the form's own
+    next label: a cell holding an answer and then the next box's label keeps only the answer."""
+    if not any(c.after for c in controls):
+        return controls
+    labels = _blank_labels(definition)
+    return [c if not c.after else replace(c, after=_before_label(c.after, labels)) for c in controls]
+
+
+def _before_label(after: str, labels: frozenset[str]) -> str:
+    kept = []
+    for line in after.split("\n"):
+        if _normal(line) in labels:
+            break
+        kept.append(line)
+    return "\n".join(kept).rstrip("\n")
+
+
+_BLANK_LABELS: dict[tuple[str, int, str], frozenset[str]] = {}
+
+
+def _blank_labels(definition: FormDefinition) -> frozenset[str]:
+    key = (definition.id, definition.version, definition.hash)
+    if key not in _BLANK_LABELS:
+        _BLANK_LABELS[key] = frozenset(
+            _normal(line) for text in blank_loose_text(definition) for line in text.split("\n")
+            if _normal(line))
+    return _BLANK_LABELS[key]
 
 
 def stray_texts(raw: RawValues, returned: Sequence[str], blank: Sequence[str]) -> list[str]:
@@ -74,7 +108,17 @@ def matches_layout(definition: FormDefinition, controls: Sequence[Control]) -> b
     return True
 
 
-def _expected_tags(definition: FormDefinition) -> set[str]:
+_EXPECTED_TAGS: dict[tuple[str, int, str], frozenset[str]] = {}
+
+
+def _expected_tags(definition: FormDefinition) -> frozenset[str]:
+    key = (definition.id, definition.version, definition.hash)
+    if key not in _EXPECTED_TAGS:
+        _EXPECTED_TAGS[key] = frozenset(_tags_of(definition))
+    return _EXPECTED_TAGS[key]
+
+
+def _tags_of(definition: FormDefinition) -> set[str]:
     tags = set()
     for slot in input_slots(definition):
         if slot.kind == "table":
@@ -231,8 +275,12 @@ def _row(slot: Slot, cells: list[Control]) -> dict[str, str]:
     return {column.id: _value(c) for column, c in zip(slot.field.columns, cells, strict=True)}
 
 
+_NOT_LETTERS = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)  # the same labels and lines come back in every return
 def _normal(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    return _NOT_LETTERS.sub(" ", text.lower()).strip()
 
 
 def _same_label(expected: str, context: str) -> bool:

@@ -137,7 +137,9 @@ class FormDocument:
         table = self._table(0, (width * 0.85, width * 0.15))
         _header_row(table, (heading, "Tick"))
         for label, box in choices:
-            cells = table.add_row().cells
+            row = table.add_row()
+            _keep_whole(row)
+            cells = row.cells
             cells[0].paragraphs[0].add_run(label)
             cells[1].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
             self.place(cells[1].paragraphs[0], box)
@@ -152,13 +154,15 @@ class FormDocument:
         built = []
         for inputs in rows:
             row = table.add_row()
+            _keep_whole(row)
             for cell, spec in zip(row.cells, inputs, strict=True):
                 self.place(cell.paragraphs[0], spec)
             built.append(row._tr)
         for tr in built:
             table._tbl.remove(tr)
         table._tbl.append(wordml.repeating_section(tag, alias, self._ids, built))
-        self.small("To add a row in Word, click in the last row and press the + at its right.")
+        self.small("To add a row: in Word, click in the last row and press the + at its right; "
+                   "in LibreOffice, use Table > Insert > Rows Below.")
 
     def place(self, paragraph: object, spec: Input) -> None:
         """Put the control for `spec` at the end of a python-docx paragraph."""
@@ -190,6 +194,7 @@ class FormDocument:
         settings.insert(0, wordml.protection_element())
         part = self.doc.part
         _drop_styles_with_effects(part)
+        _drop_unused_styles(self.doc)
         part._element = wordml.with_document_namespaces(part._element)
         buffer = io.BytesIO()
         self.doc.save(buffer)
@@ -253,10 +258,15 @@ class LabelTable:
 
     def _row(self) -> list[_Cell]:
         row = self.table.add_row()
-        row._tr.get_or_add_trPr().append(parse_xml(f'<w:cantSplit xmlns:w="{NS["w"]}"/>'))
+        _keep_whole(row)
         cells = row.cells
         _shade(cells[0], LABEL_SHADE)
         return cells
+
+
+def _keep_whole(row: object) -> None:
+    """A row is never split across two pages (half an answer box on each)."""
+    row._tr.get_or_add_trPr().append(parse_xml(f'<w:cantSplit xmlns:w="{NS["w"]}"/>'))  # type: ignore[attr-defined]
 
 
 def _drop_styles_with_effects(part: object) -> None:
@@ -265,6 +275,34 @@ def _drop_styles_with_effects(part: object) -> None:
     for rel_id, rel in list(part.rels.items()):  # type: ignore[attr-defined]
         if rel.reltype.endswith("/stylesWithEffects"):
             part.drop_rel(rel_id)  # type: ignore[attr-defined]
+
+
+_STYLE_REFERENCES = {qn("w:pStyle"), qn("w:rStyle"), qn("w:tblStyle"), qn("w:numStyleLink"),
+                     qn("w:styleLink")}
+_STYLE_CHAIN = (qn("w:basedOn"), qn("w:link"), qn("w:next"))
+
+
+def _drop_unused_styles(doc: object) -> None:
+    """Keep only the styles the form uses (and those they are based on, linked to or followed
+    by, and the defaults): python-docx's template carries 166 (350 KB) that every return would
+    otherwise carry to be unpacked and checked. Word offers its built-in styles all the same."""
+    styles = doc.styles.element  # type: ignore[attr-defined]
+    parts = [doc.part.element, styles,  # type: ignore[attr-defined]
+             *(rel.target_part.element for rel in doc.part.rels.values()  # type: ignore[attr-defined]
+               if not rel.is_external and hasattr(rel.target_part, "element"))]
+    wanted = {el.get(qn("w:val")) for part in parts for el in part.iter(*_STYLE_REFERENCES)}
+    by_id = {style.get(qn("w:styleId")): style for style in styles.iterchildren(qn("w:style"))}
+    wanted |= {sid for sid, style in by_id.items() if style.get(qn("w:default")) in ("1", "true")}
+    todo = list(wanted)
+    while todo:
+        style = by_id.get(todo.pop())
+        for link in () if style is None else style.iterchildren(*_STYLE_CHAIN):
+            if link.get(qn("w:val")) not in wanted:
+                wanted.add(link.get(qn("w:val")))
+                todo.append(link.get(qn("w:val")))
+    for sid, style in by_id.items():
+        if sid not in wanted:
+            styles.remove(style)
 
 
 def _label(cell: _Cell, label: str, help_text: str, required: bool) -> None:

@@ -52,8 +52,9 @@ class Control:
     cell: int | None = None  # the cell within that row
     context: str = ""  # the label beside it: its paragraph, the paragraph above, or row's 1st cell
     legacy: bool = False  # a pre-2007 form field (FORMTEXT, FORMCHECKBOX, FORMDROPDOWN)
-    #: Text in the control's own table cell after it, outside any control: the paragraphs
-    #: LibreOffice pushes out of a control (one per line typed), joined by newlines.
+    #: Text in the control's own table cell after it, outside any control, up to the next
+    #: control: the paragraphs LibreOffice pushes out of a control (one per line typed), joined
+    #: by newlines, and perhaps the form's own label of the next box (the reader drops those).
     after: str = ""
 
 
@@ -269,12 +270,30 @@ def _fill_rows(section: etree._Element, tag: str, rows: list[dict[str, str | dat
 
 # --- reading -------------------------------------------------------------------------------------
 
+# Reading walks every control of every return, so the hot paths look children up by a plain loop
+# (`_child`): lxml's `find` parses its path each call and costs several times as much.
+W_BODY, W_SDT, W_SDT_PR, W_SDT_CONTENT = qn("w:body"), qn("w:sdt"), qn("w:sdtPr"), qn("w:sdtContent")
+W_P, W_T, W_BR, W_CR, W_TAB = qn("w:p"), qn("w:t"), qn("w:br"), qn("w:cr"), qn("w:tab")
+W_TBL, W_TR, W_TC, W_FLDCHAR = qn("w:tbl"), qn("w:tr"), qn("w:tc"), qn("w:fldChar")
+W_TAG, W_ALIAS, W_PLACEHOLDER, W_DATE = qn("w:tag"), qn("w:alias"), qn("w:showingPlcHdr"), qn("w:date")
+W_VAL = qn("w:val")
+W14_CHECKBOX, W14_CHECKED = qn("w14:checkbox"), qn("w14:checked")
+W14_VAL = qn("w14:val")
 _TYPE_TAGS = {
-    qn("w:text"): "text", qn("w:richText"): "text", qn("w:date"): "date",
+    qn("w:text"): "text", qn("w:richText"): "text", W_DATE: "date",
     qn("w:dropDownList"): "dropdown", qn("w:comboBox"): "dropdown",
-    f"{{{NS['w14']}}}checkbox": "checkbox",
+    W14_CHECKBOX: "checkbox",
 }
-_BLOCK = {qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")}
+_BLOCK = {W_P, W_TBL, W_TR, W_TC}
+
+
+def _child(element: etree._Element | None, tag: str) -> etree._Element | None:
+    """The first child of `element` with this (Clark) tag, or None."""
+    if element is not None:
+        for child in element:
+            if child.tag == tag:
+                return child
+    return None
 
 
 def read_controls(root: etree._Element) -> list[Control]:
@@ -282,13 +301,13 @@ def read_controls(root: etree._Element) -> list[Control]:
 
     Linear in the size of the document: each table's rows and cells are numbered once.
     """
-    body = root.find(qn("w:body"))
+    body = _child(root, W_BODY)
     if body is None:
         return []
     places = _Places(body)
     found: list[Control] = []
-    for element in body.iter(qn("w:sdt"), qn("w:fldChar")):
-        if element.tag == qn("w:sdt"):
+    for element in body.iter(W_SDT, W_FLDCHAR):
+        if element.tag == W_SDT:
             control = _read_sdt(element, places)
         else:
             control = _read_legacy(element, places)
@@ -301,39 +320,39 @@ class _Places:
     """Where each table, row and cell sits, numbered once (keys keep lxml's proxies alive)."""
 
     def __init__(self, body: etree._Element) -> None:
-        self.tables = {t: i for i, t in enumerate(body.iter(qn("w:tbl")))}
+        self.tables = {t: i for i, t in enumerate(body.iter(W_TBL))}
         self.rows: dict[etree._Element, int] = {}
         for table in self.tables:
             for index, row in enumerate(_own_rows(table)):
                 self.rows[row] = index
-        self._cells: dict[etree._Element, int] = {}
+        self._cells: dict[etree._Element, tuple[int | None, int | None, int | None]] = {}
 
     def of(self, node: etree._Element) -> tuple[int | None, int | None, int | None]:
-        cell = next(node.iterancestors(qn("w:tc")), None)
+        cell = next(node.iterancestors(W_TC), None)
         if cell is None:
             return None, None, None
-        row = cell.getparent()
-        while row is not None and row.tag != qn("w:tr"):
-            row = row.getparent()
-        if row is None:
-            return None, None, None
-        table = next(row.iterancestors(qn("w:tbl")), None)
-        if cell not in self._cells:
+        if cell not in self._cells:  # number the whole row at its first control
+            row = cell.getparent()
+            while row is not None and row.tag != W_TR:
+                row = row.getparent()
+            if row is None:
+                return None, None, None
+            table = self.tables.get(next(row.iterancestors(W_TBL), None))
             for index, each in enumerate(_own_cells(row)):
-                self._cells[each] = index
-        return self.tables.get(table), self.rows.get(row), self._cells.get(cell)
+                self._cells[each] = (table, self.rows.get(row), index)
+        return self._cells.get(cell, (None, None, None))
 
 
 def _own_rows(table: etree._Element) -> Iterator[etree._Element]:
     """A table's rows (also those wrapped in controls), not the rows of tables nested in it."""
-    for row in table.iter(qn("w:tr")):
-        if next(row.iterancestors(qn("w:tbl"))) is table:
+    for row in table.iter(W_TR):
+        if next(row.iterancestors(W_TBL)) is table:
             yield row
 
 
 def _own_cells(row: etree._Element) -> Iterator[etree._Element]:
-    for cell in row.iter(qn("w:tc")):
-        if next(cell.iterancestors(qn("w:tr"))) is row:
+    for cell in row.iter(W_TC):
+        if next(cell.iterancestors(W_TR)) is row:
             yield cell
 
 
@@ -341,22 +360,34 @@ def _attr(element: etree._Element | None, name: str = "w:val") -> str | None:
     return None if element is None else element.get(qn(name))
 
 
-def _is_container(sdt: etree._Element) -> bool:
-    content = sdt.find(qn("w:sdtContent"))
+def _parts(sdt: etree._Element) -> tuple[etree._Element | None, etree._Element | None]:
+    """A control's properties and content (either may be missing in a damaged file)."""
+    pr = content = None
+    for child in sdt:
+        if child.tag == W_SDT_PR and pr is None:
+            pr = child
+        elif child.tag == W_SDT_CONTENT and content is None:
+            content = child
+    return pr, content
+
+
+def _holds_controls(pr: etree._Element | None, content: etree._Element | None) -> bool:
+    """A control that only wraps others (a repeating section, LibreOffice's outer wrapper) or
+    whole paragraphs without saying what it is: not an answer box of its own."""
     if content is None:
         return True
-    if next(content.iter(qn("w:sdt")), None) is not None:
+    if next(content.iter(W_SDT), None) is not None:
         return True
-    return any(child.tag in _BLOCK for child in content) and _kind(sdt) is None
+    return any(child.tag in _BLOCK for child in content) and _kind(pr) is None
 
 
-def _kind(sdt: etree._Element) -> str | None:
-    pr = sdt.find(qn("w:sdtPr"))
+def _kind(pr: etree._Element | None) -> str | None:
     if pr is None:
         return None
     for child in pr:
-        if child.tag in _TYPE_TAGS:
-            return _TYPE_TAGS[child.tag]
+        kind = _TYPE_TAGS.get(child.tag)
+        if kind is not None:
+            return kind
     return None
 
 
@@ -371,61 +402,65 @@ def _shown_text(content: etree._Element) -> str:
         if paragraph_index:
             parts.append("\n")
         previous: etree._Element | None = None
-        for node in paragraph.iter(qn("w:t"), qn("w:br"), qn("w:cr"), qn("w:tab")):
-            if node.tag == qn("w:t"):
+        for node in paragraph.iter(W_T, W_BR, W_CR, W_TAB):
+            tag = node.tag
+            if tag == W_T:
                 if previous is not None and previous.getnext() is node:
                     parts.append("\n")
                 parts.append(node.text or "")
                 previous = node
                 continue
             previous = None
-            parts.append("\t" if node.tag == qn("w:tab") else "\n")
+            parts.append("\t" if tag == W_TAB else "\n")
     return "".join(parts)
 
 
 def _paragraphs_or_self(content: etree._Element) -> list[etree._Element]:
-    paragraphs = content.findall(".//w:p", NS)
+    paragraphs = [p for p in content.iter(W_P) if p is not content]
     return paragraphs or [content]
 
 
+_NO_PROPERTIES = etree.Element(W_SDT_PR)  # optional in the format: then it is plain text
+
+
 def _read_sdt(sdt: etree._Element, places: _Places) -> Control | None:
-    if _is_container(sdt):
+    pr, content = _parts(sdt)
+    if _holds_controls(pr, content):
         return None
-    pr = sdt.find(qn("w:sdtPr"))
-    if pr is None:  # optional in the format: a control with no properties is plain text
-        pr = etree.Element(qn("w:sdtPr"))
-    content = sdt.find(qn("w:sdtContent"))
-    kind = _kind(sdt) or "text"
+    assert content is not None  # _holds_controls says a control without content holds others
+    if pr is None:
+        pr = _NO_PROPERTIES
+    kind = _kind(pr) or "text"
     text = _shown_text(content)
-    placeholder = pr.find(qn("w:showingPlcHdr")) is not None
-    if kind != "checkbox" and (placeholder or text.strip() in PLACEHOLDERS):
+    tag = _child(pr, W_TAG)
+    if kind != "checkbox" and (_child(pr, W_PLACEHOLDER) is not None or text.strip() in PLACEHOLDERS):
         text = ""
     table, row, cell = places.of(sdt)
     return Control(
         kind=kind,
-        tag=_attr(pr.find(qn("w:tag"))),
-        alias=_attr(pr.find(qn("w:alias"))),
+        tag=None if tag is None else tag.get(W_VAL),
+        alias=_attr(_child(pr, W_ALIAS)),
         text=text,
         checked=_checked(pr) if kind == "checkbox" else None,
         date=_full_date(pr) if kind == "date" and text else None,
         value=_list_value(pr, text) if kind == "dropdown" else None,
         table=table, row=row, cell=cell,
         # The label beside it matters only to reading by place, when tags are gone.
-        context=_context(sdt) if pr.find(qn("w:tag")) is None else "",
+        context=_context(sdt) if tag is None else "",
         after=_text_after(sdt) if kind == "text" else "",
     )
 
 
 def _checked(pr: etree._Element) -> bool:
     """The check box's state from `w14:checked` (never the glyph: LibreOffice leaves it stale)."""
-    state = pr.find("w14:checkbox/w14:checked", NS)
+    state = _child(_child(pr, W14_CHECKBOX), W14_CHECKED)
     if state is None:
         return False
-    return state.get(f"{{{NS['w14']}}}val", "0").lower() in ("1", "true", "on")
+    return state.get(W14_VAL, "0").lower() in ("1", "true", "on")
 
 
 def _full_date(pr: etree._Element) -> str | None:
-    full = _attr(pr.find(qn("w:date")), "w:fullDate")
+    full = _attr(_child(pr, W_DATE), "w:fullDate")
     return full[:10] if full and len(full) >= 10 else None
 
 
@@ -439,8 +474,8 @@ def _list_value(pr: etree._Element, text: str) -> str | None:
 
 def _plain_text(element: etree._Element, skip: etree._Element | None = None) -> str:
     texts = []
-    for t in element.iter(qn("w:t")):
-        if skip is not None and any(a is skip for a in t.iterancestors(qn("w:sdt"))):
+    for t in element.iter(W_T):
+        if skip is not None and any(a is skip for a in t.iterancestors(W_SDT)):
             continue
         texts.append(t.text or "")
     return " ".join("".join(texts).split())
@@ -448,31 +483,31 @@ def _plain_text(element: etree._Element, skip: etree._Element | None = None) -> 
 
 def _context(sdt: etree._Element) -> str:
     """The label a person sees beside a control (see `Control.context`)."""
-    paragraph = next(sdt.iterancestors(qn("w:p")), None)
+    paragraph = next(sdt.iterancestors(W_P), None)
     if paragraph is not None:
         own = _plain_text(paragraph, skip=sdt)
         if own:
             return own
         previous = paragraph.getprevious()
-        if previous is not None and previous.tag == qn("w:p"):
+        if previous is not None and previous.tag == W_P:
             above = _plain_text(previous)
             if above:
                 return above
-    cell = next(sdt.iterancestors(qn("w:tc")), None)
+    cell = next(sdt.iterancestors(W_TC), None)
     if cell is not None:
-        row = next(cell.iterancestors(qn("w:tr")))
-        first = next(row.iter(qn("w:tc")))
+        row = next(cell.iterancestors(W_TR))
+        first = next(row.iter(W_TC))
         if first is not cell:
             return _plain_text(first)
     return ""
 
 
 def _text_after(sdt: etree._Element) -> str:
-    """Lines in the control's cell after it (see `Control.after`); "" when another control follows.
+    """Lines in the control's cell after it, up to the next control (see `Control.after`).
 
-    Only the last control of a cell collects them: between two controls, text is a label.
+    The reader, which knows the blank form, tells the form's own labels among them apart.
     """
-    cell = next(sdt.iterancestors(qn("w:tc")), None)
+    cell = next(sdt.iterancestors(W_TC), None)
     if cell is None:
         return ""
     anchor = sdt
@@ -480,10 +515,8 @@ def _text_after(sdt: etree._Element) -> str:
         anchor = anchor.getparent()
     lines = []
     for sibling in anchor.itersiblings():
-        if sibling.tag != qn("w:p"):
-            return ""
-        if next(sibling.iter(qn("w:sdt"), qn("w:fldChar")), None) is not None:
-            return ""
+        if sibling.tag != W_P or next(sibling.iter(W_SDT, W_FLDCHAR), None) is not None:
+            break
         lines.append(_shown_text(sibling))
     while lines and not lines[-1].strip():
         lines.pop()
@@ -502,35 +535,36 @@ class PlainRow:
 
 def read_plain_rows(root: etree._Element) -> list[PlainRow]:
     """Every body table row without a control, in document order, with its cells' text."""
-    body = root.find(qn("w:body"))
+    body = _child(root, W_BODY)
     if body is None:
         return []
     found = []
-    for table_index, table in enumerate(body.iter(qn("w:tbl"))):
+    for table_index, table in enumerate(body.iter(W_TBL)):
         for row_index, row in enumerate(_own_rows(table)):
-            if next(row.iter(qn("w:sdt"), qn("w:fldChar")), None) is not None:
+            if next(row.iter(W_SDT, W_FLDCHAR), None) is not None:
                 continue
-            header = row.find("w:trPr/w:tblHeader", NS) is not None
+            header = _child(_child(row, qn("w:trPr")), qn("w:tblHeader")) is not None
             cells = tuple(_cell_lines(cell) for cell in _own_cells(row))
             found.append(PlainRow(table_index, row_index, cells, header))
     return found
 
 
 def _cell_lines(cell: etree._Element) -> str:
-    lines = [_shown_text(p) for p in cell.iterchildren(qn("w:p"))]
+    lines = [_shown_text(p) for p in cell.iterchildren(W_P)]
     return "\n".join(lines).strip("\n")
 
 
 def loose_paragraphs(root: etree._Element) -> list[str]:
     """The text of every body paragraph outside the controls (labels, notes, anything typed)."""
-    body = root.find(qn("w:body"))
+    body = _child(root, W_BODY)
     if body is None:
         return []
     found = []
-    inside_controls = {p for sdt in body.iter(qn("w:sdt")) if not _is_container(sdt)
-                       for p in sdt.iter(qn("w:p"))}
-    for paragraph in body.iter(qn("w:p")):
-        if paragraph in inside_controls or next(paragraph.iter(qn("w:t")), None) is None:
+    # Every text node inside a control counts as the control's, so a paragraph inside any
+    # control (an answer, or a row wrapped in a repeating section) has no loose text.
+    inside_controls = {p for sdt in body.iter(W_SDT) for p in sdt.iter(W_P)}
+    for paragraph in body.iter(W_P):
+        if paragraph in inside_controls or next(paragraph.iter(W_T), None) is None:
             continue
         text = _loose_text(paragraph)
         if text.strip():
@@ -540,12 +574,13 @@ def loose_paragraphs(root: etree._Element) -> list[str]:
 
 def _loose_text(paragraph: etree._Element) -> str:
     """A paragraph's text outside controls, lines kept as `_shown_text` keeps them."""
+    in_controls = {node for sdt in paragraph.iter(W_SDT) for node in sdt.iter(W_T, W_BR, W_CR)}
     parts: list[str] = []
     previous: etree._Element | None = None
-    for node in paragraph.iter(qn("w:t"), qn("w:br"), qn("w:cr")):
-        if next(node.iterancestors(qn("w:sdt")), None) is not None:
+    for node in paragraph.iter(W_T, W_BR, W_CR):
+        if in_controls and node in in_controls:
             continue
-        if node.tag == qn("w:t"):
+        if node.tag == W_T:
             if previous is not None and previous.getnext() is node:
                 parts.append("\n")
             parts.append(node.text or "")

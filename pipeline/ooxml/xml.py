@@ -6,6 +6,7 @@ declaration (the door to entity expansion and external entities) before lxml see
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from lxml import etree
@@ -38,6 +39,7 @@ _WIDE_DTD_MARKERS: tuple[bytes, ...] = tuple(
     for marker in _DTD_MARKERS
     for encoding in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 )
+_NARROW_DTD = re.compile(b"|".join(re.escape(marker) for marker in _DTD_MARKERS))
 
 
 @cache
@@ -53,8 +55,9 @@ def declares_dtd(data: bytes) -> bool:
     """True when the bytes contain a document type or entity declaration anywhere."""
     # A wide encoding shows as a NUL in the first bytes (with or without a byte order mark);
     # only then is the slower search for the wide spellings needed.
-    markers = _DTD_MARKERS + _WIDE_DTD_MARKERS if 0 in data[:4] else _DTD_MARKERS
-    return any(marker in data for marker in markers)
+    if 0 in data[:4]:
+        return any(marker in data for marker in _DTD_MARKERS + _WIDE_DTD_MARKERS)
+    return _NARROW_DTD.search(data) is not None  # one pass over the part, not one per marker
 
 
 def refuse_dtd(part_name: str) -> UnsafeFile:

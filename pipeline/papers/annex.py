@@ -147,6 +147,9 @@ def _add_chart(sheet: Worksheet, png: bytes, column: int) -> None:
 
 FILLER_WORDS = {"a", "an", "and", "for", "from", "in", "of", "on", "the", "to", "raised", "relevant"}
 SHEET_NAME_LIMIT = 31  # Excel's
+#: Shortenings the forms themselves use ("PA objectives"), tried before cutting words, so that
+#: the Police Authority's table is not cut to "Issues decisions Police" beside the Force's.
+SHORTENINGS = (("Police Authority", "PA"),)
 
 
 def short_sheet_name(title: str) -> str:
@@ -156,6 +159,8 @@ def short_sheet_name(title: str) -> str:
     clean = " ".join(SHEET_NAME_BAD.sub("-", title).strip("'").split())
     if len(clean) <= SHEET_NAME_LIMIT:
         return clean
+    for long, short in SHORTENINGS:
+        clean = re.sub(rf"\b{re.escape(long)}\b", short, clean, flags=re.IGNORECASE)
     words = [w for w in clean.split() if w.casefold() not in FILLER_WORDS] or clean.split()
     while len(words) > 1 and len(" ".join(words)) > SHEET_NAME_LIMIT:
         words.pop()

@@ -23,13 +23,16 @@ class FormContact:
     email: str = ""
 
     def sentence(self) -> str:
-        """`Send it to Jo Bloggs, the Partnerships Officer (jo@example.gov.uk).` (blanks left out)."""
+        """`To return it, email it to Jo Bloggs, the Partnerships Officer (jo@example.gov.uk).`
+        (blanks left out): how to return it, after the form's own "Please return it to ..."."""
         who = ", ".join(part for part in (self.name, self.role) if part)
         if not who and not self.email:
             return ""
         if not who:
-            return f"Send it to {self.email}."
-        return f"Send it to {who}" + (f" ({self.email})." if self.email else ".")
+            return f"To return it, email it to {self.email}."
+        if not self.email:
+            return f"To return it, give it to {who}."
+        return f"To return it, email it to {who} ({self.email})."
 
 
 def contact_for(config: Config, partnership: Partnership | None = None) -> FormContact:

@@ -25,6 +25,8 @@ from pipeline.core.errors import PipelineError, SendError, StoreError
 from pipeline.core.files import slug
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
+from pipeline.ingest.about import ReturnAbout, about_return
+from pipeline.ingest.emails import Thread, thread_of
 from pipeline.schedule import committees, messages, register
 from pipeline.schedule.contacts import as_sent, contact_for
 from pipeline.schedule.mailer import Mailer, SendMode
@@ -81,6 +83,12 @@ def _said_once(problems: list[str]) -> list[str]:
             emails = "an email" if len(who) == 1 else f"{len(who)} emails"
             said.append(f"Could not send {emails} (to {', '.join(who)}) {line}")
     return said
+
+
+def _kept_file(path: str | None) -> Path | None:
+    """A file the ingest kept (archived or rejected copy), when it is still there as itself."""
+    kept = Path(path) if path else None
+    return kept if kept is not None and kept.is_file() and not kept.is_symlink() else None
 
 
 def _partnership_contact(partnership: register.Partnership) -> tuple[str | None, str | None]:
@@ -168,7 +176,7 @@ class Cycle:
             self.store.record_reply(intake.id, "not-answered", refusal, self.now)
             report.add(f"Did not answer {intake.sender} about {intake.original_name}: {refusal}")
             return
-        message = self._threaded(self._reply_for(due), intake.id)
+        message = self._threaded(self._reply_for(due), intake)
         where = self._send(message, report, key=f"reply:{intake.id}") if message is not None \
             else "not needed"
         if where is None:
@@ -178,13 +186,28 @@ class Cycle:
             report.add(self.mode.said(
                 f"a reply to {intake.sender} about {intake.original_name} ({intake.outcome.value})"))
 
-    def _threaded(self, message: EmailMessage | None, intake_id: int) -> EmailMessage | None:
-        """A reply to a return fetched from the mailbox goes in the member's thread (issue 16)."""
-        mail = self.store.mail_thread(intake_id) if message is not None else None
-        if message is None or mail is None or not mail.message_id:
+    def _threaded(self, message: EmailMessage | None, intake: IntakeRow) -> EmailMessage | None:
+        """A reply to an emailed return goes in the member's thread: one fetched from the mailbox
+        (issue 16) or a saved email dropped into inbox/ (.eml or .msg)."""
+        thread = self._thread_of(intake) if message is not None else None
+        if message is None or thread is None:
             return message
-        return messages.thread_reply(message, message_id=mail.message_id, references=mail.refs,
-                                     subject=mail.subject)
+        return messages.thread_reply(message, message_id=thread.message_id,
+                                     references=thread.references, subject=thread.subject)
+
+    def _thread_of(self, intake: IntakeRow) -> Thread | None:
+        mail = self.store.mail_thread(intake.id)
+        if mail is not None and mail.message_id:
+            return Thread(mail.message_id, mail.refs, mail.subject)
+        email = self.store.intake(intake.parent_intake_id) if intake.parent_intake_id else None
+        kept = _kept_file(email.archived_path if email else None)
+        return thread_of(kept.read_bytes()) if kept else None
+
+    def _about(self, intake: IntakeRow) -> ReturnAbout:
+        """The form, partnership and meeting the return was for, read from its kept copy."""
+        kept = _kept_file(intake.archived_path)
+        return about_return(kept.read_bytes(), intake.original_name, self.library) if kept \
+            else ReturnAbout()
 
     def _why_not_answer(self, due: ReplyDue) -> str | None:
         """Why the sender of this file must not be answered, or None when they may be."""
@@ -219,22 +242,27 @@ class Cycle:
         sender = intake.sender or ""
         if intake.outcome is IntakeOutcome.REJECTED:
             problems = len(intake.problems)
+            about = self._about(intake)
             return messages.rejection_reply(
-                to=sender, form_title=None, report=intake.reason or "",
+                to=sender, form_title=about.form_title, report=intake.reason or "",
                 problem_count=problems, original=self._own_form(intake, problems),
-                letterhead=self.letterhead, now=self.now)
+                letterhead=self.letterhead, partnership=about.partnership,
+                meeting_date=about.meeting_date, now=self.now)
         if not self.config.schedule.send_receipts or due.form_id is None:
             return None
         title = self.library.get(due.form_id).title
-        return messages.receipt(to=sender, form_title=title, partnership=due.partnership or "",
-                                late=due.late, letterhead=self.letterhead, now=self.now)
+        about = self._about(intake)
+        return messages.receipt(to=sender, form_title=title,
+                                partnership=due.partnership or about.partnership or "",
+                                late=due.late, letterhead=self.letterhead,
+                                meeting_date=about.meeting_date, now=self.now)
 
     @staticmethod
     def _own_form(intake: IntakeRow, problems: int) -> tuple[str, bytes] | None:
         """The member's own form, to correct and send back: only a file that was read as one of
         our forms (its answers were checked). Never the email, nor anything else it carried."""
-        kept = Path(intake.archived_path) if intake.archived_path else None
-        if not problems or kept is None or not kept.is_file() or kept.is_symlink():
+        kept = _kept_file(intake.archived_path)
+        if not problems or kept is None:
             return None
         return intake.original_name, kept.read_bytes()
 

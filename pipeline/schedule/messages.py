@@ -157,17 +157,19 @@ def chaser(*, to: str, member: str, form: FormSent, letterhead: Letterhead, toda
 
 def rejection_reply(*, to: str, form_title: str | None, report: str, problem_count: int,
                     original: tuple[str, bytes] | None, letterhead: Letterhead,
-                    in_reply_to: str | None = None, now: datetime | None = None) -> EmailMessage:
-    """What to fix in a rejected return (the numbered report), with the sender's file attached."""
-    title = form_title or "form"
-    subject = f"Your {title} could not be accepted"
+                    in_reply_to: str | None = None, partnership: str | None = None,
+                    meeting_date: date | None = None, now: datetime | None = None) -> EmailMessage:
+    """What to fix in a rejected return (the numbered report), with the sender's file attached.
+    The subject names the form, and the partnership and meeting where they are known."""
+    what = _named(form_title or "form", partnership or "", meeting_date)
+    subject = f"Your {what} could not be accepted"
     if problem_count:
         things = "thing" if problem_count == 1 else "things"
         subject += f" \u2014 please correct {problem_count} {things}"
     explained = report if problem_count else f"We could not accept it:\n\n{report}"
     body = "\n\n".join((
         "Hello,",
-        f"Thank you for sending your {title}.",
+        f"Thank you for sending your {what}.",
         explained.strip(),
         _how_to_resend(original),
         _sign_off(letterhead.authority),
@@ -178,9 +180,10 @@ def rejection_reply(*, to: str, form_title: str | None, report: str, problem_cou
 
 
 def receipt(*, to: str, form_title: str, partnership: str | None, late: bool, letterhead: Letterhead,
-            in_reply_to: str | None = None, now: datetime | None = None) -> EmailMessage:
+            in_reply_to: str | None = None, meeting_date: date | None = None,
+            now: datetime | None = None) -> EmailMessage:
     """A short thank-you for an accepted return; says so when it was accepted but marked late."""
-    what = f"your {form_title}" + (f" for {partnership}" if partnership else "")
+    what = f"your {_named(form_title, partnership or '', meeting_date)}"
     status = ("It arrived after the due date; it has been accepted and marked late."
               if late else "It has been accepted.")
     body = "\n\n".join((
@@ -194,7 +197,9 @@ def receipt(*, to: str, form_title: str, partnership: str | None, late: bool, le
 
 def thread_reply(message: EmailMessage, *, message_id: str, references: str | None,
                  subject: str | None) -> EmailMessage:
-    """Make `message` a reply in the member's own thread: In-Reply-To, References, "Re: ..."."""
+    """Make `message` a reply in the member's own thread: In-Reply-To, References, and "Re: "
+    with their subject when they gave one (mail programs such as Gmail and Outlook start a new
+    conversation when the subject changes, so the form and partnership are named in the body)."""
     del message["In-Reply-To"]
     del message["References"]
     message["In-Reply-To"] = message_id
@@ -295,12 +300,17 @@ def _titled(form_title: str, about: str) -> str:
 
 def _what(form: FormSent) -> str:
     """ "Partnership Monitoring Form for the Hull CDRP meeting (Board) on Monday 2 November 2026"."""
-    if not form.partnership:
-        return form.form_title
-    if form.meeting_date is None:
-        return f"{form.form_title} for {form.partnership}"
-    titled = f" ({form.meeting_title})" if form.meeting_title else ""
-    return f"{form.form_title} for the {form.partnership} meeting{titled} on {long_date(form.meeting_date)}"
+    return _named(form.form_title, form.partnership, form.meeting_date, form.meeting_title)
+
+
+def _named(form_title: str, partnership: str, meeting_date: date | None,
+           meeting_title: str | None = None) -> str:
+    if not partnership:
+        return form_title
+    if meeting_date is None:
+        return f"{form_title} for {partnership}"
+    titled = f" ({meeting_title})" if meeting_title else ""
+    return f"{form_title} for the {partnership} meeting{titled} on {long_date(meeting_date)}"
 
 
 def _overdue(due: date, today: date) -> str:

@@ -147,12 +147,34 @@ def _choice(field: Any, value: object) -> str:
 
 
 def attention(store: Store) -> dict[str, Any]:
+    held = store.held()
+    held_ids = {h.intake_id for h in held}
     rejected = []
     for intake in store.rejections_open():
+        if intake.id in held_ids:
+            continue  # held for the clerk to decide: listed on its own, not as rejected
         report = _read_text(intake.report_path)
         rejected.append({"intake": intake, "report": report})
-    return {"rejected": rejected, "unmatched": store.unmatched(),
+    return {"held": held, "rejected": rejected, "unmatched": store.unmatched(),
             "partnerships": register.partnerships(store)}
+
+
+def decide_held(settings: Settings, library: FormLibrary, intake_id: int, decision: str,
+                reason: str, user: str) -> str:
+    """Release a held return (counted as sent, or as typed) or reject it, as `pipeline held`
+    does; logged with who decided. Returns what was done, in words."""
+    from pipeline.ingest import held
+    from pipeline.service import opened
+
+    with opened(settings, library) as ingest:
+        if intake_id not in {h.intake_id for h in ingest.store.held()}:
+            raise NotFound("That return is not held any more.")
+        if decision == "reject":
+            held.reject(ingest, intake_id, reason, by=user)
+            return f"Rejected held return {intake_id}: {reason}"
+        result = held.release(ingest, intake_id, held.CountAs(decision), by=user)
+    first = result.message.splitlines()[0] if result.message else result.outcome.value
+    return f"Released held return {intake_id}: {first}"
 
 
 def _read_text(path: str | None) -> str:

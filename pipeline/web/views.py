@@ -191,6 +191,22 @@ def reingest(intake_id: int) -> Response:
     return redirect(url_for("console.attention", done=f"{upload.filename}: {first}"))
 
 
+@console.post("/attention/held/<int:intake_id>")
+@clerks_only
+def decide_held(intake_id: int) -> Response:
+    decision = request.form.get("decision", "")
+    reason = request.form.get("reason", "").strip()
+    if decision not in ("sent", "typed", "reject"):
+        abort(400, "Choose how to count the return, or reject it.")
+    if decision == "reject" and not reason:
+        abort(400, "Say why you are rejecting the return, then try again.")
+    try:
+        done = pages.decide_held(_settings(), _library(), intake_id, decision, reason[:500], who())
+    except PipelineError as exc:
+        done = str(exc)
+    return redirect(url_for("console.attention", done=done[:300]))
+
+
 @console.post("/attention/match")
 @clerks_only
 def match() -> Response:

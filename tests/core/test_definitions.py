@@ -93,9 +93,6 @@ AGREEMENT = [
 ]
 
 
-@pytest.fixture(scope="module")
-def library() -> FormLibrary:
-    return FormLibrary.load()
 
 
 def groups(definition: FormDefinition) -> list[Group]:

@@ -1,92 +1,29 @@
-"""Excel forms: what a generated workbook offers a member, and what the reader gets back.
-
-Generated workbooks are inspected independently with openpyxl; returned workbooks are made the
-way a member would (typing into the named input cells), and once through LibreOffice Calc.
-"""
+"""Excel forms as generated (pipeline.generate.excel): what a workbook offers a member, inspected
+independently with openpyxl. What the reader gets back from a returned one: tests/ingest/test_excel.py."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import uuid
 import zipfile
-from datetime import date, datetime
+from datetime import datetime
 from io import BytesIO
-from pathlib import Path
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
-from openpyxl.utils import range_boundaries
 
 from pipeline.core.definitions import FieldType, FormDefinition, FormLibrary, parse_definition
-from pipeline.core.errors import GenerationError, UnreadableFile
+from pipeline.core.errors import GenerationError
 from pipeline.core.identity import FormIdentity, Personalisation
-from pipeline.generate.excel import write_xlsx_form
 from pipeline.ingest.excel import open_workbook
-
-HULL = Personalisation(
-    partnership="Hull CDRP",
-    member="Cllr A Smith",
-    meeting_title="Community Safety Board",
-    meeting_date=date(2026, 3, 14),
-    meeting_place="Guildhall, Hull",
-    token="5f2b9c0d1e3a4b6c",
+from tests.support.workbooks import (
+    HULL,
+    SAMPLE,
+    generate,
+    input_names,
+    load,
+    named_cells,
+    sample,
 )
-HYPERLINK = '=HYPERLINK("http://example.com/x","click me")'
-
-SAMPLE = {
-    "id": "sample",
-    "version": 3,
-    "title": "Every kind of answer",
-    "marking": "OFFICIAL",
-    "instructions": "Answer every question.",
-    "sections": [
-        {
-            "id": "one",
-            "title": "Plain answers",
-            "intro": "Some plain questions.",
-            "items": [
-                {"id": "name", "label": "Your name", "prefill": "member", "help": "In full."},
-                {"id": "story", "label": "What happened", "type": "long_text"},
-                {"id": "when", "label": "When", "type": "date", "prefill": "meeting_date"},
-                {"id": "people", "label": "How many people", "type": "number", "integer": True,
-                 "min": 0, "max": 500},
-                {"id": "cost", "label": "Cost in pounds", "type": "number"},
-                {"id": "colour", "label": "Colour", "type": "choice",
-                 "choices": ["Red", "Dark blue", "=Green"]},
-                {"id": "agreed", "label": "Agreed", "type": "yes_no", "display": "ticks"},
-                {"id": "topics", "label": "Topics", "type": "multi_choice",
-                 "choices": ["Housing", "Road safety", "Youth work"]},
-            ],
-        },
-        {
-            "id": "two",
-            "title": "Grouped and tabled",
-            "items": [
-                {"group": "2", "label": "Does the agreement cover:", "note": "(1) Take advice",
-                 "fields": [
-                     {"id": "q2a", "number": "2a", "label": "Purpose?", "type": "yes_no"},
-                     {"id": "q2_comment", "number": "2", "label": "Assessment",
-                      "type": "long_text"},
-                 ]},
-                {"id": "actions", "label": "Actions", "type": "table", "rows": 12,
-                 "columns": [
-                     {"id": "what", "label": "What", "type": "long_text"},
-                     {"id": "who", "label": "Who", "type": "text"},
-                     {"id": "due", "label": "By when", "type": "date"},
-                     {"id": "priority", "label": "Priority", "type": "choice",
-                      "choices": ["High", "Low"]},
-                     {"id": "hours", "label": "Hours", "type": "number"},
-                 ]},
-            ],
-        },
-    ],
-}
-
-
-def sample() -> FormDefinition:
-    return parse_definition(SAMPLE)
 
 
 def definitions() -> list[FormDefinition]:
@@ -94,56 +31,11 @@ def definitions() -> list[FormDefinition]:
     return [*FormLibrary.load().latest(), sample()]
 
 
-def generate(definition: FormDefinition, person: Personalisation = HULL) -> bytes:
-    person = person.with_token()
-    identity = FormIdentity.for_copy(definition.id, definition.version, definition.hash, person)
-    return write_xlsx_form(definition, person, identity)
-
-
-def load(data: bytes) -> Workbook:
-    return load_workbook(BytesIO(data))
-
-
-def named_cells(workbook: Workbook, name: str) -> list[Cell]:
-    """The cells a workbook defined name covers, read without the module under test."""
-    (sheet, ref), *_ = workbook.defined_names[name].destinations
-    min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
-    rows = workbook[sheet].iter_rows(min_row=min_row, max_row=max_row,
-                                     min_col=min_col, max_col=max_col)
-    return [cell for row in rows for cell in row]
-
-
-def input_names(definition: FormDefinition) -> list[str]:
-    names = []
-    for f in definition.fields:
-        if f.is_table:
-            names += [f"{f.id}.{c.id}" for c in f.columns]
-        elif f.type is FieldType.MULTI_CHOICE:
-            names += [f"{f.id}.{c.value}" for c in f.choices]
-        else:
-            names.append(f.id)
-    return names
-
-
 def validation_for(workbook: Workbook, cell: Cell):
     rules = workbook["Form"].data_validations.dataValidation
     found = [rule for rule in rules if cell.coordinate in rule.sqref]
     assert len(found) == 1, f"{cell.coordinate} has {len(found)} validations"
     return found[0]
-
-
-def type_into(workbook: Workbook, name: str, value: object, row: int = 0) -> None:
-    """What a member does: type into a named input (text stays text, as Excel shows it)."""
-    cell = named_cells(workbook, name)[row]
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-
-
-def save(workbook: Workbook) -> bytes:
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("definition", definitions(), ids=lambda d: d.id)
@@ -290,165 +182,3 @@ class TestLayout:
                                                                           "label": "Q"}]}]}
         with pytest.raises(GenerationError, match="cell address"):
             generate(parse_definition(raw))
-
-
-# --- reading returned workbooks ----------------------------------------------------------------
-
-
-def fill_monitoring(workbook: Workbook) -> dict[str, object]:
-    """Fill the monitoring form as a member would; return the raw values the reader should give."""
-    type_into(workbook, "partnership", "Hull CDRP")
-    type_into(workbook, "meeting_length", "  2 hours ")
-    type_into(workbook, "police_officer_attending", HYPERLINK)
-    type_into(workbook, "meeting_date", datetime(2026, 3, 14))
-    type_into(workbook, "pa_issues.issue", "Street lighting", row=0)
-    type_into(workbook, "pa_issues.decision", "Survey agreed", row=0)
-    type_into(workbook, "pa_issues.issue", HYPERLINK, row=1)
-    type_into(workbook, "challenges_by_pa.by_when", datetime(2026, 4, 1), row=0)
-    type_into(workbook, "challenges_by_pa.by_whom", "Inspector Jones", row=0)
-    type_into(workbook, "agenda_rating", "Meeting was highly relevant to PA partnership objectives")
-    type_into(workbook, "attendance_rating", "attendance of VALUE to pa objectives/reputation")
-    return {
-        "partnership": "Hull CDRP",
-        "meeting_length": "2 hours",
-        "police_officer_attending": HYPERLINK,
-        "meeting_date": "2026-03-14",
-        "agenda_rating": "highly_relevant",
-        "attendance_rating": "of_value",
-        "meeting_title": "Community Safety Board",
-        "meeting_place": "Guildhall, Hull",
-        "member_attending": "Cllr A Smith",
-    }
-
-
-def expected_monitoring(definition: FormDefinition, answers: dict[str, object]) -> dict:
-    expected = {}
-    for f in definition.fields:
-        if f.is_table:
-            expected[f.id] = [{c.id: "" for c in f.columns} for _ in range(max(f.rows, 10))]
-        else:
-            expected[f.id] = answers.get(f.id)
-    expected["pa_issues"][0] = {"issue": "Street lighting", "decision": "Survey agreed"}
-    expected["pa_issues"][1] = {"issue": HYPERLINK, "decision": ""}
-    expected["challenges_by_pa"][0].update(by_when="2026-04-01", by_whom="Inspector Jones")
-    return expected
-
-
-def filled_sample() -> tuple[bytes, dict[str, object]]:
-    workbook = load(generate(sample()))
-    type_into(workbook, "name", "=Ann Other")
-    type_into(workbook, "story", "Line one\nLine two")
-    type_into(workbook, "people", 42)
-    type_into(workbook, "cost", 12.5)
-    type_into(workbook, "colour", "=Green")
-    type_into(workbook, "agreed", "Maybe")
-    type_into(workbook, "topics.housing", "Yes")
-    type_into(workbook, "topics.youth_work", "x")
-    type_into(workbook, "q2a", "No")
-    type_into(workbook, "actions.what", "Fix lights", row=0)
-    type_into(workbook, "actions.due", datetime(2026, 5, 1), row=0)
-    type_into(workbook, "actions.priority", "High", row=0)
-    type_into(workbook, "actions.hours", 3, row=0)
-    type_into(workbook, "actions.who", "PCSO Lee", row=1)
-    type_into(workbook, "actions.priority", "Urgent", row=1)
-    blank = {"what": "", "who": "", "due": "", "priority": "", "hours": ""}
-    rows = [dict(blank) for _ in range(12)]
-    rows[0].update(what="Fix lights", due="2026-05-01", priority="high", hours="3")
-    rows[1].update(who="PCSO Lee", priority="Urgent")
-    expected = {
-        "name": "=Ann Other", "story": "Line one\nLine two", "when": "2026-03-14",
-        "people": "42", "cost": "12.5", "colour": "green", "agreed": "Maybe",
-        "topics": ["housing", "youth_work"], "q2a": "no", "q2_comment": None, "actions": rows,
-    }
-    return save(workbook), expected
-
-
-class TestReader:
-    def test_a_filled_monitoring_form_reads_back_exactly(self):
-        definition = FormLibrary.load().get("monitoring")
-        workbook = load(generate(definition))
-        answers = fill_monitoring(workbook)
-        returned = open_workbook(save(workbook))
-        assert returned.values(definition) == expected_monitoring(definition, answers)
-        assert returned.identity == FormIdentity.for_copy(
-            definition.id, definition.version, definition.hash, HULL)
-
-    def test_every_kind_of_answer_reads_back(self):
-        data, expected = filled_sample()
-        assert open_workbook(data).values(sample()) == expected
-
-    def test_names_of_the_returned_workbook_are_listed(self):
-        definition = sample()
-        names = open_workbook(generate(definition)).names
-        assert set(input_names(definition)) <= names
-
-    def test_a_field_whose_name_was_removed_is_absent(self):
-        definition = FormLibrary.load().get("monitoring")
-        workbook = load(generate(definition))
-        del workbook.defined_names["meeting_place"]
-        del workbook.defined_names["pa_issues.decision"]
-        returned = open_workbook(save(workbook))
-        values = returned.values(definition)
-        assert "meeting_place" not in values and "pa_issues" not in values
-        assert values["partnership"] == "Hull CDRP"
-        assert "meeting_place" not in returned.names
-
-    def test_a_workbook_without_identity_has_none(self):
-        returned = open_workbook(save(Workbook()))
-        assert returned.identity is None
-        assert returned.values(FormLibrary.load().get("monitoring")) == {}
-
-    @pytest.mark.parametrize("data", [b"", b"not a spreadsheet", b"PK\x03\x04broken"])
-    def test_a_damaged_file_is_refused_in_plain_words(self, data: bytes):
-        with pytest.raises(UnreadableFile, match="could not be opened"):
-            open_workbook(data)
-
-    def test_a_truncated_workbook_is_refused(self):
-        data = generate(FormLibrary.load().get("monitoring"))
-        with pytest.raises(UnreadableFile):
-            open_workbook(data[: len(data) // 2])
-
-
-# --- LibreOffice -------------------------------------------------------------------------------
-
-
-def resave_in_libreoffice(source: Path, out: Path) -> Path:
-    profile = f"file:///tmp/lo-{uuid.uuid4().hex}"
-    command = ["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to",
-               "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(source)]
-    try:
-        subprocess.run(command, capture_output=True, timeout=120, check=False)
-    finally:
-        shutil.rmtree(profile.removeprefix("file://"), ignore_errors=True)
-    result = out / source.name
-    assert result.exists(), "LibreOffice produced no workbook"
-    return result
-
-
-def validation_kinds(workbook: Workbook) -> list[tuple[str, str]]:
-    rules = workbook["Form"].data_validations.dataValidation
-    return sorted((rule.type, str(rule.sqref)) for rule in rules)
-
-
-@pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
-@pytest.mark.parametrize("form", ["monitoring", "sample"])
-def test_a_workbook_resaved_by_libreoffice_reads_the_same(tmp_path: Path, form: str):
-    if form == "sample":
-        definition = sample()
-        data, expected = filled_sample()
-    else:
-        definition = FormLibrary.load().get("monitoring")
-        workbook = load(generate(definition))
-        expected = expected_monitoring(definition, fill_monitoring(workbook))
-        data = save(workbook)
-    source = tmp_path / "in" / f"{form}.xlsx"
-    source.parent.mkdir()
-    source.write_bytes(data)
-    resaved = resave_in_libreoffice(source, tmp_path / "out").read_bytes()
-    before, after = open_workbook(data), open_workbook(resaved)
-    assert after.identity == before.identity
-    assert after.values(definition) == expected
-    assert after.names == before.names
-    assert validation_kinds(load(resaved)) == validation_kinds(load(data))
-    assert load(resaved)["Form"].protection.sheet

@@ -3,9 +3,8 @@ definitions: control kinds and tags, protection, marking, identity, personalisat
 
 from __future__ import annotations
 
-import io
+import argparse
 import json
-import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -13,10 +12,11 @@ import pytest
 from lxml import etree
 
 from pipeline.cli import main
-from pipeline.core.definitions import FieldType, FormLibrary
+from pipeline.core.definitions import FieldType, FormDefinition, FormLibrary
 from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from tests.support.filling import resave_in_libreoffice, soffice
+from tests.support.zips import read_parts
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
@@ -30,19 +30,14 @@ PERSON = Personalisation(partnership="Hull CDRP", member="Cllr Jane Smith",
                          meeting_title="Hull CDRP Strategic Board", meeting_date=date(2026, 11, 2))
 
 
-def parts(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
 def custom_properties(data: bytes) -> dict[str, str]:
-    root = etree.fromstring(parts(data)["docProps/custom.xml"])
+    root = etree.fromstring(read_parts(data)["docProps/custom.xml"])
     return {p.get("name"): p[0].text for p in root.findall("cp:property", NS)}
 
 
 def controls(data: bytes) -> dict[str, str]:
     """tag -> kind of every leaf control, read straight from document.xml."""
-    root = etree.fromstring(parts(data)["word/document.xml"])
+    root = etree.fromstring(read_parts(data)["word/document.xml"])
     found = {}
     for sdt in root.iter(f"{{{W}}}sdt"):
         pr = sdt.find("w:sdtPr", NS)
@@ -79,25 +74,37 @@ def test_every_field_has_a_control_of_the_right_kind_tagged_with_its_id(definiti
     assert controls(data) == expected_controls(definition)
 
 
-@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.id)
+def drop_down_fields(definition: FormDefinition) -> list:
+    """The fields the Word form offers as a drop-down list (choices, not ticks, not in a table)."""
+    return [f for f in definition.fields if f.choices and not f.is_table and not f.shown_as_ticks]
+
+
+WITH_DROP_DOWNS = [d for d in DEFINITIONS if drop_down_fields(d)]
+
+
+def test_the_forms_answered_from_lists_have_drop_downs():
+    """So the test below runs on them (the checklist's yes/no answers, the survey's agreement scale)."""
+    assert {"risk-checklist", "stakeholder-survey"} <= {d.id for d in WITH_DROP_DOWNS}
+
+
+@pytest.mark.parametrize("definition", WITH_DROP_DOWNS, ids=lambda d: d.id)
 def test_drop_downs_offer_exactly_the_definitions_choices(definition):
     data, _ = form_bytes(definition, "docx", Personalisation())
-    root = etree.fromstring(parts(data)["word/document.xml"])
-    for f in definition.fields:
-        if f.is_table or f.shown_as_ticks or not f.choices:
-            continue
-        sdt = next(s for s in root.iter(f"{{{W}}}sdt")
-                   if s.find("w:sdtPr/w:tag", NS) is not None
-                   and s.find("w:sdtPr/w:tag", NS).get(f"{{{W}}}val") == f.id)
+    root = etree.fromstring(read_parts(data)["word/document.xml"])
+    lists = {s.find("w:sdtPr/w:tag", NS).get(f"{{{W}}}val"): s for s in root.iter(f"{{{W}}}sdt")
+             if s.find("w:sdtPr/w:dropDownList", NS) is not None}
+    fields = drop_down_fields(definition)
+    assert sorted(lists) == sorted(f.id for f in fields)  # one drop-down per such field, no other
+    for f in fields:
         items = [(i.get(f"{{{W}}}value"), i.get(f"{{{W}}}displayText"))
-                 for i in sdt.iterfind(".//w:listItem", NS)]
-        assert items == [(c.value, c.label) for c in f.choices]
+                 for i in lists[f.id].iterfind(".//w:listItem", NS)]
+        assert items == [(c.value, c.label) for c in f.choices], f.id
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.id)
 def test_document_is_protected_so_only_the_inputs_can_be_filled(definition):
     data, _ = form_bytes(definition, "docx", Personalisation())
-    settings = etree.fromstring(parts(data)["word/settings.xml"])
+    settings = etree.fromstring(read_parts(data)["word/settings.xml"])
     protection = settings.find("w:documentProtection", NS)
     assert protection is not None
     assert protection.get(f"{{{W}}}edit") == "forms"
@@ -107,7 +114,7 @@ def test_document_is_protected_so_only_the_inputs_can_be_filled(definition):
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.id)
 def test_marking_is_in_header_and_footer(definition):
     data, _ = form_bytes(definition, "docx", Personalisation())
-    files = parts(data)
+    files = read_parts(data)
     for kind in ("header", "footer"):
         texts = ["".join(etree.fromstring(content).itertext())
                  for name, content in files.items() if name.startswith(f"word/{kind}")]
@@ -136,7 +143,7 @@ def test_blank_copy_has_no_token_and_each_personal_copy_its_own():
 
 def test_personalised_copy_is_prefilled_with_what_we_know():
     data, _ = form_bytes(LIBRARY.get("monitoring"), "docx", PERSON)
-    root = etree.fromstring(parts(data)["word/document.xml"])
+    root = etree.fromstring(read_parts(data)["word/document.xml"])
     shown = {}
     for sdt in root.iter(f"{{{W}}}sdt"):
         tag = sdt.find("w:sdtPr/w:tag", NS)
@@ -155,14 +162,14 @@ def test_personalised_copy_is_prefilled_with_what_we_know():
 def test_user_text_is_escaped_not_broken():
     person = Personalisation(partnership="Smith & <Sons> \"Ltd\"", member="O'Brien")
     data, _ = form_bytes(LIBRARY.get("monitoring"), "docx", person)
-    text = "".join(etree.fromstring(parts(data)["word/document.xml"]).itertext())
+    text = "".join(etree.fromstring(read_parts(data)["word/document.xml"]).itertext())
     assert "Smith & <Sons> \"Ltd\"" in text
 
 
 def test_table_rows_sit_in_a_repeating_section_a_person_can_add_to():
     definition = LIBRARY.get("monitoring")
     data, _ = form_bytes(definition, "docx", Personalisation())
-    root = etree.fromstring(parts(data)["word/document.xml"])
+    root = etree.fromstring(read_parts(data)["word/document.xml"])
     for f in (f for f in definition.fields if f.is_table):
         section = next(s for s in root.iter(f"{{{W}}}sdt")
                        if s.find("w:sdtPr/w:tag", NS) is not None
@@ -222,15 +229,28 @@ def test_forms_show_json_has_the_public_shape(capsys):
         "challenge", "action", "by_whom", "by_when"]
 
 
+def commands_of(parser: argparse.ArgumentParser, path: str = "pipeline"):
+    """(`pipeline NAME ...`, its line in the parent's list, its own parser) for every command, at
+    every level (`pipeline mail fetch` too)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            listed = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, command in action.choices.items():
+                yield f"{path} {name}", listed.get(name), command
+                yield from commands_of(command, f"{path} {name}")
+
+
 def test_every_command_has_help_text():
     from pipeline.cli import build_parser
 
-    parser = build_parser()
-    commands = next(a for a in parser._actions if a.dest == "command")
-    for name, sub in commands.choices.items():
-        assert sub.description or commands._name_parser_map[name].format_help()
-        helps = {a.dest: a.help for a in commands._choices_actions}
-        assert helps.get(name), f"'pipeline {name}' has no help text"
+    found = list(commands_of(build_parser()))
+    assert len(found) > 10 and "pipeline mail fetch" in [name for name, _, _ in found]
+    for name, listed, command in found:
+        assert listed, f"'{name}' has no line in its parent's --help"
+        own = command.format_help()
+        description = (command.description or "").strip()
+        assert description, f"'{name} --help' does not say what the command does"
+        assert description in " ".join(own.split()), f"'{name} --help' does not show its description"
 
 
 @pytest.mark.libreoffice

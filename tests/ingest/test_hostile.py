@@ -23,12 +23,11 @@ from tests.support.returns import (
     ANSWERS,
     Home,
     blank_form,
-    docx_parts,
     issue,
     place,
     word_return,
-    zipped,
 )
+from tests.support.zips import read_parts, zipped
 
 PIPELINE = Path(sys.executable).with_name("pipeline")
 PASSWD_LINE = Path("/etc/passwd").read_text().splitlines()[0] if Path("/etc/passwd").exists() else ""
@@ -73,7 +72,7 @@ def password_protected() -> bytes:
 
 
 def with_macros(data: bytes, main_part: str, macro_type: str, folder: str) -> bytes:
-    parts = docx_parts(data)
+    parts = read_parts(data)
     types = parts["[Content_Types].xml"].decode()
     main = rf'(PartName="/{re.escape(main_part)}" ContentType=")[^"]*"'
     types = re.sub(main, rf'\g<1>{macro_type}"', types)
@@ -102,7 +101,7 @@ def zip_bomb() -> bytes:
     """A real form with a part of zeros written streamed (never held whole in memory)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, body in docx_parts(word_return()).items():
+        for name, body in read_parts(word_return()).items():
             archive.writestr(name, body)
         with archive.open("word/media/image1.png", "w") as member:
             chunk = bytes(1 << 20)
@@ -125,14 +124,14 @@ def lying_zip_bomb() -> bytes:
 
 
 def many_parts() -> bytes:
-    parts = docx_parts(word_return())
+    parts = read_parts(word_return())
     parts.update({f"customXml/item{n}.xml": b"<a/>" for n in range(1200)})
     return zipped(parts)
 
 
 def with_doctype(data: bytes, part: str, doctype: str, old: bytes, new: bytes) -> bytes:
     """`part` with a document type declaration after its XML declaration, `old` text -> `new`."""
-    parts = docx_parts(data)
+    parts = read_parts(data)
     body = parts[part]
     assert old in body
     declaration_end = body.index(b"?>") + 2

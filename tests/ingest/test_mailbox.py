@@ -26,7 +26,7 @@ from pipeline.ingest.mailbox import classify, fetch_mail
 from pipeline.schedule.mailer import SendMode
 from pipeline.service import run_tick, serve, status
 from pipeline.store import Store
-from tests.support.dovecot import PASSWORD, Dovecot, dovecot  # noqa: F401  (the fixture)
+from tests.support.dovecot import PASSWORD, Dovecot
 from tests.support.returns import HULL, ON_TIME, excel_return, issue, word_return
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -70,7 +70,7 @@ def partnership_return(number: int) -> bytes:
 
 
 @pytest.fixture
-def mailbox(dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
+def mailbox(dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     user = dovecot.add_user()
     home = tmp_path / "home"
     home.mkdir()

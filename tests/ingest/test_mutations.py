@@ -5,9 +5,7 @@ bytes are kept in the archive or in `rejected/`, never only in `.processing`.
 
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,25 +16,13 @@ from pipeline.core.config import settings_for
 from pipeline.ingest.steps import Ingest
 from pipeline.store import Store
 from tests.support.returns import LIBRARY, issue, word_return
+from tests.support.zips import read_parts, zipped
 
 GOOD = word_return()
 FINISHED = {"accepted", "superseded", "rejected", "held", "duplicate"}
 
 
-def _parts(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-PARTS = _parts(GOOD)
-
-
-def _zipped(parts: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, body in parts.items():
-            archive.writestr(name, body)
-    return out.getvalue()
+PARTS = read_parts(GOOD)
 
 
 @st.composite
@@ -55,12 +41,12 @@ def damaged(draw: st.DrawFn) -> bytes:
     parts = dict(PARTS)
     if how == "drop-part":
         del parts[name]
-        return _zipped(parts)
+        return zipped(parts)
     body = bytearray(parts[name])
     start = draw(st.integers(0, max(len(body) - 1, 0)))
     body[start:start + draw(st.integers(0, 64))] = draw(st.binary(max_size=64))
     parts[name] = bytes(body)
-    return _zipped(parts)
+    return zipped(parts)
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,6 @@ from tests.support.returns import (
     ON_TIME,
     Home,
     blank_form,
-    docx_parts,
     email_with,
     excel_return,
     issue,
@@ -44,6 +43,7 @@ from tests.support.returns import (
     without_identity,
     word_return,
 )
+from tests.support.zips import read_parts
 
 BUILTIN_FORMS = Path(__file__).resolve().parents[2] / "pipeline" / "forms"
 
@@ -141,7 +141,7 @@ class TestLibreOfficeReturns:
     def test_a_form_filled_in_libreoffice_shows_exactly_the_values_typed(
             self, home: Home, drop, libreoffice_returns: FilledInLibreOffice) -> None:
         data = libreoffice_returns.files["monitoring"].read_bytes()
-        assert b"<w:tag " not in docx_parts(data)["word/document.xml"]  # LibreOffice dropped them
+        assert b"<w:tag " not in read_parts(data)["word/document.xml"]  # LibreOffice dropped them
         result = home.ingest_one(drop("monitoring.docx", data))
         assert result["outcome"] == "accepted", result["message"]
         assert the_record(home)["fields"] == HULL_RECORD
@@ -168,7 +168,7 @@ def word_return_resaved(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 class TestResavedInLibreOffice:
     def test_a_word_return_saved_again_in_libreoffice_reads_the_same(
             self, home: Home, drop, word_return_resaved: bytes) -> None:
-        assert b"<w:tag " not in docx_parts(word_return_resaved)["word/document.xml"]
+        assert b"<w:tag " not in read_parts(word_return_resaved)["word/document.xml"]
         result = home.ingest_one(drop("monitoring.docx", word_return_resaved))
         assert result["outcome"] == "accepted", result["message"]
         assert the_record(home)["fields"] == HULL_RECORD
@@ -286,7 +286,7 @@ class TestIdentity:
         status, out = home.cli("generate", "monitoring", "--partnership", "Hull CDRP",
                                "--out", str(home.path / "new"))
         assert status == 0
-        assert b"<vt:lpwstr>2</vt:lpwstr>" in docx_parts(Path(out.strip()).read_bytes())[
+        assert b"<vt:lpwstr>2</vt:lpwstr>" in read_parts(Path(out.strip()).read_bytes())[
             "docProps/custom.xml"]
 
 

@@ -215,10 +215,11 @@ class TestInboxLock:
             assert (tmp_path / ".pipeline.lock").read_text().strip() == str(os.getpid())
             with pytest.raises(ConfigError) as refused:
                 InboxLock(tmp_path).acquire()
-            assert str(refused.value) == (
+            assert str(refused.value).startswith(
                 f"Another pipeline watcher is already running for this folder "
                 f"(process {os.getpid()}). Stop it first, or use a different --home."
             )
+            assert "to run several" in str(refused.value) and "PostgreSQL" in str(refused.value)
             assert lock.path == tmp_path / ".pipeline.lock"
         with InboxLock(tmp_path):
             pass

@@ -23,6 +23,7 @@ from pipeline.ooxml.package import (
     with_custom_properties,
 )
 from pipeline.ooxml.xml import NS, parse_xml, qn, to_bytes
+from tests.support.zips import read_parts, zipped
 
 MiB = 1024 * 1024
 IDENTITY = {"PipelineFormId": "monitoring", "PipelineFormVersion": "3", "PipelineToken": "ab12"}
@@ -67,22 +68,9 @@ def xlsx_bytes() -> bytes:
     return out.getvalue()
 
 
-def members(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {info.filename: archive.read(info) for info in archive.infolist()}
-
-
-def make_zip(parts: dict[str, bytes], level: int | None = None) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
-        for name, body in parts.items():
-            archive.writestr(name, body)
-    return out.getvalue()
-
-
 def docx_with(docx: bytes, changed: dict[str, bytes]) -> bytes:
     """The docx with these parts replaced or added."""
-    return make_zip(members(docx) | changed)
+    return zipped(read_parts(docx) | changed)
 
 
 def reason_of(data: bytes, error: type[RejectedFile] = RejectedFile) -> str:
@@ -154,7 +142,7 @@ def test_stamping_keeps_members_order_and_compression(docx_bytes: bytes) -> None
     after = zipfile.ZipFile(io.BytesIO(stamped)).infolist()
     assert [i.filename for i in after] == [i.filename for i in before] + ["docProps/custom.xml"]
     assert [i.compress_type for i in after[:-1]] == [i.compress_type for i in before]
-    assert members(stamped)["word/document.xml"] == members(docx_bytes)["word/document.xml"]
+    assert read_parts(stamped)["word/document.xml"] == read_parts(docx_bytes)["word/document.xml"]
     package = Package.open(stamped)
     assert package.content_type("docProps/custom.xml") == (
         "application/vnd.openxmlformats-officedocument.custom-properties+xml"
@@ -210,9 +198,9 @@ def test_stamping_something_that_is_not_an_office_file_fails_plainly() -> None:
 
 
 def test_replace_parts_changes_only_the_named_part(docx_bytes: bytes) -> None:
-    new_body = members(docx_bytes)["word/document.xml"].replace(b"monitoring", b"attendance")
+    new_body = read_parts(docx_bytes)["word/document.xml"].replace(b"monitoring", b"attendance")
     replaced = replace_parts(docx_bytes, {"word/document.xml": new_body})
-    before, after = members(docx_bytes), members(replaced)
+    before, after = read_parts(docx_bytes), read_parts(replaced)
     assert list(after) == list(before)
     assert after["word/document.xml"] == new_body
     assert {k: v for k, v in after.items() if k != "word/document.xml"} == {
@@ -255,12 +243,12 @@ def test_pdf_named_as_a_form() -> None:
 
 
 def test_zip_that_is_not_an_office_document() -> None:
-    reason = reason_of(make_zip({"notes.txt": b"hello"}), UnreadableFile)
+    reason = reason_of(zipped({"notes.txt": b"hello"}), UnreadableFile)
     assert "not an Office document" in reason
 
 
 def test_damaged_part(docx_bytes: bytes) -> None:
-    data = bytearray(make_zip(members(docx_bytes), level=0))  # stored: a flipped byte survives
+    data = bytearray(zipped(read_parts(docx_bytes), level=0))  # stored: a flipped byte survives
     at = bytes(data).index(b"Partnership monitoring form")
     data[at] ^= 0xFF
     assert "damaged" in reason_of(bytes(data), UnreadableFile)
@@ -269,7 +257,7 @@ def test_damaged_part(docx_bytes: bytes) -> None:
 def test_zip_bomb_by_compression_ratio(docx_bytes: bytes) -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, body in members(docx_bytes).items():
+        for name, body in read_parts(docx_bytes).items():
             archive.writestr(name, body)
         with archive.open("word/media/zeros.bin", "w") as stream:
             for _ in range(50):
@@ -278,16 +266,16 @@ def test_zip_bomb_by_compression_ratio(docx_bytes: bytes) -> None:
 
 
 def test_zip_bomb_by_total_size(docx_bytes: bytes) -> None:
-    parts = members(docx_bytes)
+    parts = read_parts(docx_bytes)
     chunk = bytes(MiB)  # exactly 1 MiB each: below the ratio check, 201 MiB in all
     parts.update({f"word/media/part{n}.bin": chunk for n in range(201)})
-    assert "zip bomb" in reason_of(make_zip(parts, level=1), UnsafeFile)
+    assert "zip bomb" in reason_of(zipped(parts, level=1), UnsafeFile)
 
 
 def test_too_many_members(docx_bytes: bytes) -> None:
-    parts = members(docx_bytes)
+    parts = read_parts(docx_bytes)
     parts.update({f"word/media/image{n}.png": b"" for n in range(2000)})
-    assert "more than 1,000 internal parts" in reason_of(make_zip(parts), UnsafeFile)
+    assert "more than 1,000 internal parts" in reason_of(zipped(parts), UnsafeFile)
 
 
 def test_billion_laughs(docx_bytes: bytes) -> None:
@@ -310,7 +298,7 @@ def test_declaration_hidden_in_utf16_is_refused() -> None:
 
 
 def test_macro_enabled_content_type(docx_bytes: bytes) -> None:
-    types = members(docx_bytes)["[Content_Types].xml"].replace(
+    types = read_parts(docx_bytes)["[Content_Types].xml"].replace(
         b"wordprocessingml.document.main+xml", b"ms-word.document.macroEnabled.main+xml"
     )
     reason = reason_of(docx_with(docx_bytes, {"[Content_Types].xml": types}), UnsafeFile)
@@ -325,13 +313,13 @@ def test_vba_project_part(docx_bytes: bytes) -> None:
 @pytest.mark.parametrize("name", ["../evil.xml", "word/../../evil.xml", "/etc/evil.xml",
                                   "C:/evil.xml", "word\\..\\..\\evil.xml"])
 def test_member_names_that_climb_out(docx_bytes: bytes, name: str) -> None:
-    parts = members(docx_bytes) | {name: b"<x/>"}
-    assert "suspicious name" in reason_of(make_zip(parts), UnsafeFile)
+    parts = read_parts(docx_bytes) | {name: b"<x/>"}
+    assert "suspicious name" in reason_of(zipped(parts), UnsafeFile)
 
 
 def test_two_members_with_the_same_name(docx_bytes: bytes) -> None:
-    parts = members(docx_bytes) | {"Word/Document.xml": b"<x/>"}
-    assert "same name" in reason_of(make_zip(parts), UnsafeFile)
+    parts = read_parts(docx_bytes) | {"Word/Document.xml": b"<x/>"}
+    assert "same name" in reason_of(zipped(parts), UnsafeFile)
 
 
 def test_damaged_bytes_only_ever_raise_a_plain_rejection(docx_bytes: bytes) -> None:

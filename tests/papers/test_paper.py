@@ -264,6 +264,7 @@ class TestMonitoringSummary:
         assert len({name.casefold() for name in names}) == len(names)
         assert not any("(2)" in name for name in names)  # distinct titles get distinct names
         assert "Issues decisions Police Force" in names and "Issues-challenges with PA" in names
+        assert "Issues decisions PA objectives" in names  # not "Issues decisions Police" beside the Force's
         assert short_sheet_name("Issues and decisions relevant to Police Force objectives") == (
             "Issues decisions Police Force"
         )

@@ -6,7 +6,6 @@ every number in each paper's sentences must be one of its tables' figures."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, date, datetime
 
@@ -14,12 +13,9 @@ import pytest
 
 from pipeline.core.config import Settings, settings_for
 from pipeline.core.identity import Personalisation
-from pipeline.generate.forms import form_bytes
-from pipeline.ingest.steps import Ingest, Outcome
 from pipeline.papers import PaperFiles, PaperRequest, write_paper
 from pipeline.schedule import committees
 from pipeline.store import NewSentForm, Store
-from tests.support.filling import fill_docx
 from tests.support.papers import (
     LIBRARY,
     checklist_answers,
@@ -29,6 +25,9 @@ from tests.support.papers import (
     table_rows,
     tables_headed,
     text_of,
+)
+from tests.support.papers import (
+    ingest as ingest_return,
 )
 from tests.support.register_book import load_register
 
@@ -63,20 +62,7 @@ def at(day: date, hour: int = 10) -> datetime:
 def ingest(settings: Settings, store: Store, form_id: str, person: Personalisation,
            answers: dict[str, object], received: datetime) -> None:
     """Generate the form, fill it as Word saves it, and ingest it as arriving at `received`."""
-    definition = LIBRARY.get(form_id)
-    blank, identity = form_bytes(definition, "docx", person)
-    if identity.token:  # recorded as issued, as `pipeline generate` and the scheduler do
-        store.record_token(identity.token, form_id=form_id, form_version=definition.version,
-                           partnership=person.partnership, member=person.member,
-                           meeting_date=person.meeting_date, sent_to=None, issued_by="test",
-                           at=received)
-    folder = settings.home / "returned"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{form_id}-{len(list(folder.iterdir()))}.docx"
-    path.write_bytes(fill_docx(blank, answers))
-    os.utime(path, (received.timestamp(), received.timestamp()))
-    results = Ingest(settings, LIBRARY, store, clock=lambda: received).ingest_path(path)
-    assert [r.outcome for r in results] in ([Outcome.ACCEPTED], [Outcome.SUPERSEDED]), results[0].message
+    ingest_return(settings, store, form_id, person, answers, received, arrived=received)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

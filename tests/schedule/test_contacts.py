@@ -42,7 +42,7 @@ def test_the_settings_name_the_contact_and_hide_the_source_line_by_default(tmp_p
     written = next((tmp_path / "out").glob("*.docx")).read_bytes()
     text = docx_text(written)
     assert (
-        "returned within 7 days of the meeting. Send it to Sam Clerk, Partnerships Officer "
+        "returned within 7 days of the meeting. To return it, email it to Sam Clerk, Partnerships Officer "
         "(sam.clerk@example.gov.uk)." in text
     )
     assert "Cheeseman" not in text and "Victoria Wise" not in text
@@ -55,15 +55,18 @@ def test_the_source_line_shows_when_the_settings_ask() -> None:
     assert "Source: Humberside Police Authority" in docx_text(data)
     xlsx, _ = form_bytes(as_sent(LIBRARY.get("monitoring"), Config()), "xlsx", Personalisation())
     cells = [c.value for row in load_workbook(BytesIO(xlsx)).active.iter_rows() for c in row if c.value]
-    assert any("Send it to the Partnerships Officer (partnerships@localhost)." in str(v) for v in cells)
+    wanted = "To return it, email it to the Partnerships Officer (partnerships@localhost)."
+    assert any(wanted in str(v) for v in cells)
 
 
 def test_a_partnership_with_its_own_contact_on_the_register_names_it() -> None:
     config = Config(smtp=SmtpConfig(reply_to="team@example.gov.uk"))
-    assert contact_for(config).sentence() == "Send it to the Partnerships Officer (team@example.gov.uk)."
+    assert contact_for(config).sentence() == (
+        "To return it, email it to the Partnerships Officer (team@example.gov.uk).")
     own = Partnership(1, "Hull CSP", PartnershipType.CDRP, lead_officer="Ann Lead",
                       lead_officer_email="ann.lead@example.gov.uk")
-    assert contact_for(config, own).sentence() == "Send it to Ann Lead (ann.lead@example.gov.uk)."
+    assert contact_for(config, own).sentence() == (
+        "To return it, email it to Ann Lead (ann.lead@example.gov.uk).")
 
 
 def test_a_form_sent_with_a_contact_line_keeps_the_definitions_identity() -> None:

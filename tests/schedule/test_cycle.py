@@ -19,10 +19,12 @@ from pipeline.core.config import settings_for
 from pipeline.core.definitions import FormLibrary
 from pipeline.ooxml.package import Package, read_custom_properties
 from pipeline.schedule.mailer import SendMode
+from pipeline.schedule.messages import DOCX_TYPE
 from pipeline.schedule.register import import_register
 from pipeline.service import run_tick, watch_inbox
 from pipeline.store import Store
 from tests.support.filling import fill_docx, soffice
+from tests.support.msgwriter import MsgAttachment, MsgMessage, build_msg
 from tests.support.register_book import cycle_register_workbook
 from tests.support.smtp_server import LoopbackSmtp
 
@@ -191,6 +193,67 @@ def test_sending_by_hand_writes_the_messages_to_the_outbox_instead(home, smtp_se
     written = sorted((home / "outbox" / "mail").glob("*.eml"))
     assert len(written) == 3 and len(report.done) == 4  # Jane's two forms share one email
     assert smtp_server.received == []
+
+
+def saved_reply(data: bytes, name: str, *, as_msg: bool) -> tuple[str, bytes]:
+    """Tom answers the form's email from his mail program; the clerk saves it into inbox/."""
+    filled = fill_docx(data, {**complete_monitoring_values(), "meeting_length": ""})
+    if as_msg:
+        message = MsgMessage(subject="RE: my monitoring form", sender_smtp="tom@example.gov.uk",
+                             sender_name="Mr Tom Baker", body="Here it is.",
+                             sent_at=at("2026-11-12T08:30"), message_id="<tom-2@example.gov.uk>",
+                             internet_headers="References: <form-out@authority.example>\r\n"
+                                              "Message-ID: <tom-2@example.gov.uk>\r\n",
+                             attachments=[MsgAttachment(name, filled, DOCX_TYPE)])
+        return "reply.msg", build_msg(message)
+    reply = EmailMessage()
+    reply["From"], reply["To"] = "tom@example.gov.uk", "partnerships@authority.example"
+    reply["Subject"], reply["Message-ID"] = "RE: my monitoring form", "<tom-2@example.gov.uk>"
+    reply["References"] = "<form-out@authority.example>"
+    reply["Date"] = at("2026-11-12T08:30").strftime("%a, %d %b %Y %H:%M:%S +0000")
+    reply.set_content("Here it is.")
+    reply.add_attachment(filled, maintype="application", subtype=DOCX_TYPE.split("/")[1],
+                         filename=name)
+    return "reply.eml", bytes(reply)
+
+
+@pytest.mark.parametrize("as_msg", [False, True], ids=["eml", "msg"])
+def test_a_reply_to_a_saved_email_threads_with_it_and_names_form_partnership_and_meeting(
+        home, smtp_server, as_msg):
+    tick(home, "2026-11-07T09:00")
+    form = next(m.message for m in smtp_server.received if m.rcpt_tos == ["tom@example.gov.uk"])
+    saved_name, saved = saved_reply(*attachment(form)[::-1], as_msg=as_msg)
+    (home / "inbox").mkdir(exist_ok=True)
+    (home / "inbox" / saved_name).write_bytes(saved)
+    watch_inbox(settings_for(home), LIBRARY, stop=threading.Event(), report=lambda r: None,
+                oneshot=True, stable_seconds=0.1)
+    before = len(smtp_server.received)
+    tick(home, "2026-11-12T10:00")
+
+    [reply] = [m.message for m in smtp_server.received[before:]]
+    assert reply["In-Reply-To"] == "<tom-2@example.gov.uk>"
+    assert reply["References"].split() == ["<form-out@authority.example>", "<tom-2@example.gov.uk>"]
+    assert reply["Subject"] == "RE: my monitoring form"  # their subject, so mail programs thread it
+    body = reply.get_body().get_content()
+    assert ("Thank you for sending your Partnership Monitoring Form for the East Riding LSP "
+            "meeting on Tuesday 10 November 2026.") in body
+    assert "1. Length of meeting: Please fill this in." in body
+
+
+def test_a_reply_without_a_thread_names_form_partnership_and_meeting_in_its_subject(
+        home, smtp_server):
+    tick(home, "2026-11-07T09:00")
+    form = next(m.message for m in smtp_server.received if m.rcpt_tos == ["tom@example.gov.uk"])
+    name, data = attachment(form)
+    before = len(smtp_server.received)
+    return_form(home, data, {**complete_monitoring_values(), "meeting_length": ""}, name,
+                "2026-11-12T08:30", "tom@example.gov.uk")  # a saved email with no Message-ID
+    tick(home, "2026-11-12T10:00")
+    [reply] = [m.message for m in smtp_server.received[before:]]
+    assert reply["Subject"] == ("Your Partnership Monitoring Form for the East Riding LSP meeting "
+                                "on Tuesday 10 November 2026 could not be accepted \u2014 please "
+                                "correct 1 thing")
+    assert reply["In-Reply-To"] is None
 
 
 def test_a_busy_database_is_reported_by_each_step_and_the_tick_still_finishes(home, backend):

@@ -44,9 +44,6 @@ PASSWORD_ENV = "TEST_PIPELINE_SMTP_PASSWORD"
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
-@pytest.fixture(scope="module")
-def library() -> FormLibrary:
-    return FormLibrary.load()
 
 
 @pytest.fixture(scope="module")

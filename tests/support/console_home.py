@@ -3,19 +3,21 @@ for a meeting and an exempt (Part 2) one, and two users. Built once per test mod
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline import papers
-from pipeline.core.config import Settings
+from pipeline.core.config import Settings, WebConfig
 from pipeline.core.definitions import FormLibrary
 from pipeline.core.files import write_new_file
 from pipeline.demo.samples import record_sample_tokens, sample_committees, sample_register, sample_returns
 from pipeline.schedule import committees, register
 from pipeline.service import watch_inbox
 from pipeline.store import Store
+from pipeline.web import create_app
 from pipeline.web.users import add_user
 
 CLERK, CLERK_PASSWORD = "Jo Clerk", "correct horse battery"
@@ -62,3 +64,22 @@ def _paper(settings: Settings, library: FormLibrary, meeting: committees.Meeting
         kind=kind, meeting_date=meeting.date, committee=meeting.committee, exempt_paragraph=exempt),
         out, to_pdf=None)
     return files.docx
+
+
+# --- the console over Flask's test client ---------------------------------------------------------
+
+
+def client(home: ConsoleHome, web: WebConfig | None = None):  # type: ignore[no-untyped-def]
+    return create_app(home.settings, home.library, web or WebConfig()).test_client()
+
+
+def token_on(page_text: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page_text)
+    assert found, "every form carries a CSRF token"
+    return found.group(1)
+
+
+def sign_in(browser, name: str, password: str, **headers: str):  # type: ignore[no-untyped-def]
+    token = token_on(browser.get("/sign-in", headers=headers).text)
+    return browser.post("/sign-in", data={"csrf_token": token, "name": name, "password": password},
+                        headers=headers)

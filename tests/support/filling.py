@@ -10,15 +10,15 @@ Word's repeating section adds them).
 from __future__ import annotations
 
 import copy
-import io
 import shutil
 import subprocess
 import uuid
-import zipfile
 from datetime import date
 from pathlib import Path
 
 from lxml import etree
+
+from tests.support.zips import read_parts, zipped
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
@@ -37,7 +37,7 @@ def soffice() -> str | None:
 
 def fill_docx(data: bytes, values: dict[str, object]) -> bytes:
     """A copy of the `.docx` with `values` typed in, as Word would save it."""
-    parts = _parts(data)
+    parts = read_parts(data)
     root = etree.fromstring(parts["word/document.xml"])
     for field_id, value in values.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
@@ -49,7 +49,7 @@ def fill_docx(data: bytes, values: dict[str, object]) -> bytes:
                 _set_value(sdt, str(value))
     parts["word/document.xml"] = etree.tostring(root, xml_declaration=True, encoding="UTF-8",
                                                 standalone=True)
-    return _zip(parts)
+    return zipped(parts)
 
 
 def resave_in_libreoffice(path: Path, out_dir: Path, fmt: str = "docx:MS Word 2007 XML") -> Path:
@@ -70,19 +70,6 @@ def resave_in_libreoffice(path: Path, out_dir: Path, fmt: str = "docx:MS Word 20
 
 
 # --- XML edits ---------------------------------------------------------------------------------
-
-
-def _parts(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def _zip(parts: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in parts.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def _tagged(root: etree._Element, tag: str) -> list[etree._Element]:

@@ -57,6 +57,8 @@ class MsgMessage:
     body: str = ""
     sent_at: datetime | None = None
     attachments: list[MsgAttachment] = field(default_factory=list)
+    message_id: str | None = None
+    internet_headers: str | None = None  # as the server sent them, e.g. "References: <...>"
 
 
 def build_msg(message: MsgMessage) -> bytes:
@@ -104,6 +106,8 @@ def _add_message(writer: OleWriter, path: list[str], message: MsgMessage, embedd
     props.text(0x0C1F, message.sender_email)  # PR_SENDER_EMAIL_ADDRESS
     props.text(0x5D01, message.sender_smtp)  # PR_SENDER_SMTP_ADDRESS
     props.text(0x1000, message.body)  # PR_BODY
+    props.text(0x1035, message.message_id)  # PR_INTERNET_MESSAGE_ID
+    props.text(0x007D, message.internet_headers)  # PR_TRANSPORT_MESSAGE_HEADERS
     props.long(0x0E07, MSGFLAG_READ)  # PR_MESSAGE_FLAGS: read, not a draft
     props.long(0x340D, STORE_UNICODE_OK)  # PR_STORE_SUPPORT_MASK: strings are UTF-16
     if message.sent_at is not None:  # PR_CLIENT_SUBMIT_TIME

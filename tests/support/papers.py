@@ -29,6 +29,8 @@ def ingest(
     person: Personalisation,
     answers: dict[str, object],
     received: datetime,
+    *,
+    arrived: datetime | None = None,
 ) -> None:
     """Generate the form, fill it as Word saves it, leave it as arriving at `received`, ingest it."""
     definition = LIBRARY.get(form_id)
@@ -43,7 +45,8 @@ def ingest(
     path = folder / f"{form_id}-{len(list(folder.iterdir()))}.docx"
     path.write_bytes(fill_docx(blank, answers))
     os.utime(path, (received.timestamp(), received.timestamp()))
-    arrived = min(received, NOW)  # when it reached the pipeline, by its own clock
+    if arrived is None:
+        arrived = min(received, NOW)  # when it reached the pipeline, by its own clock
     results = Ingest(settings, LIBRARY, store, clock=lambda: arrived).ingest_path(path)
     assert [r.outcome for r in results] in ([Outcome.ACCEPTED], [Outcome.SUPERSEDED]), results[0].message
 

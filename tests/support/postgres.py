@@ -57,6 +57,7 @@ class Cluster:
     folder: Path
     owner: str | None
     started_in: float = 0.0
+    durable: bool = False  # fsync and synchronous commit as a real server (for bench/)
     _numbers = itertools.count(1)
 
     @property
@@ -84,8 +85,9 @@ class Cluster:
                   "--locale=C.UTF-8", "--no-sync", "--no-instructions")
         (data / "pg_hba.conf").write_text(  # one user signs in with a password; the rest are trusted
             f"local all {PASSWORD_USER} scram-sha-256\nlocal all all trust\n")
-        options = (f"-k {self.socket_dir} -p {PORT} -c listen_addresses='' -c fsync=off"
-                   " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = f"-k {self.socket_dir} -p {PORT} -c listen_addresses='' -c max_connections=200"
+        if not self.durable:  # tests: nothing needs to survive a power cut
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(data), "-l", str(self.folder / "server.log"), "-o", options,
                   "-w", "-t", "60", "start")
         self.started_in = time.monotonic() - begun
@@ -108,7 +110,7 @@ class Cluster:
         return self.url(name)
 
 
-def start_cluster() -> Cluster | str:
+def start_cluster(*, durable: bool = False) -> Cluster | str:
     """A running cluster, or the reason there is none (for pytest.skip)."""
     binaries = find_binaries()
     if binaries is None:
@@ -120,7 +122,7 @@ def start_cluster() -> Cluster | str:
     owner = _owner()
     folder = Path(tempfile.mkdtemp(prefix="pipeline-pg-"))
     os.chmod(folder, 0o755)
-    cluster = Cluster(binaries, folder, owner)
+    cluster = Cluster(binaries, folder, owner, durable=durable)
     try:
         cluster.start()
     except subprocess.CalledProcessError as exc:

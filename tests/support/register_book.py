@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import openpyxl
@@ -15,16 +16,40 @@ from pipeline.schedule.register import PartnershipType, import_register, write_r
 from pipeline.store import Store
 
 
+@dataclass(frozen=True)
+class Partner:
+    """One row of the register's Partnerships sheet as a clerk types it (row-numbered defaults)."""
+
+    name: str
+    high_risk: bool = False  # the "handles money" column, which makes a partnership high-risk
+    kind: str = "Collaboration"
+    member: str | None = None  # else "Member <row>"
+    email: str | None = None  # else "rep<row>@example.gov.uk"
+    lead_role: str = "Officer"
+    lead_email: str = "officer@example.gov.uk"
+
+    def cells(self, row: int) -> list[str]:
+        return [self.name, self.kind, "Humberside", self.member or f"Member {row}",
+                self.email or f"rep{row}@example.gov.uk", self.lead_role, self.lead_email,
+                "Yes" if self.high_risk else "No", "No", "No", "No", "No", ""]
+
+
+# A row the import refuses (no name, a bad address, "Maybe" for yes or no).
+REFUSED_ROW = ["", "CDRP", "", "Nobody", "not-an-address", "", "", "Maybe", "", "", "", "", ""]
+
+
 def register_workbook(
-    partnerships: Iterable[tuple[str, bool]], meetings: Iterable[tuple[str, date]]
+    partnerships: Iterable[Partner | tuple[str, bool]], meetings: Iterable[tuple[str, date]] = (),
+    *, refused_rows: int = 0,
 ) -> bytes:
-    """(name, high risk by money?) per partnership; (partnership, date) per meeting."""
+    """The register template filled in: a Partner (or (name, high risk?)) per partnership, then
+    `refused_rows` rows the import refuses; (partnership, date) per meeting."""
     book = openpyxl.load_workbook(io.BytesIO(write_register_template()))
     sheet = book["Partnerships"]
-    for row, (name, high_risk) in enumerate(partnerships, start=2):
-        email = "rep" + str(row) + "@example.gov.uk"
-        values = [name, "Collaboration", "Humberside", f"Member {row}", email, "Officer",
-                  "officer@example.gov.uk", "Yes" if high_risk else "No", "No", "No", "No", "No", ""]
+    rows = [(p if isinstance(p, Partner) else Partner(*p)).cells(row)
+            for row, p in enumerate(partnerships, start=2)]
+    rows += [REFUSED_ROW] * refused_rows
+    for row, values in enumerate(rows, start=2):
         for column, value in enumerate(values, start=1):
             sheet.cell(row, column, value)
     sheet = book["Meetings"]
@@ -44,29 +69,20 @@ def load_register(store: Store, partnerships: Iterable[tuple[str, bool]],
     assert not result.problems, result.summary()
 
 
-CYCLE_PARTNERSHIPS = [
-    ("Hull Community Safety Partnership", "CDRP", "Cllr Jane Smith", "jane@example.gov.uk", "Yes"),
-    ("East Riding LSP", "LSP", "Mr Tom Baker", "tom@example.gov.uk", "No"),
-    ("Humberside LCJB", "Local Criminal Justice Board", "Cllr Alan Reed", "alan@example.gov.uk", "No"),
+# The simulated cycle's three partnerships: one officer leads all three; Hull is high-risk.
+CYCLE_PARTNERS = [
+    Partner("Hull Community Safety Partnership", True, "CDRP", "Cllr Jane Smith", "jane@example.gov.uk",
+            "Strategic Development Manager", "sdm@example.gov.uk"),
+    Partner("East Riding LSP", False, "LSP", "Mr Tom Baker", "tom@example.gov.uk",
+            "Strategic Development Manager", "sdm@example.gov.uk"),
+    Partner("Humberside LCJB", False, "Local Criminal Justice Board", "Cllr Alan Reed",
+            "alan@example.gov.uk", "Strategic Development Manager", "sdm@example.gov.uk"),
 ]
 
 
 def cycle_register_workbook() -> bytes:
     """The three partnerships of the simulated cycle, each meeting on 10 November 2026."""
-    book = openpyxl.load_workbook(io.BytesIO(write_register_template()))
-    sheet = book["Partnerships"]
-    for row, (name, kind, member, email, money) in enumerate(CYCLE_PARTNERSHIPS, start=2):
-        values = [name, kind, "Humberside", member, email, "Strategic Development Manager",
-                  "sdm@example.gov.uk", money, "No", "No", "No", "No", ""]
-        for column, value in enumerate(values, start=1):
-            sheet.cell(row, column, value)
-    meetings = book["Meetings"]
-    for row, (name, *_rest) in enumerate(CYCLE_PARTNERSHIPS, start=2):
-        for column, value in enumerate([name, datetime(2026, 11, 10), f"{name} board", "Guildhall"], 1):
-            meetings.cell(row, column, value)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return register_workbook(CYCLE_PARTNERS, [(p.name, date(2026, 11, 10)) for p in CYCLE_PARTNERS])
 
 
 def on_the_register(settings: Settings, partnership: str, *emails: str) -> None:

@@ -9,7 +9,6 @@ import io
 import json
 import os
 import re
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -20,7 +19,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from lxml import etree
 from openpyxl import load_workbook
-from openpyxl.utils import range_boundaries
 
 from pipeline.cli import main
 from pipeline.core.config import Settings
@@ -30,6 +28,8 @@ from pipeline.core.identity import Personalisation
 from pipeline.generate.forms import form_bytes
 from pipeline.store import Store
 from tests.support.filling import fill_docx, soffice
+from tests.support.workbooks import type_into
+from tests.support.zips import read_parts, zipped
 
 LIBRARY = FormLibrary.load()
 MONITORING = LIBRARY.get("monitoring")
@@ -132,22 +132,9 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def docx_parts(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def zipped(parts: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, body in parts.items():
-            archive.writestr(name, body)
-    return buffer.getvalue()
-
-
 def without_identity(data: bytes) -> bytes:
     """The document with its custom properties gone: part, relationship and content type."""
-    parts = docx_parts(data)
+    parts = read_parts(data)
     del parts["docProps/custom.xml"]
     parts["_rels/.rels"] = re.sub(rb"<Relationship [^>]*custom-properties[^>]*/>", b"",
                                   parts["_rels/.rels"])
@@ -159,7 +146,7 @@ def without_identity(data: bytes) -> bytes:
 
 def without_control(data: bytes, index: int) -> bytes:
     """The document with its `index`-th answer box (content control) deleted, as someone might."""
-    parts = docx_parts(data)
+    parts = read_parts(data)
     root = etree.fromstring(parts["word/document.xml"])
     leaves = [sdt for sdt in root.iter(f"{{{W}}}sdt") if sdt.find(f".//{{{W}}}sdt") is None]
     leaves[index].getparent().remove(leaves[index])
@@ -227,16 +214,6 @@ class Home:
 def the_record(home: Home, form_id: str = "monitoring") -> dict:
     (record,) = home.records(form_id)
     return record
-
-
-def type_into(workbook, name: str, value: object, row: int = 0) -> None:
-    """Type into the cell a defined name points at (row `row` of a table block)."""
-    (sheet, ref), *_ = workbook.defined_names[name].destinations
-    column, first, _, _ = range_boundaries(ref.replace("$", ""))
-    cell = workbook[sheet].cell(row=first + row, column=column)
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
 
 
 def excel_return() -> bytes:

@@ -15,29 +15,23 @@ from pipeline.cli import main
 from pipeline.core.config import WebConfig
 from pipeline.schedule.mailer import SendMode
 from pipeline.store import Store
-from pipeline.web import create_app
-from tests.support.console_home import CLERK, CLERK_PASSWORD, VIEWER, VIEWER_PASSWORD, ConsoleHome, build_home
+from tests.support.console_home import (
+    CLERK,
+    CLERK_PASSWORD,
+    VIEWER,
+    VIEWER_PASSWORD,
+    ConsoleHome,
+    build_home,
+    client,
+    sign_in,
+    token_on,
+)
 
 PAGES = ["/", "/returns", "/returns/1", "/attention", "/forms", "/meetings", "/register",
          "/forms/download?form=monitoring&format=docx", "/returns/1/original"]
 ACTIONS = ["/attention/{rejected}/dismiss", "/attention/{rejected}/reingest", "/attention/match",
+           "/attention/held/{rejected}",
            "/meetings/write", "/register", "/sign-out"]
-
-
-def client(home: ConsoleHome, web: WebConfig | None = None):  # type: ignore[no-untyped-def]
-    return create_app(home.settings, home.library, web or WebConfig()).test_client()
-
-
-def token_on(page_text: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page_text)
-    assert found, "every form carries a CSRF token"
-    return found.group(1)
-
-
-def sign_in(browser, name: str, password: str, **headers: str):  # type: ignore[no-untyped-def]
-    token = token_on(browser.get("/sign-in", headers=headers).text)
-    return browser.post("/sign-in", data={"csrf_token": token, "name": name, "password": password},
-                        headers=headers)
 
 
 def first_return(home: ConsoleHome) -> int:
