@@ -56,16 +56,17 @@ def css(browser: Browser, selector: str):  # type: ignore[no-untyped-def]
 
 
 def click_and_wait(browser: Browser, element) -> None:  # type: ignore[no-untyped-def]
-    """Click a button or link that opens a new page, and wait until it has."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    """Click a button or link that opens a new page, and wait until the new page has loaded.
+    The old page is marked in JavaScript, not held as an element: asking Chromium about an
+    element of a page being replaced can fail with an inspector error instead of "stale"."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old_page = browser.driver.find_element(By.TAG_NAME, "html")
+    browser.driver.execute_script("window.__pipelineOldPage = true;")
     element.click()
-    WebDriverWait(browser.driver, 30).until(expected_conditions.staleness_of(old_page))
-    WebDriverWait(browser.driver, 30).until(
-        lambda driver: driver.execute_script("return document.readyState") == "complete")
+    WebDriverWait(browser.driver, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script(
+            "return window.__pipelineOldPage === undefined && document.readyState === 'complete'"))
 
 
 def sign_in_as(browser: Browser, base_url: str, name: str, password: str) -> None:
