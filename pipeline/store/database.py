@@ -86,15 +86,7 @@ class Store(IntakesMixin, SubmissionsMixin, SentMixin, RegisterMixin, PapersMixi
             raise StoreError(f"The database at {path} could not be opened: {exc.strerror or exc}") from exc
         except SQLiteDatabase.errors as exc:
             raise StoreError(f"The database at {path} could not be opened: {plain_reason(exc)}") from exc
-        store = cls(db)
-        store.path = path
-        try:
-            with store._guard("be opened"):
-                migrate(db) if upgrade else user_version(db)
-        except StoreError:
-            db.close()
-            raise
-        return store
+        return cls._ready(db, path, upgrade)
 
     @classmethod
     def connect(cls, url: str, *, wait_seconds: float = 10.0, upgrade: bool = True) -> Self:
@@ -105,8 +97,14 @@ class Store(IntakesMixin, SubmissionsMixin, SentMixin, RegisterMixin, PapersMixi
             raise StoreError("PostgreSQL needs the psycopg package: pip install 'psycopg[binary]'.") from exc
         except Exception as exc:  # psycopg's OperationalError: refused, unknown host, bad password
             raise StoreError(f"The {shown(url)} could not be opened: {plain_postgres(exc)}") from exc
+        return cls._ready(db, None, upgrade)
+
+    @classmethod
+    def _ready(cls, db: Database, path: Path | None, upgrade: bool) -> Self:
+        """The store on an open connection, its tables brought up to date (or only read, without
+        `upgrade`); the connection closed again if that fails."""
         store = cls(db)
-        store.path = None
+        store.path = path
         try:
             with store._guard("be opened"):
                 migrate(db) if upgrade else user_version(db)
