@@ -11,6 +11,7 @@ is safely in `archive/` or `rejected/`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -191,6 +192,7 @@ class Ingest:
         it never stops the rest."""
         results: list[FileResult] = []
         self._tidy_claims()
+        self._tidy_notes()
         for path in sorted(self._claimed_files()):
             claim = self._reclaim(path)
             if claim is None:
@@ -348,6 +350,20 @@ class Ingest:
             self.claims.tidy(self.store, exists)
         except PipelineError as exc:
             log.error("Could not tidy the claims of stopped workers: %s", exc)
+
+    def _tidy_notes(self) -> None:
+        """Name notes left by a run killed between writing the note and moving its file in: the
+        file stayed in the inbox (it is taken again, with a note of its own), so the note names
+        nothing. A note whose file, or its copy in progress, is there is kept."""
+        try:
+            names = set(os.listdir(self.processing))
+        except OSError:
+            return
+        for name in names:
+            claimed = name.removeprefix(".name-").removesuffix(".json")
+            if name.startswith(".name-") and claimed not in names and f".copying-{claimed}" not in names:
+                with contextlib.suppress(OSError):
+                    (self.processing / name).unlink()
 
     def _copy_in(self, source: int, target: Path, original: str) -> int:
         """Copy under a hidden name first (never taken as a file), locked, then rename."""

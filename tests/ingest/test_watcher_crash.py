@@ -110,3 +110,20 @@ def test_a_watcher_killed_mid_batch_and_restarted_stores_every_form_exactly_once
         status = last.stop()
     assert status == 0, last.log()[-3000:]
     assert_each_stored_exactly_once(home, forms)
+
+
+def test_a_name_note_left_by_a_kill_before_its_file_moved_is_tidied_and_others_kept(
+        tmp_path: Path) -> None:
+    from pipeline.cli import main
+
+    home = tmp_path / "home"
+    processing = home / "inbox" / ".processing"
+    processing.mkdir(parents=True)
+    orphan = processing / ".name-20261202T010000-aaaaaaaaaaaaaaaa.docx.json"
+    orphan.write_text('{"name": "return.docx", "seen": "2026-12-02T01:00:00Z"}', encoding="utf-8")
+    copying = processing / ".name-20261202T010000-bbbbbbbbbbbbbbbb.docx.json"
+    copying.write_text('{"name": "other.docx", "seen": "2026-12-02T01:00:00Z"}', encoding="utf-8")
+    (processing / ".copying-20261202T010000-bbbbbbbbbbbbbbbb.docx").write_bytes(b"")  # a copy in progress
+    assert main(["watch", "--oneshot", "--home", str(home)]) == 0
+    assert not orphan.exists(), "a note naming no file is removed"
+    assert copying.exists(), "a note whose copy is in progress is kept"
