@@ -26,8 +26,7 @@ from pipeline.ooxml.wordml import (
     PlainRow,
     fill_controls,
     loose_paragraphs,
-    read_controls,
-    read_plain_rows,
+    read_body,
 )
 from pipeline.ooxml.xml import parse_xml, qn, to_bytes
 
@@ -122,7 +121,7 @@ def read_content(package: Package) -> WordContent:
         raise UnknownForm("This Word file has no main document, so it cannot be one of our forms.")
     root = package.xml(main)
     _check_size(root)
-    return WordContent(read_controls(root), read_plain_rows(root), loose_paragraphs(root))
+    return WordContent(*read_body(root))
 
 
 def loose_text_of(document: bytes) -> list[str]:

@@ -276,7 +276,7 @@ W_BODY, W_SDT, W_SDT_PR, W_SDT_CONTENT = qn("w:body"), qn("w:sdt"), qn("w:sdtPr"
 W_P, W_T, W_BR, W_CR, W_TAB = qn("w:p"), qn("w:t"), qn("w:br"), qn("w:cr"), qn("w:tab")
 W_TBL, W_TR, W_TC, W_FLDCHAR = qn("w:tbl"), qn("w:tr"), qn("w:tc"), qn("w:fldChar")
 W_TAG, W_ALIAS, W_PLACEHOLDER, W_DATE = qn("w:tag"), qn("w:alias"), qn("w:showingPlcHdr"), qn("w:date")
-W_VAL = qn("w:val")
+W_VAL, W_LIST_ITEM = qn("w:val"), qn("w:listItem")
 W14_CHECKBOX, W14_CHECKED = qn("w14:checkbox"), qn("w14:checked")
 W14_VAL = qn("w14:val")
 _TYPE_TAGS = {
@@ -296,7 +296,7 @@ def _child(element: etree._Element | None, tag: str) -> etree._Element | None:
     return None
 
 
-def read_controls(root: etree._Element) -> list[Control]:
+def read_controls(root: etree._Element, places: _Places | None = None) -> list[Control]:
     """Every input in the body (content controls and legacy form fields), in document order.
 
     Linear in the size of the document: each table's rows and cells are numbered once.
@@ -304,7 +304,7 @@ def read_controls(root: etree._Element) -> list[Control]:
     body = _child(root, W_BODY)
     if body is None:
         return []
-    places = _Places(body)
+    places = places or _Places(body)
     found: list[Control] = []
     for element in body.iter(W_SDT, W_FLDCHAR):
         if element.tag == W_SDT:
@@ -314,6 +314,16 @@ def read_controls(root: etree._Element) -> list[Control]:
         if control is not None:
             found.append(control)
     return found
+
+
+def read_body(root: etree._Element) -> tuple[list[Control], list[PlainRow], list[str]]:
+    """`read_controls`, `read_plain_rows` and `loose_paragraphs` of one document, its tables'
+    rows and cells numbered once for all three."""
+    body = _child(root, W_BODY)
+    if body is None:
+        return [], [], []
+    places = _Places(body)
+    return read_controls(root, places), read_plain_rows(root, places), loose_paragraphs(root)
 
 
 class _Places:
@@ -371,26 +381,6 @@ def _parts(sdt: etree._Element) -> tuple[etree._Element | None, etree._Element |
     return pr, content
 
 
-def _holds_controls(pr: etree._Element | None, content: etree._Element | None) -> bool:
-    """A control that only wraps others (a repeating section, LibreOffice's outer wrapper) or
-    whole paragraphs without saying what it is: not an answer box of its own."""
-    if content is None:
-        return True
-    if next(content.iter(W_SDT), None) is not None:
-        return True
-    return any(child.tag in _BLOCK for child in content) and _kind(pr) is None
-
-
-def _kind(pr: etree._Element | None) -> str | None:
-    if pr is None:
-        return None
-    for child in pr:
-        kind = _TYPE_TAGS.get(child.tag)
-        if kind is not None:
-            return kind
-    return None
-
-
 def _shown_text(content: etree._Element) -> str:
     """The text of a control, joining Word's split runs; line breaks become newlines.
 
@@ -420,53 +410,80 @@ def _paragraphs_or_self(content: etree._Element) -> list[etree._Element]:
     return paragraphs or [content]
 
 
-_NO_PROPERTIES = etree.Element(W_SDT_PR)  # optional in the format: then it is plain text
+class _Properties:
+    """What a control's `w:sdtPr` says, gathered in one look at its children (every control of
+    every return passes here): its kind and the element saying so, tag, alias, placeholder."""
+
+    __slots__ = ("kind", "typed", "tag", "alias", "placeholder")
+
+    def __init__(self, pr: etree._Element | None) -> None:
+        self.kind: str | None = None
+        self.typed = self.tag = self.alias = None
+        self.placeholder = False
+        for child in () if pr is None else pr:
+            name = child.tag
+            if name == W_TAG:
+                self.tag = child.get(W_VAL) if self.tag is None else self.tag
+            elif name == W_ALIAS:
+                self.alias = child.get(W_VAL) if self.alias is None else self.alias
+            elif name == W_PLACEHOLDER:
+                self.placeholder = True
+            elif self.kind is None and name in _TYPE_TAGS:
+                self.kind, self.typed = _TYPE_TAGS[name], child
 
 
 def _read_sdt(sdt: etree._Element, places: _Places) -> Control | None:
     pr, content = _parts(sdt)
-    if _holds_controls(pr, content):
+    said = _Properties(pr)
+    if _wraps_others(said, content):
         return None
-    assert content is not None  # _holds_controls says a control without content holds others
-    if pr is None:
-        pr = _NO_PROPERTIES
-    kind = _kind(pr) or "text"
+    assert content is not None  # _wraps_others says a control without content holds others
+    kind = said.kind or "text"
     text = _shown_text(content)
-    tag = _child(pr, W_TAG)
-    if kind != "checkbox" and (_child(pr, W_PLACEHOLDER) is not None or text.strip() in PLACEHOLDERS):
+    if kind != "checkbox" and (said.placeholder or text.strip() in PLACEHOLDERS):
         text = ""
     table, row, cell = places.of(sdt)
     return Control(
         kind=kind,
-        tag=None if tag is None else tag.get(W_VAL),
-        alias=_attr(_child(pr, W_ALIAS)),
+        tag=said.tag,
+        alias=said.alias,
         text=text,
-        checked=_checked(pr) if kind == "checkbox" else None,
-        date=_full_date(pr) if kind == "date" and text else None,
-        value=_list_value(pr, text) if kind == "dropdown" else None,
+        checked=_checked(said.typed) if kind == "checkbox" else None,
+        date=_full_date(said.typed) if kind == "date" and text else None,
+        value=_list_value(pr, text) if kind == "dropdown" and pr is not None else None,
         table=table, row=row, cell=cell,
         # The label beside it matters only to reading by place, when tags are gone.
-        context=_context(sdt) if tag is None else "",
+        context=_context(sdt) if said.tag is None else "",
         after=_text_after(sdt) if kind == "text" else "",
     )
 
 
-def _checked(pr: etree._Element) -> bool:
+def _wraps_others(said: _Properties, content: etree._Element | None) -> bool:
+    """A control that only wraps others (a repeating section, LibreOffice's outer wrapper) or
+    whole paragraphs without saying what it is: not an answer box of its own."""
+    if content is None:
+        return True
+    if next(content.iter(W_SDT), None) is not None:
+        return True
+    return said.kind is None and any(child.tag in _BLOCK for child in content)
+
+
+def _checked(box: etree._Element | None) -> bool:
     """The check box's state from `w14:checked` (never the glyph: LibreOffice leaves it stale)."""
-    state = _child(_child(pr, W14_CHECKBOX), W14_CHECKED)
+    state = _child(box, W14_CHECKED)
     if state is None:
         return False
     return state.get(W14_VAL, "0").lower() in ("1", "true", "on")
 
 
-def _full_date(pr: etree._Element) -> str | None:
-    full = _attr(_child(pr, W_DATE), "w:fullDate")
+def _full_date(picker: etree._Element | None) -> str | None:
+    full = _attr(picker, "w:fullDate")
     return full[:10] if full and len(full) >= 10 else None
 
 
 def _list_value(pr: etree._Element, text: str) -> str | None:
     wanted = text.strip().casefold()
-    for item in pr.iterfind(".//w:listItem", NS):
+    for item in pr.iter(W_LIST_ITEM):
         if (item.get(qn("w:displayText")) or "").strip().casefold() == wanted and wanted:
             return item.get(qn("w:value"))
     return None
@@ -533,20 +550,28 @@ class PlainRow:
     header: bool
 
 
-def read_plain_rows(root: etree._Element) -> list[PlainRow]:
+# Rows holding no control, and paragraphs outside every control, found by libxml2 itself: a
+# return has hundreds of rows and paragraphs and only a few of each are wanted.
+_PLAIN_ROWS = etree.XPath(".//w:tr[not(.//w:sdt) and not(.//w:fldChar)]", namespaces=NS)
+_LOOSE_PARAGRAPHS = etree.XPath(".//w:p[not(ancestor::w:sdt)][.//w:t[not(ancestor::w:sdt)]]",
+                                namespaces=NS)
+
+
+def read_plain_rows(root: etree._Element, places: _Places | None = None) -> list[PlainRow]:
     """Every body table row without a control, in document order, with its cells' text."""
     body = _child(root, W_BODY)
     if body is None:
         return []
+    places = places or _Places(body)
     found = []
-    for table_index, table in enumerate(body.iter(W_TBL)):
-        for row_index, row in enumerate(_own_rows(table)):
-            if next(row.iter(W_SDT, W_FLDCHAR), None) is not None:
-                continue
-            header = _child(_child(row, qn("w:trPr")), qn("w:tblHeader")) is not None
-            cells = tuple(_cell_lines(cell) for cell in _own_cells(row))
-            found.append(PlainRow(table_index, row_index, cells, header))
-    return found
+    for row in _PLAIN_ROWS(body):
+        table, index = places.tables.get(next(row.iterancestors(W_TBL))), places.rows.get(row)
+        if table is None or index is None:
+            continue
+        header = _child(_child(row, qn("w:trPr")), qn("w:tblHeader")) is not None
+        cells = tuple(_cell_lines(cell) for cell in _own_cells(row))
+        found.append(PlainRow(table, index, cells, header))
+    return sorted(found, key=lambda row: (row.table, row.row))  # table by table, as Word numbers
 
 
 def _cell_lines(cell: etree._Element) -> str:
@@ -559,13 +584,10 @@ def loose_paragraphs(root: etree._Element) -> list[str]:
     body = _child(root, W_BODY)
     if body is None:
         return []
-    found = []
     # Every text node inside a control counts as the control's, so a paragraph inside any
     # control (an answer, or a row wrapped in a repeating section) has no loose text.
-    inside_controls = {p for sdt in body.iter(W_SDT) for p in sdt.iter(W_P)}
-    for paragraph in body.iter(W_P):
-        if paragraph in inside_controls or next(paragraph.iter(W_T), None) is None:
-            continue
+    found = []
+    for paragraph in _LOOSE_PARAGRAPHS(body):
         text = _loose_text(paragraph)
         if text.strip():
             found.append(text)

@@ -195,7 +195,7 @@ BAD_FILES: list[tuple[str, str, Callable[[], bytes], str]] = [
     ("macro-enabled Word", "monitoring.docm", docm, "macros"),
     ("macro-enabled Excel", "monitoring.xlsm", xlsm, "macros"),
     ("zip bomb", "monitoring.docx", zip_bomb, "zip bomb"),
-    ("zip bomb lying about its size", "monitoring.docx", lying_zip_bomb, "damaged"),
+    ("zip bomb lying about its size", "monitoring.docx", lying_zip_bomb, "unpacks to more data than it declares"),
     ("too many parts", "monitoring.docx", many_parts, "internal parts"),
     ("billion laughs", "monitoring.docx", billion_laughs, "document type declaration"),
     ("external entity", "monitoring.docx", external_entity_in_the_document, "document type declaration"),
