@@ -168,7 +168,8 @@ def _single(f: Field, found: list[Control]) -> str:
 def _value(control: Control) -> str:
     if control.kind == "date" and control.date:
         # The picker's stored date, unless someone typed over it (then the words win).
-        shown = date.fromisoformat(control.date).strftime("%d/%m/%Y")
+        day = date.fromisoformat(control.date)
+        shown = f"{day.day:02d}/{day.month:02d}/{day.year:04d}"  # strftime is slow, and locale-bound
         return control.date if control.text.strip() in (shown, control.date) else control.text
     if control.kind == "dropdown" and control.value:
         return control.value
