@@ -124,6 +124,7 @@ class Package:
         self._by_lower = {info.filename.lower(): info for info in archive.infolist()}
         self._types = _ContentTypes({}, {})
         self._read_cache: dict[str, bytes] = {}
+        self._rels_cache: dict[str, list[Relationship]] = {}
 
     @classmethod
     def open(cls, data: bytes, *, source_name: str = "") -> Package:
@@ -164,7 +165,10 @@ class Package:
 
     def relationships(self, part_name: str = "") -> list[Relationship]:
         """The relationships of a part ("" for the package itself); [] when it has none."""
-        return self._relationships_in(_rels_name(part_name), part_name)
+        key = _rels_name(part_name)
+        if key not in self._rels_cache:  # the package's own are asked for three times a file
+            self._rels_cache[key] = self._relationships_in(key, part_name)
+        return list(self._rels_cache[key])
 
     def main_document(self) -> str | None:
         """The main part, e.g. "word/document.xml" or "xl/workbook.xml"."""

@@ -434,10 +434,11 @@ class _Properties:
 
 def _read_sdt(sdt: etree._Element, places: _Places) -> Control | None:
     pr, content = _parts(sdt)
+    if content is None or next(content.iter(W_SDT), None) is not None:
+        return None  # it only wraps others (a repeating section, LibreOffice's outer wrapper)
     said = _Properties(pr)
-    if _wraps_others(said, content):
-        return None
-    assert content is not None  # _wraps_others says a control without content holds others
+    if said.kind is None and any(child.tag in _BLOCK for child in content):
+        return None  # whole paragraphs, without saying what it is: not an answer box of its own
     kind = said.kind or "text"
     text = _shown_text(content)
     if kind != "checkbox" and (said.placeholder or text.strip() in PLACEHOLDERS):
@@ -456,16 +457,6 @@ def _read_sdt(sdt: etree._Element, places: _Places) -> Control | None:
         context=_context(sdt) if said.tag is None else "",
         after=_text_after(sdt) if kind == "text" else "",
     )
-
-
-def _wraps_others(said: _Properties, content: etree._Element | None) -> bool:
-    """A control that only wraps others (a repeating section, LibreOffice's outer wrapper) or
-    whole paragraphs without saying what it is: not an answer box of its own."""
-    if content is None:
-        return True
-    if next(content.iter(W_SDT), None) is not None:
-        return True
-    return said.kind is None and any(child.tag in _BLOCK for child in content)
 
 
 def _checked(box: etree._Element | None) -> bool:
