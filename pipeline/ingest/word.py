@@ -142,17 +142,31 @@ def _by_tag(definition: FormDefinition, controls: Sequence[Control],
     by_tag: dict[str, list[Control]] = {}
     for control in controls:
         by_tag.setdefault(control.tag or "", []).append(control)
+    cells = _cells_by_table(definition, controls)
     values: RawValues = {}
     for f in definition.fields:
         if f.is_table:
-            cells = [c for c in controls if (c.tag or "").startswith(f"{f.id}.")]
-            values[f.id] = _rows(f, cells, plain_rows)
+            values[f.id] = _rows(f, cells.get(f.id, []), plain_rows)
         elif f.shown_as_ticks:
             values[f.id] = [ch.value for ch in f.choices
                             if any(c.checked for c in by_tag.get(f"{f.id}.{ch.value}", []))]
         elif f.id in by_tag:
             values[f.id] = _single(f, by_tag[f.id])
     return values
+
+
+def _cells_by_table(definition: FormDefinition, controls: Sequence[Control]) -> dict[str, list[Control]]:
+    """Each table field's cell controls (tagged "<table>.<column>"), in document order."""
+    tables = {f.id for f in definition.fields if f.is_table}
+    found: dict[str, list[Control]] = {}
+    for control in controls:
+        tag = control.tag or ""
+        at = tag.find(".")
+        while at != -1:  # every prefix before a dot, as an id may hold dots itself
+            if tag[:at] in tables:
+                found.setdefault(tag[:at], []).append(control)
+            at = tag.find(".", at + 1)
+    return found
 
 
 def _single(f: Field, found: list[Control]) -> str:
