@@ -502,16 +502,17 @@ class Ingest:
             return [self._reject(job, intake_id, UNREADABLE, (), read)]
 
     def _start_intake(self, job: Job, parent: int | None) -> int:
+        """The intake's row, 'processing'. Not durable on its own: until the outcome's durable
+        commit the file is in `.processing` (or `mailbox/.taking`, or an email there), so after
+        a power cut that loses the row the file is simply taken again."""
         existing = self.store.intake_by_name(job.intake_name)
         if existing is not None:
             return existing.id
-        intake_id = self.store.add_intake(NewIntake(
+        return self.store.add_intake(NewIntake(
             intake_name=job.intake_name, original_name=job.name, source_path=job.source_path,
             sha256=job.sha256, size=len(job.data), sender=job.sender, sent_at=None,
-            received_at=job.received_at, parent_intake_id=parent))
-        if job.flags:
-            self.store.set_flags(intake_id, job.flags)
-        return intake_id
+            received_at=job.received_at, parent_intake_id=parent, flags=job.flags),
+            durable=False)
 
     def _preflight(self, job: Job) -> None:
         if not job.data:

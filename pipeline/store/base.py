@@ -44,11 +44,13 @@ class StoreBase:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
         """Begin (taking the write lock) ... COMMIT, or ROLLBACK on an exception.
 
         Inside another transaction it is a savepoint: an exception undoes only its own part,
-        and nothing is saved until the outermost transaction commits.
+        and nothing is saved until the outermost transaction commits (durable or not as that
+        one was begun). `durable=False`: see `Database.begin`; only for what may be lost to a
+        power cut because it is done again after one.
         """
         nested = self._db.in_transaction
         commit, *undo = _NESTED if nested else _OUTER
@@ -56,7 +58,7 @@ class StoreBase:
             if nested:
                 self._db.execute("SAVEPOINT nested")
             else:
-                self._db.begin()
+                self._begin(durable)
         try:
             yield
             with self._guard("save a change"):
@@ -66,6 +68,18 @@ class StoreBase:
                 with self._guard("undo a change"):
                     for statement in undo:
                         self._db.execute(statement)
+            raise
+        finally:
+            if not nested and not durable:
+                with self._guard("finish a change"):
+                    self._db.ended()
+
+    def _begin(self, durable: bool) -> None:
+        try:
+            self._db.begin(durable=durable)
+        except BaseException:
+            if not durable:
+                self._db.ended()
             raise
 
     @contextmanager
@@ -85,8 +99,8 @@ class StoreBase:
             raise StoreError(message) from exc
 
     @contextmanager
-    def _writing(self, doing: str) -> Iterator[Database]:
-        with self._guard(doing), self.transaction():
+    def _writing(self, doing: str, *, durable: bool = True) -> Iterator[Database]:
+        with self._guard(doing), self.transaction(durable=durable):
             yield self._db
 
     @contextmanager

@@ -65,9 +65,14 @@ class Database:
     def in_transaction(self) -> bool:
         raise NotImplementedError
 
-    def begin(self) -> None:
-        """Start a transaction that will write."""
+    def begin(self, *, durable: bool = True) -> None:
+        """Start a transaction that will write. With `durable=False` its commit may be lost to a
+        power cut (never to a crash of the process), until the next durable commit, which makes
+        it durable too; the database itself is never damaged."""
         raise NotImplementedError
+
+    def ended(self) -> None:
+        """A transaction begun here has committed or rolled back (SQLite: durable again)."""
 
     def begin_reading(self) -> None:
         """Start a transaction whose SELECTs all see one snapshot."""
@@ -119,6 +124,7 @@ class SQLiteDatabase(Database):
             self._db.execute(f"PRAGMA busy_timeout = {int(wait_seconds * 1000)}")  # first: the rest wait
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")  # a return reported stored survives a power cut
+            self._full = True
             self._db.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error:
             self._db.close()
@@ -139,8 +145,20 @@ class SQLiteDatabase(Database):
     def in_transaction(self) -> bool:
         return self._db.in_transaction
 
-    def begin(self) -> None:
+    def begin(self, *, durable: bool = True) -> None:
+        self._synchronous(full=durable)
         self._db.execute("BEGIN IMMEDIATE")  # takes the write lock now: read-then-write is safe
+
+    def ended(self) -> None:
+        self._synchronous(full=True)
+
+    def _synchronous(self, *, full: bool) -> None:
+        """FULL: the commit fsyncs the WAL. NORMAL (in WAL mode): no fsync at the commit, so a
+        power cut may roll it back, but the next FULL commit's fsync of the WAL (appended to in
+        order) makes it durable too; a crash of the process loses nothing; no damage either way."""
+        if self._full != full:
+            self._db.execute(f"PRAGMA synchronous = {'FULL' if full else 'NORMAL'}")
+            self._full = full
 
     def close(self) -> None:
         self._db.close()

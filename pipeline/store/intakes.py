@@ -28,12 +28,18 @@ from pipeline.store.rows import (
 class IntakesMixin(StoreBase):
     """Files taken in, replies, holds and the files set aside."""
 
-    def add_intake(self, intake: NewIntake) -> int:
-        """Record that the ingest has started on a file; returns the intake id."""
-        with self._writing(f"record the file {intake.original_name}") as db:
+    def add_intake(self, intake: NewIntake, *, durable: bool = True) -> int:
+        """Record that the ingest has started on a file; returns the intake id.
+
+        `durable=False` when the row may be lost to a power cut because the file is then taken
+        again (it is still in the inbox's processing folder): the commit waits for no disk
+        write, and the next durable commit (the file's outcome) makes this row durable too.
+        """
+        with self._writing(f"record the file {intake.original_name}", durable=durable) as db:
             return db.insert(
                 "INSERT INTO intakes (intake_name, original_name, source_path, sha256, size,"
-                " sender, sent_at, received_at, parent_intake_id) VALUES (?,?,?,?,?,?,?,?,?)",
+                " sender, sent_at, received_at, parent_intake_id, flags)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     intake.intake_name,
                     intake.original_name,
@@ -44,6 +50,7 @@ class IntakesMixin(StoreBase):
                     utc_or_none(intake.sent_at),
                     utc_text(intake.received_at),
                     intake.parent_intake_id,
+                    _flags_text(intake.flags),
                 ),
             )
 
@@ -175,9 +182,8 @@ class IntakesMixin(StoreBase):
         return [QuarantinedFile(**dict(row)) for row in rows]
 
     def set_flags(self, intake_id: int, flags: Iterable[str]) -> None:
-        text = ",".join(sorted(set(flags))) or None
         with self._writing("note what was odd about a file") as db:
-            db.execute("UPDATE intakes SET flags = ? WHERE id = ?", (text, intake_id))
+            db.execute("UPDATE intakes SET flags = ? WHERE id = ?", (_flags_text(flags), intake_id))
 
     def unanswered_senders(self) -> list[tuple[str, str, str]]:
         """Files whose sender the pipeline did not answer: (sender, file name, why)."""
@@ -223,6 +229,10 @@ class IntakesMixin(StoreBase):
             for intake_id, *problem in rows:
                 found.setdefault(intake_id, []).append(Problem(*problem))
         return found
+
+
+def _flags_text(flags: Iterable[str]) -> str | None:
+    return ",".join(sorted(set(flags))) or None
 
 
 def _intake_row(row: Row | dict[str, Any], problems: Iterable[Problem]) -> IntakeRow:

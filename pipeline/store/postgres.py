@@ -107,8 +107,10 @@ class PostgresDatabase(Database):
 
         return self._db.info.transaction_status != TransactionStatus.IDLE
 
-    def begin(self) -> None:
-        self._db.execute("BEGIN")
+    def begin(self, *, durable: bool = True) -> None:
+        # off: the commit returns before its WAL is flushed; the next flushed commit (of any
+        # session) flushes it too, as the WAL is written in order; a crash never damages data
+        self._db.execute("BEGIN" if durable else "BEGIN; SET LOCAL synchronous_commit = off")
 
     def begin_reading(self) -> None:
         self._db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one snapshot

@@ -128,6 +128,7 @@ class NewIntake:
     sent_at: datetime | None
     received_at: datetime
     parent_intake_id: int | None = None
+    flags: tuple[str, ...] = ()  # what was odd about it (see `set_flags`)
 
 
 class Problem(NamedTuple):
