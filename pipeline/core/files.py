@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,8 +32,9 @@ def write_new_file(folder: Path, name: str, data: bytes, *, reuse_identical: boo
     temp: str | None = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=folder, prefix=".writing-")
-        os.fchmod(handle, 0o666 & ~current_umask())  # as open() would: mkstemp makes it owner-only
+        temp = str(folder / f".writing-{uuid.uuid4().hex}")
+        # O_EXCL: a new file, never one already there; mode 0o666 less the umask, as open() gives
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -68,19 +68,6 @@ def replacing(path: Path) -> Iterator[Path]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def current_umask() -> int:
-    """The process's umask, read without changing it where Linux says it (/proc), else set back."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _remove_partial(temp: str | None) -> None:
