@@ -3,6 +3,8 @@ written again replaces the old one whole or not at all."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,14 @@ def test_a_replacement_cut_short_leaves_the_old_file_whole(tmp_path: Path) -> No
         temporary.write_bytes(b"the new pack")
     assert path.read_bytes() == b"the new pack"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pack.pdf"]
+
+
+def test_a_new_file_is_readable_as_the_umask_allows_and_leaves_no_temporary(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        written = write_new_file(tmp_path, "return.docx", b"bytes")
+    finally:
+        os.umask(old)
+    assert written.read_bytes() == b"bytes"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o640  # 0o666 less the umask, as open() gives
+    assert [p.name for p in tmp_path.iterdir()] == ["return.docx"]
