@@ -36,9 +36,9 @@ DOCUMENT_NSMAP = {p: NS[p] for p in ("w", "r", "mc", "w14", "w15", "wp", "a")}
 IGNORABLE = "w14 w15"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs three times as much, for every control
 class Control:
-    """One input found in a Word document, as plain values."""
+    """One input found in a Word document, as plain values (read, never changed: `replace`)."""
 
     kind: str  # "text", "date", "dropdown", "checkbox"
     tag: str | None
@@ -305,8 +305,10 @@ def read_controls(root: etree._Element, places: _Places | None = None) -> list[C
     if body is None:
         return []
     places = places or _Places(body)
+    places.holding = set()
     found: list[Control] = []
     for element in body.iter(W_SDT, W_FLDCHAR):
+        places.mark(element)
         if element.tag == W_SDT:
             control = _read_sdt(element, places)
         else:
@@ -336,6 +338,17 @@ class _Places:
             for index, row in enumerate(_own_rows(table)):
                 self.rows[row] = index
         self._cells: dict[etree._Element, tuple[int | None, int | None, int | None]] = {}
+        #: Rows holding a control, once `read_controls` has marked them (None until then).
+        self.holding: set[etree._Element] | None = None
+
+    def mark(self, control: etree._Element) -> None:
+        """Note every row `control` sits in (its own, and those of tables around its table)."""
+        if self.holding is None:
+            self.holding = set()
+        for row in control.iterancestors(W_TR):
+            if row in self.holding:
+                break  # marked by an earlier control, and so are the rows around it
+            self.holding.add(row)
 
     def of(self, node: etree._Element) -> tuple[int | None, int | None, int | None]:
         cell = next(node.iterancestors(W_TC), None)
@@ -541,28 +554,32 @@ class PlainRow:
     header: bool
 
 
-# Rows holding no control, and paragraphs outside every control, found by libxml2 itself: a
-# return has hundreds of rows and paragraphs and only a few of each are wanted.
-_PLAIN_ROWS = etree.XPath(".//w:tr[not(.//w:sdt) and not(.//w:fldChar)]", namespaces=NS)
+# Paragraphs outside every control, found by libxml2 itself: a return has hundreds of
+# paragraphs and only some are wanted.
 _LOOSE_PARAGRAPHS = etree.XPath(".//w:p[not(ancestor::w:sdt)][.//w:t[not(ancestor::w:sdt)]]",
                                 namespaces=NS)
 
 
 def read_plain_rows(root: etree._Element, places: _Places | None = None) -> list[PlainRow]:
-    """Every body table row without a control, in document order, with its cells' text."""
+    """Every body table row without a control, in document order, with its cells' text.
+
+    With the `places` `read_controls` filled, the rows it marked as holding a control are
+    skipped without looking inside any row again."""
     body = _child(root, W_BODY)
     if body is None:
         return []
     places = places or _Places(body)
+    holding = places.holding
     found = []
-    for row in _PLAIN_ROWS(body):
-        table, index = places.tables.get(next(row.iterancestors(W_TBL))), places.rows.get(row)
-        if table is None or index is None:
+    for row, index in places.rows.items():  # table by table, each table's rows in order
+        if row in holding if holding is not None else \
+                next(row.iter(W_SDT, W_FLDCHAR), None) is not None:
             continue
+        table = places.tables[next(row.iterancestors(W_TBL))]
         header = _child(_child(row, qn("w:trPr")), qn("w:tblHeader")) is not None
         cells = tuple(_cell_lines(cell) for cell in _own_cells(row))
         found.append(PlainRow(table, index, cells, header))
-    return sorted(found, key=lambda row: (row.table, row.row))  # table by table, as Word numbers
+    return found
 
 
 def _cell_lines(cell: etree._Element) -> str:
