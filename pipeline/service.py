@@ -50,7 +50,6 @@ def ingest_files(settings: Settings, library: FormLibrary, paths: Iterable[Path]
     """Ingest each path (the same steps as the watcher); every file gets a result."""
     results: list[FileResult] = []
     with opened(settings, library, clock=clock) as ingest:
-        _set_aside_what_lasts()
         for path in paths:
             try:
                 found = ingest.ingest_path(path)
@@ -64,13 +63,18 @@ def ingest_files(settings: Settings, library: FormLibrary, paths: Iterable[Path]
     return results
 
 
+_SET_ASIDE = threading.Event()
+
+
 def _set_aside_what_lasts() -> None:
-    """Keep the collector off what lives as long as the process (the forms, the settings, the
+    """Keep the collector off what lives as long as the watcher (the forms, the settings, the
     open store): otherwise every full collection walks all of it again while a file is read,
-    about a millisecond of each Word return's ingest (bench/README.md). Garbage is collected
-    first, so only what is still in use is set aside."""
-    gc.collect()
-    gc.freeze()
+    about a millisecond of each Word return's ingest (bench/README.md). Once per process, when
+    the watcher starts, after collecting the garbage, so only what is in use is set aside."""
+    if not _SET_ASIDE.is_set():
+        _SET_ASIDE.set()
+        gc.collect()
+        gc.freeze()
 
 
 def watch_inbox(settings: Settings, library: FormLibrary, *, stop: threading.Event,

@@ -433,12 +433,15 @@ class _Properties:
         self.kind: str | None = None
         self.typed = self.tag = self.alias = None
         self.placeholder = False
+        tagged = named = False  # the first w:tag and w:alias count, even with no value
         for child in () if pr is None else pr:
             name = child.tag
             if name == W_TAG:
-                self.tag = child.get(W_VAL) if self.tag is None else self.tag
+                self.tag = self.tag if tagged else child.get(W_VAL)
+                tagged = True
             elif name == W_ALIAS:
-                self.alias = child.get(W_VAL) if self.alias is None else self.alias
+                self.alias = self.alias if named else child.get(W_VAL)
+                named = True
             elif name == W_PLACEHOLDER:
                 self.placeholder = True
             elif self.kind is None and name in _TYPE_TAGS:

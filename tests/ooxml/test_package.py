@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import random
 import shutil
+import struct
 import subprocess
 import zipfile
 
@@ -15,6 +17,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.packaging.custom import StringProperty
 
 from pipeline.core.errors import GenerationError, RejectedFile, UnreadableFile, UnsafeFile
+from pipeline.ooxml import package as package_module
 from pipeline.ooxml.package import (
     Package,
     read_core_properties,
@@ -371,3 +374,39 @@ def test_custom_properties_survive_a_libreoffice_resave(docx_bytes: bytes, tmp_p
     assert resaved.exists(), "LibreOffice produced no file"
     assert resaved.read_bytes() != source.read_bytes()
     assert read_custom_properties(Package.open(resaved.read_bytes())) == IDENTITY
+
+
+# Reading members straight from the archive's bytes keeps every check zipfile made.
+
+
+def _central_entry(data: bytes, name: str) -> int:
+    """Where the central directory's entry for `name` starts."""
+    at = data.index(b"PK\x01\x02")
+    while True:
+        name_length = struct.unpack("<H", data[at + 28:at + 30])[0]
+        if data[at + 46:at + 46 + name_length] == name.encode():
+            return at
+        extra, comment = struct.unpack("<HH", data[at + 30:at + 34])
+        at += 46 + name_length + extra + comment
+
+
+def test_a_part_claiming_bytes_that_belong_to_the_next_part_is_refused(docx_bytes: bytes) -> None:
+    data = bytearray(zipped(read_parts(docx_bytes)))
+    first = zipfile.ZipFile(io.BytesIO(bytes(data))).infolist()[0]
+    entry = _central_entry(bytes(data), first.filename)
+    struct.pack_into("<L", data, entry + 20, first.compress_size + 64)  # its compressed size
+    assert "overlap" in reason_of(bytes(data), UnsafeFile)
+
+
+def test_a_member_said_to_start_before_the_file_is_never_read_from_its_end(docx_bytes: bytes) -> None:
+    # A directory that claims it starts later than it does makes zipfile count members from
+    # before the file's first byte; sliced from the end, they would read whatever an attacker
+    # put in the archive's trailing comment (here, a whole copy of the first member).
+    data = zipped(read_parts(docx_bytes))
+    first = zipfile.ZipFile(io.BytesIO(data)).infolist()[0]
+    record = data[:zipfile.ZipFile(io.BytesIO(data)).infolist()[1].header_offset]
+    hidden = copy.copy(first)
+    tail = record + b"end of comment"
+    hidden.header_offset = -len(tail)
+    with pytest.raises(UnreadableFile, match="damaged"):
+        package_module._unpack_member(memoryview(data + tail), hidden, len(data) + len(tail))

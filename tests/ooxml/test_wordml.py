@@ -70,3 +70,12 @@ def test_a_control_without_properties_is_read_as_plain_text():
     body = "<w:p><w:sdt><w:sdtContent><w:r><w:t>Guildhall</w:t></w:r></w:sdtContent></w:sdt></w:p>"
     (place,) = read_controls(document(body))
     assert (place.kind, place.tag, place.text) == ("text", None, "Guildhall")
+
+
+def test_a_control_is_known_by_its_first_tag_and_alias_even_when_they_are_empty():
+    body = ('<w:p><w:r><w:t>Name </w:t></w:r><w:sdt><w:sdtPr><w:alias/><w:alias w:val="Other"/>'
+            '<w:tag/><w:tag w:val="member"/><w:text/></w:sdtPr>'
+            '<w:sdtContent><w:r><w:t>Jane Smith</w:t></w:r></w:sdtContent></w:sdt></w:p>')
+    (name,) = read_controls(document(body))
+    # The first of each counts, as the reader always took it: a second never names the box.
+    assert (name.tag, name.alias, name.text, name.context) == (None, None, "Jane Smith", "Name")
