@@ -108,7 +108,8 @@ def _ingest(ctx: Context, name: str, warm: list[Return], batches: list[list[Retu
     record_issued(home)
     with Store.for_home(settings) as store:
         ingest = Ingest(settings, ctx.library, store)
-        outcomes = _run_batch(ingest, settings, source, warm)
+        _into_inbox(settings, source, warm)
+        outcomes = _take_in(ingest, settings, warm)
         for path in source.iterdir():  # warm the loader and the page cache
             load(path)
         ours, theirs = Timings(), Timings()
@@ -192,12 +193,6 @@ def _ingest_floor(ctx: Context, batches: list[list[Return]], load: Callable[[Pat
 def _load_all(load: Callable[[Path], object], paths: list[Path]) -> float:
     """Seconds per file for the baseline to load each of `paths` (each dropped as it comes)."""
     return per_item(timed(lambda: _each(load, paths))[0], len(paths))
-
-
-def _run_batch(ingest: Ingest, settings: Settings, source: Path, batch: list[Return]) -> list[str]:
-    """Put each return in the inbox, then ingest it as the watcher hands them over."""
-    _into_inbox(settings, source, batch)
-    return _take_in(ingest, settings, batch)
 
 
 def _into_inbox(settings: Settings, source: Path, batch: list[Return]) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 
 from pipeline.core.config import Settings
@@ -63,18 +64,14 @@ def ingest_files(settings: Settings, library: FormLibrary, paths: Iterable[Path]
     return results
 
 
-_SET_ASIDE = threading.Event()
-
-
+@cache  # once per process
 def _set_aside_what_lasts() -> None:
     """Keep the collector off what lives as long as the watcher (the forms, the settings, the
     open store): otherwise every full collection walks all of it again while a file is read,
     about a millisecond of each Word return's ingest (bench/README.md). Once per process, when
     the watcher starts, after collecting the garbage, so only what is in use is set aside."""
-    if not _SET_ASIDE.is_set():
-        _SET_ASIDE.set()
-        gc.collect()
-        gc.freeze()
+    gc.collect()
+    gc.freeze()
 
 
 def watch_inbox(settings: Settings, library: FormLibrary, *, stop: threading.Event,

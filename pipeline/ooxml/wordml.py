@@ -305,10 +305,10 @@ def read_controls(root: etree._Element, places: _Places | None = None) -> list[C
     if body is None:
         return []
     places = places or _Places(body)
-    places.holding = set()
+    places.holding = holding = set()
     found: list[Control] = []
     for element in body.iter(W_SDT, W_FLDCHAR):
-        places.mark(element)
+        places.mark(element, holding)
         if element.tag == W_SDT:
             control = _read_sdt(element, places)
         else:
@@ -341,14 +341,12 @@ class _Places:
         #: Rows holding a control, once `read_controls` has marked them (None until then).
         self.holding: set[etree._Element] | None = None
 
-    def mark(self, control: etree._Element) -> None:
-        """Note every row `control` sits in (its own, and those of tables around its table)."""
-        if self.holding is None:
-            self.holding = set()
+    def mark(self, control: etree._Element, holding: set[etree._Element]) -> None:
+        """Note in `holding` every row `control` sits in (its own, and those around its table)."""
         for row in control.iterancestors(W_TR):
-            if row in self.holding:
+            if row in holding:
                 break  # marked by an earlier control, and so are the rows around it
-            self.holding.add(row)
+            holding.add(row)
 
     def of(self, node: etree._Element) -> tuple[int | None, int | None, int | None]:
         cell = next(node.iterancestors(W_TC), None)

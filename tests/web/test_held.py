@@ -47,6 +47,8 @@ def test_a_held_return_is_listed_on_its_own_and_released_for_the_partnership_it_
     held_part = page.split("<h2>Rejected files")[0]
     assert "Returns held for you to check (1)" in page and "hull-as-east.docx" in held_part
     assert "hull-as-east.docx" not in page.split("<h2>Rejected files")[1], "not listed as rejected"
+    assert f'<label for="held-reason-{number}">Or reject it: why?</label>' in held_part
+    assert '<input type="hidden" name="decision" value="reject">' in held_part
     answer = browser.post(f"/attention/held/{number}",
                           data={"csrf_token": token_on(page), "decision": "sent"})
     assert answer.status_code == 302
